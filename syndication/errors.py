@@ -1,0 +1,169 @@
+"""One tree of errors for the whole pipeline.
+
+Every adapter (HTTP, feed parser, engine, channel) maps its library's exceptions to one of these at
+its boundary (``raise TranslationError(...) from exc``), so the pipeline decides what to do from the
+class alone: a *transient* error is retried (now with backoff, or on the next run), a *terminal* one
+is recorded with a message that says what to fix and is not retried until something changes.
+
+::
+
+    SyndicationError                      .transient = False unless stated
+    ├── ConfigError                       bad or missing configuration, a secret in the TOML
+    ├── StoreError                        database unreachable, schema out of date
+    ├── FetchError                        an HTTP fetch of a feed, page or robots.txt
+    │   ├── TransientFetchError           timeout, connection reset, 429, 5xx     (transient)
+    │   ├── BlockedURLError               private/loopback address, bad scheme, robots.txt
+    │   └── ResponseTooLargeError         body over the configured size cap
+    ├── FeedError                         the feed cannot be used at all (gone, not a feed)
+    ├── ExtractionError                   no article could be extracted from a page
+    ├── SegmentationError                 HTML that cannot be split/joined
+    ├── TranslationError                  an engine failed for (post, language)
+    │   ├── TransientTranslationError     engine process crashed or timed out      (transient)
+    │   └── EngineUnavailableError        pair or model not installed: says what to install
+    ├── ReviewError                       a review action that cannot be applied
+    │   ├── StaleRevisionError            approving a revision that is no longer current
+    │   ├── EditConflictError             someone else changed the segment first
+    │   └── PlaceholderError              an edit removed or invented a placeholder
+    └── DeliveryError                     a channel failed for (post, language, channel)
+        ├── TransientDeliveryError        timeout, 429, 5xx, SMTP 4xx              (transient)
+        └── TerminalDeliveryError         401/403, 400, SMTP 5xx, bad channel config
+
+Messages name the post, language and channel where they are known, and say what to do.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class SyndicationError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    transient: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        post: str | None = None,
+        lang: str | None = None,
+        channel: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.message = message
+        self.post = post
+        self.lang = lang
+        self.channel = channel
+        self.url = url
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        context = [
+            f"{name} {value}"
+            for name, value in (
+                ("post", self.post),
+                ("language", self.lang),
+                ("channel", self.channel),
+                ("url", self.url),
+            )
+            if value
+        ]
+        return f"{self.message} ({', '.join(context)})" if context else self.message
+
+    @property
+    def kind(self) -> str:
+        return "transient" if self.transient else "terminal"
+
+
+class ConfigError(SyndicationError):
+    pass
+
+
+class StoreError(SyndicationError):
+    pass
+
+
+class FetchError(SyndicationError):
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None, **kw: str | None):
+        super().__init__(message, url=url, **kw)
+        self.status = status
+
+
+class TransientFetchError(FetchError):
+    transient = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        **kw: str | None,
+    ) -> None:
+        super().__init__(message, url=url, status=status, **kw)
+        self.retry_after = retry_after
+
+
+class BlockedURLError(FetchError):
+    pass
+
+
+class ResponseTooLargeError(FetchError):
+    pass
+
+
+class FeedError(SyndicationError):
+    pass
+
+
+class ExtractionError(SyndicationError):
+    pass
+
+
+class SegmentationError(SyndicationError):
+    pass
+
+
+class TranslationError(SyndicationError):
+    pass
+
+
+class TransientTranslationError(TranslationError):
+    transient = True
+
+
+class EngineUnavailableError(TranslationError):
+    pass
+
+
+class ReviewError(SyndicationError):
+    pass
+
+
+class StaleRevisionError(ReviewError):
+    pass
+
+
+class EditConflictError(ReviewError):
+    pass
+
+
+class PlaceholderError(ReviewError):
+    pass
+
+
+class DeliveryError(SyndicationError):
+    pass
+
+
+class TransientDeliveryError(DeliveryError):
+    transient = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: str | None) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class TerminalDeliveryError(DeliveryError):
+    pass

@@ -1,0 +1,184 @@
+"""Plain data passed between stages.
+
+These are the values the stage packages exchange; the database rows that persist them live in
+``syndication.store``. Keeping the two apart lets every stage be a pure function that tests can call
+without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+# --------------------------------------------------------------------------------------------- feeds
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a feed, with the identity it keeps through the whole chain."""
+
+    entry_id: str
+    """Stable identity: the WordPress GUID ``?p=ID`` URL, else the link, else a content hash."""
+    link: str | None
+    title: str
+    guid: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    summary_html: str | None = None
+    content_html: str | None = None
+    """Full text from ``content:encoded`` (or Atom ``content``) when the feed carries it."""
+    categories: tuple[str, ...] = ()
+    lang: str | None = None
+    content_hash: str = ""
+    """Hash of what the entry says (title, content, link): a change means the post was edited."""
+
+
+class FeedEntries(list[Entry]):
+    """What ``parse_feed`` could read, with the problems it met on the way."""
+
+    def __init__(
+        self,
+        entries: list[Entry] | None = None,
+        *,
+        problems: list[str] | None = None,
+        title: str | None = None,
+        link: str | None = None,
+        lang: str | None = None,
+    ) -> None:
+        super().__init__(entries or [])
+        self.problems: list[str] = problems or []
+        self.title = title
+        self.link = link
+        self.lang = lang
+
+
+# ----------------------------------------------------------------------------------------- articles
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str
+    alt: str = ""
+
+
+@dataclass
+class Article:
+    """A post or linked page reduced to its clean, structured body."""
+
+    url: str
+    title: str
+    html: str
+    """Sanitized body HTML: headings, paragraphs, lists, quotes, emphasis, links, images."""
+    text: str
+    author: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    lang: str | None = None
+    canonical: str | None = None
+    site_name: str | None = None
+    excerpt: str | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    featured_image: Image | None = None
+    links: list[str] = field(default_factory=list)
+    """Absolute URLs of the links inside the body, in document order, without duplicates."""
+
+
+# ----------------------------------------------------------------------------------------- segments
+
+SegmentKind = Literal["title", "excerpt", "block", "alt", "caption"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One unit of translation.
+
+    ``source`` is text in which inline markup has been replaced by XLIFF-like placeholders:
+    ``<g id="1">linked words</g>`` for paired tags and ``<x id="2"/>`` for empty ones (``<br>``,
+    inline ``<img>``). ``markup`` maps each placeholder id to the original opening tag so
+    ``join`` can put links and emphasis back where the translation puts the placeholders.
+    """
+
+    key: str
+    kind: SegmentKind
+    source: str
+    markup: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def placeholder_ids(self) -> tuple[str, ...]:
+        return tuple(self.markup)
+
+
+# ------------------------------------------------------------------------------------- translation
+
+
+@dataclass(frozen=True)
+class QAFlag:
+    code: str
+    """Machine-readable: ``untranslated``, ``unknown_words``, ``placeholder_mismatch``, ..."""
+    message: str
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """What an engine returns for one text: the translation and what it noticed."""
+
+    text: str
+    flags: tuple[QAFlag, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------- delivery
+
+
+@dataclass(frozen=True)
+class ApprovedTranslation:
+    """Everything a channel needs to render one approved translation, and nothing it must fetch."""
+
+    translation_id: int
+    post_key: str
+    revision: str
+    lang: str
+    source_lang: str
+    source_url: str
+    source_title: str
+    title: str
+    html: str
+    """Translated body, already sanitized."""
+    excerpt: str
+    kind: Literal["post", "linked"] = "post"
+    author: str | None = None
+    published: datetime | None = None
+    approved_at: datetime | None = None
+    site_name: str | None = None
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    featured_image: Image | None = None
+    linked_from: tuple[str, ...] = ()
+    """Source URLs of the posts that link to this article (for attribution of linked articles)."""
+    action: Literal["publish", "update", "retract"] = "publish"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A rendered item, ready to send; pure data so dry-run can show it."""
+
+    channel: str
+    target: str
+    summary: str
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof of a send: where the item now lives, so updates and retractions reach the same object."""
+
+    channel: str
+    key: str
+    remote_id: str | None = None
+    remote_url: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)

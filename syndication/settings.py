@@ -1,0 +1,233 @@
+"""Configuration: ``config/syndication.toml`` overlaid with environment variables.
+
+Layering (later wins): built-in defaults → the TOML file → ``SYNDICATION__SECTION__KEY`` variables.
+A double underscore descends one level, so ``SYNDICATION__CHANNELS__PARTNER_NO__PASSWORD`` sets
+``password`` on the channel named ``partner_no``. Secrets (passwords, tokens, keys) are accepted only
+from the environment or a Prefect Secret block; finding one in the TOML is a ``ConfigError``, because a
+config file is the thing people commit and paste into issues.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from syndication.errors import ConfigError
+
+ENV_PREFIX = "SYNDICATION__"
+DEFAULT_CONFIG_PATH = Path("config/syndication.toml")
+LANG_TAGS = {"da", "en", "de", "sv", "nb", "nn", "fr", "es", "it", "nl", "pl", "fi", "is", "uk", "pt"}
+SECRET_KEYS = {"password", "secret", "token", "api_key", "apikey", "app_password", "smtp_password"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Model):
+    url: str = "sqlite:///syndication.db"
+    """Any SQLAlchemy URL; a relative SQLite path is resolved against the config file's folder."""
+
+
+class FetchSettings(_Model):
+    user_agent: str = "syndication/0.1 (+https://github.com/syndication/syndication)"
+    timeout: float = Field(20.0, gt=0)
+    max_bytes: int = Field(10_000_000, gt=0)
+    """Size cap for any one response; larger bodies are refused, not truncated."""
+    max_redirects: int = Field(5, ge=0)
+    min_host_interval: float = Field(1.0, ge=0)
+    """Seconds between two requests to the same host (politeness)."""
+    max_retry_after: float = Field(300.0, ge=0)
+    """Longest ``Retry-After`` we wait inside a run; longer ones are left for the next run."""
+    allow_private_hosts: list[str] = Field(default_factory=list)
+    """Hosts that may resolve to private, loopback or link-local addresses (e.g. a local demo)."""
+    respect_robots: bool = True
+
+
+class LinkSettings(_Model):
+    depth: int = Field(1, ge=0, le=3)
+    """How far to follow links from a post to other articles (0 = never)."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Other sites whose linked articles are fetched too (the feed's own site always is)."""
+    max_per_post: int = Field(10, ge=0)
+
+
+class FeedSettings(_Model):
+    url: str
+    name: str | None = None
+    source_lang: str = "da"
+    baseline: bool = False
+    """On the first poll of a new feed, mark existing entries as seen and translate nothing."""
+    fetch_full_page: bool = False
+    """Fetch the post page even when the feed carries full content (``content:encoded``)."""
+
+
+class EngineSettings(_Model):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    """Registered engine name (``apertium``, ``argos``, or a plugin's)."""
+
+
+class ChannelSettings(_Model):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    """Registered channel name (``outbox``, ``wordpress``, ``newsletter``, ``webhook``, ...)."""
+    languages: list[str] | None = None
+    """Languages this channel receives; default: all target languages."""
+    enabled: bool = True
+
+
+class ReviewSettings(_Model):
+    auto_approve: list[str] = Field(default_factory=list)
+    """Languages whose machine translations are approved without an editor (QA-flagged ones never)."""
+
+
+class TranslationSettings(_Model):
+    source_lang: str = "da"
+    targets: list[str] = Field(default_factory=lambda: ["nb", "sv"])
+    engines: dict[str, str] = Field(default_factory=dict)
+    """Target language → engine name from ``[engines]``; unlisted languages use ``default_engine``."""
+    default_engine: str = "apertium"
+    glossary: str | None = None
+
+    @field_validator("targets")
+    @classmethod
+    def _bcp47(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if tag == "no":
+                raise ValueError("use 'nb' (Bokmål) or 'nn' (Nynorsk), never 'no'")
+        return value
+
+
+class Settings(_Model):
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    links: LinkSettings = Field(default_factory=LinkSettings)
+    feeds: list[FeedSettings] = Field(default_factory=list)
+    translation: TranslationSettings = Field(default_factory=TranslationSettings)
+    engines: dict[str, EngineSettings] = Field(
+        default_factory=lambda: {"apertium": EngineSettings(type="apertium")}
+    )
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    channels: dict[str, ChannelSettings] = Field(
+        default_factory=lambda: {"outbox": ChannelSettings(type="outbox", path="outbox")}  # type: ignore[call-arg]
+    )
+    base_dir: Path = Path(".")
+    """Folder relative paths in the config are resolved against (the config file's parent's parent
+    when the file lives in ``config/``, else its own folder)."""
+
+    def resolve_path(self, value: str | Path) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    def store_url(self) -> str:
+        url = self.store.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve_path(url[len(prefix) :]).resolve())
+        return url
+
+    def engine_for(self, lang: str) -> str:
+        return self.translation.engines.get(lang, self.translation.default_engine)
+
+    def channel_secret(self, channel: str, key: str) -> str | None:
+        """A channel secret from the environment (never from the TOML)."""
+        extra = self.channels[channel].model_extra or {}
+        value = extra.get(key)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return str(value) if value is not None else None
+
+
+def _find_secrets(data: Mapping[str, Any], path: str = "") -> list[str]:
+    found: list[str] = []
+    for key, value in data.items():
+        here = f"{path}.{key}" if path else key
+        if isinstance(value, Mapping):
+            found += _find_secrets(value, here)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    found += _find_secrets(item, here)
+        elif key.lower() in SECRET_KEYS and value not in (None, ""):
+            found.append(here)
+    return found
+
+
+def _env_overlay(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not parts:
+            continue
+        node = data
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        leaf = parts[-1]
+        node[leaf] = SecretStr(value) if leaf in SECRET_KEYS else value
+    return data
+
+
+def _base_dir_for(path: Path) -> Path:
+    parent = path.resolve().parent
+    return parent.parent if parent.name == "config" else parent
+
+
+def load_settings(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (if any), overlay the environment, validate.
+
+    ``path=None`` uses ``$SYNDICATION_CONFIG`` or ``config/syndication.toml`` when present, else
+    built-in defaults (useful for ``syndicate status`` on an empty folder).
+    """
+    environ = os.environ if environ is None else environ
+    if path is None:
+        env_path = environ.get("SYNDICATION_CONFIG")
+        path = Path(env_path) if env_path else DEFAULT_CONFIG_PATH
+        if not Path(path).exists() and not env_path:
+            path = None
+    data: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if path is not None:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} not found; run `syndicate init` to write one") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        secrets = _find_secrets(data)
+        if secrets:
+            names = ", ".join(secrets)
+            raise ConfigError(
+                f"{path} contains secrets ({names}); remove them and set them as environment "
+                f"variables instead, e.g. {ENV_PREFIX}{secrets[0].upper().replace('.', '__')}"
+            )
+        base_dir = _base_dir_for(path)
+    data = _env_overlay(data, environ)
+    data.setdefault("base_dir", base_dir)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid configuration{where}: {problems}") from exc
+
+
+def channel_languages(settings: Settings, channel: str) -> list[str]:
+    configured = settings.channels[channel].languages
+    return list(configured) if configured is not None else list(settings.translation.targets)
+

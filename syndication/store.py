@@ -1,0 +1,348 @@
+"""The durable state of the pipeline: SQLAlchemy 2 tables, sessions and migrations.
+
+SQLite by default (one file next to the config), any SQLAlchemy URL for teams (PostgreSQL). The schema
+is owned by Alembic (``syndication/migrations``); ``open_store`` upgrades to head on start so a user
+never runs a migration by hand. One transaction per stage step: callers use ``store.session()``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from syndication.errors import StoreError
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    """The URL as configured: the feed's identity even after a 301 moved it."""
+    current_url: Mapped[str] = mapped_column(String(2000))
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    """``active`` or ``retired`` (the server said 410 Gone)."""
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    baselined: Mapped[bool] = mapped_column(default=False)
+    polls: Mapped[int] = mapped_column(default=0)
+    last_polled_at: Mapped[datetime | None]
+    next_poll_after: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(String(500))
+    site_url: Mapped[str | None] = mapped_column(String(2000))
+
+
+class Post(Base):
+    """A source item: a feed entry or an article a post links to."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_key: Mapped[str] = mapped_column(String(2000), unique=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id"))
+    kind: Mapped[str] = mapped_column(String(10), default="post")
+    """``post`` (from a feed) or ``linked`` (an article a post links to)."""
+    url: Mapped[str] = mapped_column(String(2000))
+    source_lang: Mapped[str] = mapped_column(String(10), default="da")
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+    """Content hash of the feed entry as last seen: unchanged entries are not re-extracted."""
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    """``new``, ``extracted``, ``failed``, ``baselined`` or ``retracted``."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(10))
+    current_revision_id: Mapped[int | None] = mapped_column(Integer)
+    site_name: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PostLink(Base):
+    """``source`` links to ``target``: keeps the attribution of linked articles."""
+
+    __tablename__ = "post_links"
+
+    source_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    target_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+
+
+class Revision(Base):
+    """The extracted content of a post at one point in time; ``content_hash`` is the revision id."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("post_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime | None]
+    modified_at: Mapped[datetime | None]
+    lang: Mapped[str | None] = mapped_column(String(20))
+    canonical: Mapped[str | None] = mapped_column(String(2000))
+    categories: Mapped[list[Any]] = mapped_column(default=list)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    featured_image: Mapped[dict[str, Any] | None]
+    skeleton: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SegmentRow(Base):
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("revision_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    position: Mapped[int]
+    key: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(Text)
+    source_hash: Mapped[str] = mapped_column(String(64))
+    markup: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class TMEntry(Base):
+    """Translation memory: one target per (engine, model version, pair, normalized source).
+
+    Human entries (editor edits) use engine ``human`` and model version ``""`` and always win.
+    """
+
+    __tablename__ = "translation_memory"
+    __table_args__ = (
+        UniqueConstraint("engine", "model_version", "source_lang", "target_lang", "source_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engine: Mapped[str] = mapped_column(String(50))
+    model_version: Mapped[str] = mapped_column(String(200))
+    source_lang: Mapped[str] = mapped_column(String(10))
+    target_lang: Mapped[str] = mapped_column(String(10))
+    source_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Translation(Base):
+    """The review item: one per (post revision, language)."""
+
+    __tablename__ = "translations"
+    __table_args__ = (UniqueConstraint("revision_id", "lang"), Index("ix_translations_status", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    lang: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(30), default="pending")
+    """``pending`` → ``machine_translated`` → ``approved`` | ``rejected``; ``failed`` on engine error;
+    ``superseded`` once a newer revision of the post has its own translation."""
+    engine: Mapped[str | None] = mapped_column(String(50))
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TranslatedSegment(Base):
+    __tablename__ = "translated_segments"
+    __table_args__ = (UniqueConstraint("translation_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    translation_id: Mapped[int] = mapped_column(ForeignKey("translations.id"), index=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"))
+    key: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(20))
+    """``machine`` (engine output this run), ``memory`` (reused) or ``human`` (an editor's)."""
+    tm_id: Mapped[int | None] = mapped_column(ForeignKey("translation_memory.id"))
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    """``open`` (needs review) or ``approved`` (carried over from an approved earlier revision)."""
+    previous_source: Mapped[str | None] = mapped_column(Text)
+    """Source text of this segment in the last approved revision, when it changed (for the diff)."""
+    version: Mapped[int] = mapped_column(default=1)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReviewEvent(Base):
+    """Audit trail: who did what, when, with the before and after text."""
+
+    __tablename__ = "review_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    translation_id: Mapped[int] = mapped_column(ForeignKey("translations.id"), index=True)
+    segment_key: Mapped[str | None] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(200))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """The delivery ledger: a row exists *before* any side effect outside the system happens."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    """post key | revision | language | channel | target | action — the idempotency key."""
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    translation_id: Mapped[int | None] = mapped_column(ForeignKey("translations.id"))
+    revision: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(500), default="")
+    action: Mapped[str] = mapped_column(String(20), default="publish")
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    """``pending`` → ``sending`` → ``sent`` | ``failed`` (see ``error_kind``) | ``uncertain``."""
+    error_kind: Mapped[str | None] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    remote_id: Mapped[str | None] = mapped_column(String(500))
+    remote_url: Mapped[str | None] = mapped_column(String(2000))
+    receipt: Mapped[dict[str, Any] | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# ------------------------------------------------------------------------------------------ access
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Store:
+    """An engine plus a session factory; ``session()`` is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets the review app read while a run writes; busy_timeout turns "database is locked"
+    # into a short wait, which is what two local processes sharing one file need.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    kwargs: dict[str, Any] = {"future": True}
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+_upgrade_lock = threading.Lock()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (no-op when already there)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with _upgrade_lock, engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    engine = make_engine(url)
+    if migrate:
+        try:
+            upgrade(engine)
+        except OperationalError as exc:
+            safe = engine.url.render_as_string(hide_password=True)
+            raise StoreError(f"cannot open the database at {safe}: {exc.orig}") from exc
+    return Store(engine)
