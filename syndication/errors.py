@@ -84,7 +84,9 @@ class StoreError(SyndicationError):
 
 
 class FetchError(SyndicationError):
-    def __init__(self, message: str, *, url: str | None = None, status: int | None = None, **kw: str | None):
+    def __init__(
+        self, message: str, *, url: str | None = None, status: int | None = None, **kw: str | None
+    ) -> None:
         super().__init__(message, url=url, **kw)
         self.status = status
 

@@ -159,6 +159,10 @@ class ApprovedTranslation:
     linked_from: tuple[str, ...] = ()
     """Source URLs of the posts that link to this article (for attribution of linked articles)."""
     action: Literal["publish", "update", "retract"] = "publish"
+    content_version: str = ""
+    """Hash of what is delivered (source revision + translated title, excerpt, body): changes on a
+    new source revision *and* on an editor's edit of an approved translation, so both go out as
+    updates of the same remote object."""
 
 
 @dataclass(frozen=True)

@@ -105,15 +105,15 @@ class TranslationSettings(_Model):
 
 
 class Settings(_Model):
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    fetch: FetchSettings = Field(default_factory=FetchSettings)
-    links: LinkSettings = Field(default_factory=LinkSettings)
+    store: StoreSettings = Field(default_factory=lambda: StoreSettings())
+    fetch: FetchSettings = Field(default_factory=lambda: FetchSettings())
+    links: LinkSettings = Field(default_factory=lambda: LinkSettings())
     feeds: list[FeedSettings] = Field(default_factory=list)
-    translation: TranslationSettings = Field(default_factory=TranslationSettings)
+    translation: TranslationSettings = Field(default_factory=lambda: TranslationSettings())
     engines: dict[str, EngineSettings] = Field(
         default_factory=lambda: {"apertium": EngineSettings(type="apertium")}
     )
-    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
     channels: dict[str, ChannelSettings] = Field(
         default_factory=lambda: {"outbox": ChannelSettings(type="outbox", path="outbox")}  # type: ignore[call-arg]
     )
@@ -183,9 +183,7 @@ def _base_dir_for(path: Path) -> Path:
     return parent.parent if parent.name == "config" else parent
 
 
-def load_settings(
-    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the TOML file (if any), overlay the environment, validate.
 
     ``path=None`` uses ``$SYNDICATION_CONFIG`` or ``config/syndication.toml`` when present, else
@@ -220,9 +218,7 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         where = f" in {path}" if path else ""
         raise ConfigError(f"invalid configuration{where}: {problems}") from exc
 
@@ -230,4 +226,3 @@ def load_settings(
 def channel_languages(settings: Settings, channel: str) -> list[str]:
     configured = settings.channels[channel].languages
     return list(configured) if configured is not None else list(settings.translation.targets)
-

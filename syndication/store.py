@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -57,7 +57,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Feed(Base):
@@ -96,6 +100,12 @@ class Post(Base):
     source_lang: Mapped[str] = mapped_column(String(10), default="da")
     entry_hash: Mapped[str | None] = mapped_column(String(64))
     """Content hash of the feed entry as last seen: unchanged entries are not re-extracted."""
+    entry: Mapped[dict[str, Any] | None]
+    """The feed entry as last seen, kept so a failed extraction can be retried after the feed
+    itself answers 304 (nothing is lost between poll and extract)."""
+    title: Mapped[str | None] = mapped_column(Text)
+    depth: Mapped[int] = mapped_column(default=0)
+    """0 for feed posts; n for an article reached through n links."""
     status: Mapped[str] = mapped_column(String(20), default="new")
     """``new``, ``extracted``, ``failed``, ``baselined`` or ``retracted``."""
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -2,14 +2,13 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 05:37:03.036156
+Create Date: 2026-11-27 05:40:18.806374
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0001"
 down_revision = None
@@ -65,6 +64,9 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2000), nullable=False),
         sa.Column("source_lang", sa.String(length=10), nullable=False),
         sa.Column("entry_hash", sa.String(length=64), nullable=True),
+        sa.Column("entry", sa.JSON(), nullable=True),
+        sa.Column("title", sa.Text(), nullable=True),
+        sa.Column("depth", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("error_kind", sa.String(length=10), nullable=True),

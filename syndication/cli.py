@@ -1,0 +1,523 @@
+"""``syndicate``: the command line.
+
+Heavy modules (Prefect, SQLAlchemy, engines) are imported inside commands so ``syndicate --help``
+starts fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from syndication.context import RunContext
+    from syndication.summary import RunSummary
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "-c",
+        "config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        envvar="SYNDICATION_CONFIG",
+        help="Config file (default: config/syndication.toml, or $SYNDICATION_CONFIG).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)
+
+
+def _config_path(config: Path | None) -> str | None:
+    if config is not None:
+        return str(config.resolve())
+    default = Path("config/syndication.toml")
+    return str(default.resolve()) if default.exists() else None
+
+
+@contextmanager
+def _context(config: Path | None, *, dry_run: bool = False) -> Iterator[RunContext]:
+    from syndication.context import RunContext
+    from syndication.errors import SyndicationError
+
+    try:
+        ctx = RunContext.open(_config_path(config), dry_run=dry_run)
+    except SyndicationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield ctx
+    except SyndicationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        ctx.close()
+
+
+def _actor(name: str | None) -> str:
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, default=str, ensure_ascii=False, indent=2))
+
+
+def _prefect_quiet() -> None:
+    # No internet here or on many workers: Prefect must not try to phone home.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _print_summary(summary: RunSummary, as_json: bool) -> None:
+    if as_json:
+        _echo_json(summary.as_dict())
+        return
+    for line in summary.lines():
+        click.echo(line)
+    for error in summary.errors:
+        where = ", ".join(
+            f"{k} {v}"
+            for k, v in (("post", error.post), ("language", error.lang), ("channel", error.channel))
+            if v
+        )
+        click.echo(
+            f"  ! {error.stage} [{error.kind}] {error.message}" + (f" ({where})" if where else ""), err=True
+        )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="syndication", message="%(prog)s %(version)s")
+def main() -> None:
+    """Translate a Danish blog offline, have editors review it, republish it."""
+
+
+# ----------------------------------------------------------------------------------------- init
+
+
+@main.command()
+@click.option(
+    "--path", type=click.Path(dir_okay=False, path_type=Path), default=Path("config/syndication.toml")
+)
+@click.option("--feed", "feed_url", default="https://example.dk/feed/", help="The blog's feed URL.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, feed_url: str, force: bool) -> None:
+    """Write a commented config file to edit."""
+    from syndication.config_template import render
+
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(feed_url=feed_url), encoding="utf-8")
+    click.echo(f"wrote {path}; edit the feed URL and languages, then run `syndicate run`")
+
+
+# ------------------------------------------------------------------------------------------ run
+
+
+@main.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Do everything except send: show what would go out.")
+@click.option("--feed", default=None, help="Poll only this feed (URL or name).")
+@json_option
+def run(config: Path | None, dry_run: bool, feed: str | None, as_json: bool) -> None:
+    """One cycle: poll → extract → translate → queue for review → deliver approved (a Prefect flow)."""
+    from syndication.summary import RunSummary
+
+    _prefect_quiet()
+    from flows.syndicate import syndicate_flow
+
+    path = _config_path(config)
+    _check_config(path)
+    data = syndicate_flow(config=path, feed=feed, dry_run=dry_run)
+    summary = RunSummary.from_dict(data)
+    _print_summary(summary, as_json)
+
+
+def _check_config(path: str | None) -> None:
+    """Fail fast with a readable message before Prefect starts."""
+    from syndication.errors import SyndicationError
+    from syndication.settings import load_settings
+
+    try:
+        load_settings(path)
+    except SyndicationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Render what each channel would send, send nothing.")
+@click.option("--channel", default=None, help="Only this channel.")
+@json_option
+def publish(config: Path | None, dry_run: bool, channel: str | None, as_json: bool) -> None:
+    """Deliver everything approved (a Prefect flow)."""
+    from syndication.summary import RunSummary
+
+    _prefect_quiet()
+    from flows.publish import publish_flow
+
+    path = _config_path(config)
+    _check_config(path)
+    summary = RunSummary.from_dict(publish_flow(config=path, dry_run=dry_run, channel=channel))
+    _print_summary(summary, as_json)
+
+
+# --------------------------------------------------------------------------------------- status
+
+
+@main.command()
+@config_option
+@json_option
+def status(config: Path | None, as_json: bool) -> None:
+    """Counts per stage and per delivery state, and the last errors."""
+    from syndication.status import status as collect
+
+    with _context(config) as ctx, ctx.store.session() as session:
+        data = collect(session)
+    if as_json:
+        _echo_json(data)
+        return
+    for feed in data["feeds"]:
+        state = feed["status"] + (f", last error: {feed['last_error']}" if feed["last_error"] else "")
+        click.echo(f"feed {feed['name'] or feed['url']}: {state}, polled {feed['polls']}×")
+    for section in ("posts", "translations", "deliveries"):
+        counts = data[section]
+        text = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+        click.echo(f"{section}: {text}")
+    if data["failures"]:
+        click.echo("failures:")
+        for failure in data["failures"]:
+            where = " ".join(f"{k}={failure[k]}" for k in ("post", "lang", "channel", "id") if failure.get(k))
+            click.echo(f"  {failure['stage']}: {where}: {failure['error']}")
+
+
+# --------------------------------------------------------------------------------------- review
+
+
+@main.group()
+def review() -> None:
+    """List, show, approve and reject translations."""
+
+
+def _selected(
+    ctx: RunContext, session: Any, post: str | None, lang: str | None, all_items: bool
+) -> list[int]:
+    from syndication.review import current_translation, list_items, resolve_post
+
+    if all_items:
+        return [item.translation_id for item in list_items(session, lang=lang)]
+    if post is None:
+        raise click.UsageError("name a POST (id, GUID or URL) or use --all")
+    found = resolve_post(session, post)
+    langs = [lang] if lang else ctx.settings.translation.targets
+    return [current_translation(session, found, code).id for code in langs]
+
+
+@review.command("list")
+@config_option
+@click.option("--lang", default=None)
+@click.option("--feed", default=None)
+@click.option(
+    "--status",
+    "state",
+    default="machine_translated",
+    show_default=True,
+    help="Or: approved, rejected, failed, all.",
+)
+@json_option
+def review_list(config: Path | None, lang: str | None, feed: str | None, state: str, as_json: bool) -> None:
+    """Items awaiting review (newest first)."""
+    from dataclasses import asdict
+
+    from syndication.review import list_items
+
+    with _context(config) as ctx, ctx.store.session() as session:
+        items = list_items(session, status=None if state == "all" else state, lang=lang, feed=feed)
+    if as_json:
+        _echo_json([asdict(item) for item in items])
+        return
+    if not items:
+        click.echo("nothing to review")
+    for item in items:
+        flags = f", {item.flagged_segments} flagged" if item.flagged_segments else ""
+        click.echo(
+            f"post {item.post_id:<4} {item.lang:<3} {item.status:<19} "
+            f"{item.open_segments}/{item.segments} open{flags}  {item.title}  <{item.url}>"
+        )
+
+
+@review.command("show")
+@config_option
+@click.argument("post")
+@click.option("--lang", required=True)
+@click.option("--width", default=None, type=int, help="Total width (default: terminal).")
+@json_option
+def review_show(config: Path | None, post: str, lang: str, width: int | None, as_json: bool) -> None:
+    """Source and translation side by side, segment by segment, with QA flags."""
+    from dataclasses import asdict
+
+    from syndication.review import current_translation, item_detail, resolve_post
+
+    with _context(config) as ctx, ctx.store.session() as session:
+        translation = current_translation(session, resolve_post(session, post), lang)
+        detail = item_detail(session, translation.id)
+    if as_json:
+        _echo_json(asdict(detail))
+        return
+    item = detail.item
+    click.echo(
+        f"{item.title} [{item.lang}] — {item.status}, engine {item.engine}, revision {item.revision[:12]}"
+    )
+    click.echo(f"source: {item.url}")
+    total = width or _terminal_width()
+    col = max(30, (total - 14) // 2)
+    for seg in detail.segments:
+        mark = "✓" if seg.state == "approved" else "·"
+        left = _wrap(seg.source, col)
+        right = _wrap(seg.target, col)
+        for i in range(max(len(left), len(right))):
+            label = f"{mark} {seg.key:<7}" if i == 0 else " " * 9
+            click.echo(
+                f"{label} {left[i] if i < len(left) else '':<{col}} │ {right[i] if i < len(right) else ''}"
+            )
+        for flag in seg.flags:
+            click.echo(f"{'':9}   ⚑ {flag['code']}: {flag['message']}")
+        if seg.previous_source:
+            click.echo(f"{'':9}   was: {seg.previous_source}")
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((120, 40)).columns
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
+
+
+@review.command("approve")
+@config_option
+@click.argument("post", required=False)
+@click.option("--lang", default=None, help="Default: every target language.")
+@click.option("--all", "all_items", is_flag=True, help="Every item awaiting review (of --lang if given).")
+@click.option("--comment", default=None)
+@click.option("--yes", "confirm_flags", is_flag=True, help="Approve even with QA-flagged segments.")
+@click.option("--as", "actor", default=None, help="Reviewer name (default: your user name).")
+def review_approve(
+    config: Path | None,
+    post: str | None,
+    lang: str | None,
+    all_items: bool,
+    comment: str | None,
+    confirm_flags: bool,
+    actor: str | None,
+) -> None:
+    """Approve a post's translation (or --all awaiting)."""
+    from syndication.review import approve
+
+    _decide(
+        config,
+        post,
+        lang,
+        all_items,
+        lambda s, tid: approve(s, tid, actor=_actor(actor), comment=comment, confirm_flags=confirm_flags),
+        "approved",
+    )
+
+
+@review.command("reject")
+@config_option
+@click.argument("post", required=False)
+@click.option("--lang", default=None)
+@click.option("--all", "all_items", is_flag=True)
+@click.option("--comment", default=None)
+@click.option("--as", "actor", default=None)
+def review_reject(
+    config: Path | None,
+    post: str | None,
+    lang: str | None,
+    all_items: bool,
+    comment: str | None,
+    actor: str | None,
+) -> None:
+    """Reject a post's translation; anything already sent is withdrawn on the next publish."""
+    from syndication.review import reject
+
+    _decide(
+        config,
+        post,
+        lang,
+        all_items,
+        lambda s, tid: reject(s, tid, actor=_actor(actor), comment=comment),
+        "rejected",
+    )
+
+
+def _decide(
+    config: Path | None,
+    post: str | None,
+    lang: str | None,
+    all_items: bool,
+    action: Callable[[Any, int], Any],
+    verb: str,
+) -> None:
+    from syndication.errors import SyndicationError
+
+    failures = 0
+    with _context(config) as ctx:
+        with ctx.store.session() as session:
+            ids = _selected(ctx, session, post, lang, all_items)
+        if not ids:
+            click.echo("nothing to do")
+        for tid in ids:
+            try:
+                with ctx.store.session() as session:
+                    translation = action(session, tid)
+                    click.echo(f"{verb} translation {tid} ({translation.lang})")
+            except SyndicationError as exc:
+                failures += 1
+                click.echo(f"translation {tid}: {exc}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+# ----------------------------------------------------------------------------------- deliveries
+
+
+@main.command()
+@config_option
+@click.argument("post")
+@click.option("--comment", default=None)
+@click.option("--as", "actor", default=None)
+def retract(config: Path | None, post: str, comment: str | None, actor: str | None) -> None:
+    """Withdraw a post's translations from every channel on the next publish."""
+    from syndication.review import resolve_post, retract_post
+
+    with _context(config) as ctx, ctx.store.session() as session:
+        found = resolve_post(session, post)
+        retract_post(session, found, actor=_actor(actor), comment=comment)
+        click.echo(f"post {found.id} marked retracted; `syndicate publish` withdraws it")
+
+
+@main.group()
+def deliveries() -> None:
+    """Inspect and retry deliveries in the ledger."""
+
+
+@deliveries.command("list")
+@config_option
+@click.option("--state", default=None, help="pending, sending, sent, failed, uncertain")
+@json_option
+def deliveries_list(config: Path | None, state: str | None, as_json: bool) -> None:
+    from sqlalchemy import select
+
+    from syndication.store import Delivery
+
+    with _context(config) as ctx, ctx.store.session() as session:
+        query = select(Delivery).order_by(Delivery.id.desc()).limit(200)
+        if state:
+            query = query.where(Delivery.state == state)
+        rows = [
+            {
+                "id": d.id,
+                "post_id": d.post_id,
+                "lang": d.lang,
+                "channel": d.channel,
+                "target": d.target,
+                "action": d.action,
+                "state": d.state,
+                "attempts": d.attempts,
+                "remote_url": d.remote_url,
+                "error": d.error,
+            }
+            for d in session.scalars(query)
+        ]
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        extra = f" — {r['error']}" if r["error"] else (f" → {r['remote_url']}" if r["remote_url"] else "")
+        click.echo(
+            f"{r['id']:>5} post {r['post_id']} {r['lang']} {r['channel']}:{r['target'] or '-'} "
+            f"{r['action']} {r['state']}{extra}"
+        )
+
+
+@deliveries.command("retry")
+@config_option
+@click.argument("ids", nargs=-1, type=int, required=True)
+def deliveries_retry(config: Path | None, ids: tuple[int, ...]) -> None:
+    """Send failed (or uncertain) deliveries again on the next publish."""
+    from syndication.deliveries.ledger import retry
+
+    with _context(config) as ctx:
+        for delivery_id in ids:
+            ok = retry(ctx.store, delivery_id)
+            click.echo(
+                f"{delivery_id}: {'queued for the next publish' if ok else 'not failed; nothing to do'}"
+            )
+
+
+# ----------------------------------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Where outbox/ and the demo database go.",
+)
+@click.option(
+    "--serve/--no-serve", "keep_serving", default=False, help="Keep the demo site up after the run."
+)
+@json_option
+def demo(workdir: Path, keep_serving: bool, as_json: bool) -> None:
+    """Run the whole pipeline on the bundled Danish demo blog, publishing to ./outbox/."""
+    from syndication.demo import run_demo
+
+    _prefect_quiet()
+    result = run_demo(workdir.resolve(), keep_serving=keep_serving, echo=None if as_json else click.echo)
+    if as_json:
+        _echo_json(result)
+
+
+def _mount_optional() -> None:
+    """Commands that live with their feature (models, users, serve …), when present."""
+    import importlib
+
+    for module_name, attr in (
+        ("syndication.translations.models_cli", "models"),
+        ("syndication.web.cli", "serve"),
+        ("syndication.web.cli", "users"),
+        ("syndication.deliveries.subscribers_cli", "subscribers"),
+    ):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        main.add_command(getattr(module, attr))
+
+
+_mount_optional()

@@ -1,0 +1,71 @@
+"""The commented ``config/syndication.toml`` that ``syndicate init`` writes."""
+
+from __future__ import annotations
+
+TEMPLATE = """\
+# syndication — configuration
+#
+# Secrets (passwords, tokens, API keys) never go in this file: set them as environment variables,
+# SYNDICATION__<SECTION>__<NAME>__<KEY>, e.g.
+#   export SYNDICATION__CHANNELS__PARTNER_NO__PASSWORD='xxxx xxxx xxxx xxxx'
+# or name a Prefect Secret block: password_block = "partner-no-password".
+# Relative paths are resolved against the folder above config/.
+
+[store]
+# Any SQLAlchemy URL. SQLite needs no server; teams point this at PostgreSQL:
+#   url = "postgresql://syndication@db.example/syndication"
+url = "sqlite:///syndication.db"
+
+[fetch]
+# Sent with every request so site owners know who is calling.
+user_agent = "syndication/0.1 (+{contact})"
+timeout = 20              # seconds, per request
+max_bytes = 10_000_000    # larger responses are refused
+min_host_interval = 1.0   # seconds between two requests to the same host
+respect_robots = true
+# Hosts that may resolve to private or loopback addresses (refused otherwise), e.g. an intranet blog.
+allow_private_hosts = []
+
+[links]
+# Articles the posts link to are fetched and translated too: same site, plus these hosts.
+depth = 1
+allowed_hosts = []
+max_per_post = 10
+
+[[feeds]]
+url = "{feed_url}"
+name = "blog"
+source_lang = "da"
+# true: the first poll only marks existing posts as seen; only later posts are translated.
+baseline = true
+
+[translation]
+source_lang = "da"
+targets = ["nb", "sv"]    # BCP 47: nb, nn, sv, en, de … (never "no")
+default_engine = "apertium"
+# Per-language engine choice, names from [engines.*]:
+# engines = {{ en = "argos", de = "argos" }}
+# glossary = "config/glossary.csv"
+
+[engines.apertium]
+type = "apertium"         # Debian: apt-get install apertium apertium-dan-nor apertium-swe-dan
+
+# [engines.argos]
+# type = "argos"          # install models with `syndicate models install translate-da_en`
+# beam_size = 2
+# compute_type = "int8"
+
+[review]
+# Languages whose machine translations go out without an editor. Segments with QA flags are
+# never auto-approved.
+auto_approve = []
+
+[channels.outbox]
+type = "outbox"
+path = "outbox"           # per-language HTML files and Atom feeds
+# base_url = "https://example.org/translations"   # public URL of this folder, for absolute links
+"""
+
+
+def render(*, feed_url: str = "https://example.dk/feed/", contact: str = "mailto:editor@example.dk") -> str:
+    return TEMPLATE.format(feed_url=feed_url, contact=contact)

@@ -1,0 +1,134 @@
+"""Everything a stage needs, built once per run and handed down (no globals, no I/O at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from syndication import registry
+from syndication.errors import ConfigError
+from syndication.settings import Settings, channel_languages, load_settings
+from syndication.store import Store, open_store
+from syndication.summary import RunSummary
+
+if TYPE_CHECKING:
+    from syndication.deliveries.channel import Channel
+    from syndication.fetch import Fetcher
+    from syndication.translations.engine import TranslationEngine
+    from syndication.translations.glossary import Glossary
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    store: Store
+    dry_run: bool = False
+    summary: RunSummary = field(default_factory=RunSummary)
+    fetcher_override: Fetcher | None = None
+    engine_overrides: dict[str, TranslationEngine] = field(default_factory=dict)
+    channel_overrides: dict[str, Channel] = field(default_factory=dict)
+    _fetcher: Fetcher | None = None
+    _engines: dict[str, TranslationEngine] = field(default_factory=dict)
+    _channels: dict[str, Channel] | None = None
+    _glossary: Glossary | None = None
+    _glossary_loaded: bool = False
+
+    @classmethod
+    def open(cls, config: str | Path | None = None, *, dry_run: bool = False) -> RunContext:
+        settings = load_settings(config)
+        return cls(settings=settings, store=open_store(settings.store_url()), dry_run=dry_run)
+
+    def fetcher(self) -> Fetcher:
+        if self.fetcher_override is not None:
+            return self.fetcher_override
+        if self._fetcher is None:
+            from syndication.fetch import Fetcher
+
+            self._fetcher = Fetcher(self.settings.fetch)
+        return self._fetcher
+
+    def engine(self, lang: str) -> TranslationEngine:
+        """The engine configured for a target language (built once per run)."""
+        name = self.settings.engine_for(lang)
+        if name in self.engine_overrides:
+            return self.engine_overrides[name]
+        if name not in self._engines:
+            config = self.settings.engines.get(name)
+            engine_type = config.type if config is not None else name
+            options: dict[str, Any] = dict(config.model_extra or {}) if config is not None else {}
+            factory = registry.load(registry.ENGINE_GROUP, engine_type)
+            self._engines[name] = factory(options)
+        return self._engines[name]
+
+    def glossary(self) -> Glossary | None:
+        if not self._glossary_loaded:
+            self._glossary_loaded = True
+            path = self.settings.translation.glossary
+            if path:
+                from syndication.translations.glossary import Glossary
+
+                self._glossary = Glossary.load(self.settings.resolve_path(path))
+        return self._glossary
+
+    def channels(self) -> dict[str, Channel]:
+        """Enabled channels by name, each built with its secrets from the environment."""
+        if self._channels is None:
+            from syndication.deliveries.channel import ChannelContext
+
+            built: dict[str, Channel] = {}
+            for name, config in self.settings.channels.items():
+                if not config.enabled:
+                    continue
+                if name in self.channel_overrides:
+                    built[name] = self.channel_overrides[name]
+                    continue
+                factory = registry.load(registry.CHANNEL_GROUP, config.type)
+                options = config.model_dump()
+                context = ChannelContext(
+                    name=name,
+                    config=options,
+                    secrets=channel_secrets(name, options),
+                    base_dir=self.settings.base_dir,
+                    dry_run=self.dry_run,
+                )
+                built[name] = factory(context)
+            self._channels = built
+        return self._channels
+
+    def channel_languages(self, channel: str) -> list[str]:
+        return channel_languages(self.settings, channel)
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+def channel_secrets(name: str, options: dict[str, Any]) -> dict[str, str]:
+    """Secrets for a channel, taken out of its options so they are never rendered or logged:
+    ``SYNDICATION__CHANNELS__<NAME>__<KEY>`` variables (already overlaid by ``load_settings`` as
+    ``SecretStr``), or the Prefect Secret block named in ``<key>_block``
+    (e.g. ``password_block = "partner-no-password"``)."""
+    from pydantic import SecretStr
+
+    secrets: dict[str, str] = {}
+    for key, value in list(options.items()):
+        if isinstance(value, SecretStr):
+            secrets[key] = value.get_secret_value()
+            del options[key]
+        elif key.endswith("_block") and isinstance(value, str):
+            secrets[key[: -len("_block")]] = _prefect_secret(value, channel=name)
+    return secrets
+
+
+def _prefect_secret(block: str, *, channel: str) -> str:
+    try:
+        from prefect.blocks.system import Secret
+
+        value = Secret.load(block).get()  # type: ignore[union-attr]
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot load the Prefect Secret block {block!r}: {exc}; create it with "
+            f"`prefect block create secret` or set the secret as an environment variable",
+            channel=channel,
+        ) from exc
+    return str(value)

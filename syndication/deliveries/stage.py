@@ -1,0 +1,301 @@
+"""The deliver stage: approved translations out to every channel, through the ledger.
+
+For each (post, language) the newest editorial decision is the desired state: an approval means
+"this revision should be out there" (a first send, or an update of the remote copy when an earlier
+revision was sent); a rejection after a send, or a retracted source post, means "withdraw it".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syndication.deliveries import ledger
+from syndication.errors import SyndicationError, TransientDeliveryError
+from syndication.models import ApprovedTranslation, Image, Payload, Segment
+from syndication.store import Delivery, Post, PostLink, Revision, SegmentRow, TranslatedSegment, Translation
+
+if TYPE_CHECKING:
+    from syndication.context import RunContext
+    from syndication.deliveries.channel import Channel
+
+IN_RUN_ATTEMPTS = 3
+"""Transient failures are retried this many times inside one run (with backoff) before the row is
+left for the next run."""
+
+
+@dataclass(frozen=True)
+class Desired:
+    post_id: int
+    lang: str
+    state: Literal["published", "retracted"]
+    translation_id: int | None
+
+
+@dataclass
+class PlannedSend:
+    planned: ledger.Planned
+    item: ApprovedTranslation
+    previous: Delivery | None
+
+
+def desired_states(session: Session, post_ids: Sequence[int] | None = None) -> list[Desired]:
+    """The newest decision per (post, language)."""
+    query = (
+        select(Translation)
+        .where(Translation.status.in_(["approved", "rejected"]))
+        .order_by(Translation.post_id, Translation.lang, Translation.decided_at, Translation.id)
+    )
+    if post_ids is not None:
+        query = query.where(Translation.post_id.in_(post_ids))
+    newest: dict[tuple[int, str], Translation] = {}
+    for translation in session.scalars(query):
+        newest[(translation.post_id, translation.lang)] = translation
+    retracted = set(session.scalars(select(Post.id).where(Post.status == "retracted")))
+    out: list[Desired] = []
+    for (post_id, lang), translation in newest.items():
+        if post_id in retracted or translation.status == "rejected":
+            out.append(Desired(post_id, lang, "retracted", translation.id))
+        else:
+            out.append(Desired(post_id, lang, "published", translation.id))
+    return out
+
+
+def approved_item(session: Session, translation_id: int) -> ApprovedTranslation:
+    """Everything a channel needs about one approved translation, joined and sanitized."""
+    from syndication.posts import clean_fragment
+    from syndication.segments import SplitDocument, join
+
+    translation = session.get(Translation, translation_id)
+    assert translation is not None
+    revision = session.get(Revision, translation.revision_id)
+    post = session.get(Post, translation.post_id)
+    assert revision is not None and post is not None
+    rows = session.execute(
+        select(SegmentRow, TranslatedSegment)
+        .join(TranslatedSegment, TranslatedSegment.segment_id == SegmentRow.id)
+        .where(TranslatedSegment.translation_id == translation.id)
+        .order_by(SegmentRow.position)
+    ).tuples()
+    segments: list[Segment] = []
+    targets: dict[str, str] = {}
+    for source, target in rows:
+        segments.append(
+            Segment(key=source.key, kind=source.kind, source=source.source, markup=dict(source.markup))  # type: ignore[arg-type]
+        )
+        targets[source.key] = target.target
+    joined = join(SplitDocument(skeleton=revision.skeleton, segments=segments), targets)
+    linked_from = tuple(
+        session.scalars(
+            select(Post.url)
+            .join(PostLink, PostLink.source_post_id == Post.id)
+            .where(PostLink.target_post_id == post.id)
+            .order_by(Post.id)
+        )
+    )
+    image = revision.featured_image
+    # The featured image's alt text is translated when the same text is a segment of the body.
+    by_source = {segment.source: targets[segment.key] for segment in segments}
+    title = joined.title or revision.title
+    html = clean_fragment(joined.html, post.url)
+    excerpt = joined.excerpt or ""
+    digest = hashlib.sha256("\x1f".join((revision.content_hash, title, excerpt, html)).encode())
+    return ApprovedTranslation(
+        content_version=digest.hexdigest()[:32],
+        translation_id=translation.id,
+        post_key=post.post_key,
+        revision=revision.content_hash,
+        lang=translation.lang,
+        source_lang=post.source_lang,
+        source_url=revision.canonical or post.url,
+        source_title=revision.title,
+        title=title,
+        html=html,
+        excerpt=excerpt,
+        kind="linked" if post.kind == "linked" else "post",
+        author=revision.author,
+        published=revision.published_at,
+        approved_at=translation.decided_at,
+        site_name=post.site_name,
+        categories=tuple(revision.categories or ()),
+        tags=tuple(revision.tags or ()),
+        featured_image=(
+            Image(src=image["src"], alt=by_source.get(image.get("alt") or "", image.get("alt") or ""))
+            if image
+            else None
+        ),
+        linked_from=linked_from,
+    )
+
+
+def plan(
+    ctx: RunContext, session: Session, post_ids: Sequence[int] | None, only_channel: str | None
+) -> list[PlannedSend]:
+    channels = ctx.channels()
+    sends: list[PlannedSend] = []
+    items: dict[int, ApprovedTranslation] = {}
+    for desired in desired_states(session, post_ids):
+        post = session.get(Post, desired.post_id)
+        assert post is not None
+        for name, channel in channels.items():
+            if only_channel is not None and name != only_channel:
+                continue
+            if desired.lang not in ctx.channel_languages(name):
+                continue
+            if desired.state == "published":
+                assert desired.translation_id is not None
+                if desired.translation_id not in items:
+                    items[desired.translation_id] = approved_item(session, desired.translation_id)
+                item = items[desired.translation_id]
+                for target in channel.targets(item):
+                    previous = ledger.last_sent(session, post.id, desired.lang, name, target)
+                    if (
+                        previous is not None
+                        and previous.action != "retract"
+                        and previous.revision == item.content_version
+                    ):
+                        continue
+                    action = "update" if previous is not None and previous.action != "retract" else "publish"
+                    sends.append(_planned(post, item, name, target, action, previous))
+            else:
+                for target in _sent_targets(session, post.id, desired.lang, name):
+                    previous = ledger.last_sent(session, post.id, desired.lang, name, target)
+                    if previous is None or previous.action == "retract":
+                        continue
+                    stub = _retract_item(post, previous, desired)
+                    sends.append(_planned(post, stub, name, target, "retract", previous))
+    return sends
+
+
+def _planned(
+    post: Post, item: ApprovedTranslation, channel: str, target: str, action: str, previous: Delivery | None
+) -> PlannedSend:
+    from dataclasses import replace
+
+    item = replace(item, action=action)  # type: ignore[arg-type]
+    planned = ledger.Planned(
+        post_id=post.id,
+        translation_id=item.translation_id or None,
+        post_key=post.post_key,
+        revision=item.content_version or item.revision,
+        lang=item.lang,
+        channel=channel,
+        target=target,
+        action=action,
+    )
+    return PlannedSend(planned=planned, item=item, previous=previous)
+
+
+def _sent_targets(session: Session, post_id: int, lang: str, channel: str) -> list[str]:
+    return sorted(
+        set(
+            session.scalars(
+                select(Delivery.target).where(
+                    Delivery.post_id == post_id,
+                    Delivery.lang == lang,
+                    Delivery.channel == channel,
+                    Delivery.state == "sent",
+                )
+            )
+        )
+    )
+
+
+def _retract_item(post: Post, previous: Delivery, desired: Desired) -> ApprovedTranslation:
+    return ApprovedTranslation(
+        translation_id=desired.translation_id or 0,
+        post_key=post.post_key,
+        revision=previous.revision,
+        lang=desired.lang,
+        source_lang=post.source_lang,
+        source_url=post.url,
+        source_title=post.title or "",
+        title=post.title or "",
+        html="",
+        excerpt="",
+        action="retract",
+    )
+
+
+def deliver_approved(
+    ctx: RunContext,
+    *,
+    post_ids: Sequence[int] | None = None,
+    channel: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Payload]:
+    """Send everything approved and not yet out; returns the payloads (rendered only, on dry run)."""
+    summary = ctx.summary
+    channels = ctx.channels()
+    at_most_once = [name for name, ch in channels.items() if ch.at_most_once]
+    for delivery_id in ledger.mark_uncertain(ctx.store, at_most_once):
+        summary.deliveries_failed += 1
+        summary.error("deliver", f"delivery {delivery_id} is uncertain: see `syndicate status`")
+    with ctx.store.session() as session:
+        sends = plan(ctx, session, post_ids, channel)
+    payloads: list[Payload] = []
+    for send in sends:
+        name = send.planned.channel
+        chan = channels[name]
+        where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": name}
+        try:
+            payload = chan.render(send.item, target=send.planned.target)
+        except SyndicationError as exc:
+            summary.deliveries_failed += 1
+            summary.error("deliver", exc, **where)
+            continue
+        payloads.append(payload)
+        if ctx.dry_run:
+            summary.deliveries_planned += 1
+            continue
+        with ctx.store.session() as session:
+            row = ledger.ensure(session, send.planned)
+            delivery_id, state = row.id, row.state
+        if state == "sent":
+            summary.deliveries_skipped += 1
+            continue
+        if not ledger.claim(ctx.store, delivery_id, at_most_once=chan.at_most_once):
+            summary.deliveries_skipped += 1
+            continue
+        _send_with_retries(ctx, chan, send, payload, delivery_id, sleep)
+    return payloads
+
+
+def _send_with_retries(
+    ctx: RunContext,
+    chan: Channel,
+    send: PlannedSend,
+    payload: Payload,
+    delivery_id: int,
+    sleep: Callable[[float], None],
+) -> None:
+    summary = ctx.summary
+    where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": send.planned.channel}
+    previous = ledger.receipt_of(send.previous) if send.previous is not None else None
+    for attempt in range(1, IN_RUN_ATTEMPTS + 1):
+        try:
+            if send.planned.action == "retract":
+                assert previous is not None
+                chan.retract(previous)
+                receipt = previous
+            else:
+                receipt = chan.send(payload, key=send.planned.key, previous=previous)
+        except Exception as exc:  # every failure is recorded in the ledger, whatever raised it
+            retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
+            transient = exc.transient if isinstance(exc, SyndicationError) else True
+            if transient and attempt < IN_RUN_ATTEMPTS and (retry_after is None or retry_after <= 30):
+                sleep(retry_after if retry_after is not None else min(8.0, 0.5 * 2**attempt))
+                continue
+            ledger.fail(ctx.store, delivery_id, exc, retry_after=retry_after)
+            summary.deliveries_failed += 1
+            summary.error("deliver", exc, **where)
+            return
+        ledger.complete(ctx.store, delivery_id, receipt)
+        summary.deliveries_sent += 1
+        return

@@ -1,0 +1,163 @@
+"""The poll stage's bookkeeping: feed state and newly seen entries, stored before anything moves on."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from syndication.models import Entry
+from syndication.settings import FeedSettings
+from syndication.store import Feed, Post, utcnow
+
+if TYPE_CHECKING:
+    from syndication.context import RunContext
+
+
+def entry_to_json(entry: Entry) -> dict[str, Any]:
+    data = dataclasses.asdict(entry)
+    for key in ("published", "updated"):
+        value = data[key]
+        data[key] = value.isoformat() if isinstance(value, datetime) else None
+    data["categories"] = list(entry.categories)
+    return data
+
+
+def entry_from_json(data: dict[str, Any]) -> Entry:
+    values = dict(data)
+    for key in ("published", "updated"):
+        values[key] = datetime.fromisoformat(values[key]) if values.get(key) else None
+    values["categories"] = tuple(values.get("categories") or ())
+    known = {f.name for f in dataclasses.fields(Entry)}
+    return Entry(**{k: v for k, v in values.items() if k in known})
+
+
+def feed_row(session: Session, config: FeedSettings) -> Feed:
+    feed = session.scalars(select(Feed).where(Feed.url == config.url)).one_or_none()
+    if feed is None:
+        feed = Feed(url=config.url, current_url=config.url, name=config.name, status="active")
+        session.add(feed)
+        session.flush()
+    return feed
+
+
+def poll_feeds(ctx: RunContext, *, only: str | None = None) -> None:
+    """Poll every configured feed once; one feed's failure never stops the others."""
+    from syndication.feeds import FeedState, poll_feed
+
+    summary = ctx.summary
+    for config in ctx.settings.feeds:
+        if only is not None and only not in (config.url, config.name):
+            continue
+        with ctx.store.session() as session:
+            feed = feed_row(session, config)
+            if feed.status == "retired":
+                continue
+            state = FeedState(
+                url=feed.current_url,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                next_poll_after=feed.next_poll_after,
+            )
+        result = poll_feed(ctx.fetcher(), state)
+        with ctx.store.session() as session:
+            feed = feed_row(session, config)
+            feed.last_polled_at = utcnow()
+            feed.last_status = result.status
+            if result.outcome == "deferred":
+                continue
+            summary.feeds_polled += 1
+            feed.polls += 1
+            if result.new_url:
+                feed.current_url = result.new_url
+            if result.outcome == "gone":
+                feed.status = "retired"
+                feed.last_error = f"the server says the feed is gone (410) at {state.url}; retired"
+                summary.error("poll", feed.last_error, post=config.url)
+                continue
+            if result.outcome == "error":
+                summary.feeds_failed += 1
+                feed.last_error = result.error
+                if result.retry_after is not None:
+                    feed.next_poll_after = result.retry_after
+                summary.errors.append(
+                    _item_error("poll", result.error or "poll failed", result.error_kind, config.url)
+                )
+                continue
+            feed.last_error = None
+            feed.next_poll_after = None
+            if result.etag is not None or result.last_modified is not None:
+                feed.etag, feed.last_modified = result.etag, result.last_modified
+            if result.outcome == "not_modified":
+                summary.feeds_not_modified += 1
+                continue
+            entries = result.entries
+            feed.title = entries.title or feed.title
+            feed.site_url = entries.link or feed.site_url
+            baseline = config.baseline and not feed.baselined
+            for entry in entries:
+                record_entry(session, ctx, feed, config, entry, baseline=baseline)
+            feed.baselined = True
+            for problem in entries.problems:
+                summary.errors.append(_item_error("poll", problem, "terminal", config.url))
+
+
+def _item_error(stage: str, message: str, kind: str | None, post: str) -> Any:
+    from syndication.summary import ItemError
+
+    return ItemError(stage=stage, message=message, kind=kind or "terminal", post=post)
+
+
+def record_entry(
+    session: Session,
+    ctx: RunContext,
+    feed: Feed,
+    config: FeedSettings,
+    entry: Entry,
+    *,
+    baseline: bool,
+) -> None:
+    """Insert or update the post an entry stands for; queue it for extraction when it is new or
+    its content changed."""
+    summary = ctx.summary
+    conditions = [Post.post_key == entry.entry_id]
+    if entry.link:
+        conditions.append(Post.url == entry.link)
+    post = session.scalars(select(Post).where(or_(*conditions)).order_by(Post.id)).first()
+    data = entry_to_json(entry)
+    if post is None:
+        post = Post(
+            post_key=entry.entry_id,
+            feed_id=feed.id,
+            kind="post",
+            url=entry.link or entry.entry_id,
+            source_lang=config.source_lang,
+            entry_hash=entry.content_hash,
+            entry=data,
+            title=entry.title,
+            status="baselined" if baseline else "new",
+            site_name=feed.title,
+        )
+        session.add(post)
+        if baseline:
+            summary.entries_baselined += 1
+        else:
+            summary.entries_new += 1
+        return
+    if post.kind != "post":
+        # An article first met as a link has now appeared in the feed: it becomes a feed post
+        # under its existing key, so deliveries already made keep pointing at the same object.
+        post.kind, post.feed_id, post.depth = "post", feed.id, 0
+    if post.entry_hash == entry.content_hash:
+        return
+    post.entry_hash = entry.content_hash
+    post.entry = data
+    post.title = entry.title
+    if post.status == "baselined" and baseline:
+        return
+    post.status = "new"
+    post.last_error = None
+    summary.entries_updated += 1

@@ -1,0 +1,233 @@
+"""Write side of review: approve, reject, edit. Review is a database status, never a paused flow.
+
+Every action is recorded as a ``ReviewEvent`` (who, when, before/after). Edits become human
+translation-memory entries that win over machine output here and wherever the same segment appears
+later. Concurrency: each translated segment carries a ``version``; an edit names the version it was
+made against, and a mismatch is an ``EditConflictError`` rather than a silently lost edit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from syndication.errors import EditConflictError, PlaceholderError, ReviewError, StaleRevisionError
+from syndication.models import Segment
+from syndication.store import (
+    Post,
+    ReviewEvent,
+    Revision,
+    SegmentRow,
+    TranslatedSegment,
+    Translation,
+    utcnow,
+)
+
+DECIDABLE = {"machine_translated", "approved", "rejected"}
+
+
+def _translation(session: Session, translation_id: int) -> tuple[Translation, Post, Revision]:
+    translation = session.get(Translation, translation_id)
+    if translation is None:
+        raise ReviewError(f"no translation with id {translation_id}")
+    post = session.get(Post, translation.post_id)
+    revision = session.get(Revision, translation.revision_id)
+    assert post is not None and revision is not None
+    return translation, post, revision
+
+
+def _check_current(translation: Translation, post: Post, revision: Revision, expected: str | None) -> None:
+    if post.current_revision_id != translation.revision_id or (
+        expected and expected != revision.content_hash
+    ):
+        raise StaleRevisionError(
+            "the Danish post changed since this translation was made; review the newer revision instead",
+            post=post.post_key,
+            lang=translation.lang,
+        )
+
+
+def flagged_open_segments(session: Session, translation_id: int) -> int:
+    rows = session.scalars(
+        select(TranslatedSegment).where(
+            TranslatedSegment.translation_id == translation_id, TranslatedSegment.state == "open"
+        )
+    )
+    return sum(1 for row in rows if row.flags)
+
+
+def approve(
+    session: Session,
+    translation_id: int,
+    *,
+    actor: str,
+    comment: str | None = None,
+    revision: str | None = None,
+    confirm_flags: bool = False,
+) -> Translation:
+    """Approve one (post revision, language). ``revision`` is the source hash the reviewer saw: a
+    different current revision makes the approval stale. Flagged segments need ``confirm_flags``."""
+    translation, post, rev = _translation(session, translation_id)
+    if translation.status not in DECIDABLE:
+        raise ReviewError(
+            f"cannot approve a translation in state {translation.status!r}",
+            post=post.post_key,
+            lang=translation.lang,
+        )
+    _check_current(translation, post, rev, revision)
+    flagged = flagged_open_segments(session, translation_id)
+    if flagged and not confirm_flags:
+        raise ReviewError(
+            f"{flagged} segment(s) still have QA flags; look at them, or confirm to approve anyway",
+            post=post.post_key,
+            lang=translation.lang,
+        )
+    now = utcnow()
+    translation.status = "approved"
+    translation.decided_by, translation.decided_at, translation.comment = actor, now, comment
+    translation.version += 1
+    session.execute(
+        update(TranslatedSegment)
+        .where(TranslatedSegment.translation_id == translation_id)
+        .values(state="approved")
+        .execution_options(synchronize_session=False)
+    )
+    session.add(
+        ReviewEvent(translation_id=translation_id, action="approve", actor=actor, comment=comment, at=now)
+    )
+    return translation
+
+
+def reject(
+    session: Session,
+    translation_id: int,
+    *,
+    actor: str,
+    comment: str | None = None,
+    revision: str | None = None,
+) -> Translation:
+    """Reject; if an earlier version went out, the next publish withdraws it everywhere."""
+    translation, post, rev = _translation(session, translation_id)
+    if translation.status not in DECIDABLE:
+        raise ReviewError(
+            f"cannot reject a translation in state {translation.status!r}",
+            post=post.post_key,
+            lang=translation.lang,
+        )
+    _check_current(translation, post, rev, revision)
+    now = utcnow()
+    translation.status = "rejected"
+    translation.decided_by, translation.decided_at, translation.comment = actor, now, comment
+    translation.version += 1
+    session.add(
+        ReviewEvent(translation_id=translation_id, action="reject", actor=actor, comment=comment, at=now)
+    )
+    return translation
+
+
+def check_placeholders(segment: Segment, text: str) -> None:
+    """An edit must keep every placeholder of the source exactly once (links, emphasis, images)."""
+    from syndication.segments import placeholder_problems
+
+    problems = [
+        p for p in placeholder_problems(segment, text) if p.code in ("placeholder_mismatch", "link_mismatch")
+    ]
+    if problems:
+        raise PlaceholderError("; ".join(p.message for p in problems))
+
+
+def edit_segment(
+    session: Session,
+    translation_id: int,
+    key: str,
+    text: str,
+    *,
+    actor: str,
+    expected_version: int | None = None,
+) -> TranslatedSegment:
+    """Replace one translated segment with an editor's text."""
+    from syndication.translations.qa import check
+    from syndication.translations.stage import flags_json, record_human_translation
+
+    translation, post, _ = _translation(session, translation_id)
+    if translation.status == "superseded":
+        raise StaleRevisionError(
+            "this translation was replaced by a newer revision", post=post.post_key, lang=translation.lang
+        )
+    row = session.scalars(
+        select(TranslatedSegment).where(
+            TranslatedSegment.translation_id == translation_id, TranslatedSegment.key == key
+        )
+    ).one_or_none()
+    if row is None:
+        raise ReviewError(
+            f"no segment {key!r} in this translation", post=post.post_key, lang=translation.lang
+        )
+    source = session.get(SegmentRow, row.segment_id)
+    assert source is not None
+    segment = Segment(key=source.key, kind=source.kind, source=source.source, markup=dict(source.markup))  # type: ignore[arg-type]
+    text = text.strip()
+    if not text:
+        raise ReviewError("a translation cannot be empty", post=post.post_key, lang=translation.lang)
+    check_placeholders(segment, text)
+    before, version = row.target, row.version
+    if expected_version is not None:
+        # One conditional UPDATE: of two editors saving against the same version, exactly one wins.
+        result = session.execute(
+            update(TranslatedSegment)
+            .where(TranslatedSegment.id == row.id, TranslatedSegment.version == expected_version)
+            .values(
+                target=text,
+                version=expected_version + 1,
+                origin="human",
+                updated_by=actor,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            session.refresh(row)
+            raise EditConflictError(
+                f"{row.updated_by or 'someone'} changed this segment after you opened it; "
+                f"their version is shown now — apply your edit again if still needed",
+                post=post.post_key,
+                lang=translation.lang,
+            )
+        session.refresh(row)
+    else:
+        row.target, row.version, row.origin, row.updated_by = text, version + 1, "human", actor
+    entry = record_human_translation(
+        session,
+        source=source.source,
+        target=text,
+        source_lang=post.source_lang,
+        lang=translation.lang,
+        actor=actor,
+    )
+    row.tm_id = entry.id
+    # The editor's text is checked again on its own (engine marks no longer apply to it).
+    row.flags = flags_json(
+        check(source.source, text, source_lang=post.source_lang, target_lang=translation.lang)
+    )
+    translation.version += 1
+    session.add(
+        ReviewEvent(
+            translation_id=translation_id,
+            segment_key=key,
+            action="edit",
+            actor=actor,
+            before=before,
+            after=text,
+        )
+    )
+    session.flush()
+    return row
+
+
+def retract_post(session: Session, post: Post, *, actor: str, comment: str | None = None) -> None:
+    """Withdraw every translation of a post from every channel on the next publish."""
+    post.status = "retracted"
+    for translation in session.scalars(select(Translation).where(Translation.post_id == post.id)):
+        session.add(
+            ReviewEvent(translation_id=translation.id, action="retract", actor=actor, comment=comment)
+        )

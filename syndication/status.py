@@ -1,0 +1,81 @@
+"""``syndicate status``: counts per stage and per delivery state, and what failed last and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from syndication.store import Delivery, Feed, Post, Translation
+
+
+def _counts(session: Session, *group: Any) -> dict[str, int]:
+    rows = session.execute(select(*group, func.count()).group_by(*group)).tuples()
+    return {"/".join(str(v) for v in row[:-1]): int(row[-1]) for row in rows}
+
+
+def status(session: Session, *, failures: int = 10) -> dict[str, Any]:
+    feeds = [
+        {
+            "url": feed.url,
+            "current_url": feed.current_url,
+            "name": feed.name,
+            "status": feed.status,
+            "polls": feed.polls,
+            "last_polled_at": feed.last_polled_at.isoformat() if feed.last_polled_at else None,
+            "last_status": feed.last_status,
+            "last_error": feed.last_error,
+        }
+        for feed in session.scalars(select(Feed).order_by(Feed.id))
+    ]
+    failed: list[dict[str, Any]] = []
+    for post in session.scalars(
+        select(Post).where(Post.status == "failed").order_by(Post.updated_at.desc()).limit(failures)
+    ):
+        failed.append(
+            {"stage": "extract", "post": post.post_key, "kind": post.error_kind, "error": post.last_error}
+        )
+    for translation, post in session.execute(
+        select(Translation, Post)
+        .join(Post, Post.id == Translation.post_id)
+        .where(Translation.status == "failed")
+        .order_by(Translation.updated_at.desc())
+        .limit(failures)
+    ).tuples():
+        failed.append(
+            {
+                "stage": "translate",
+                "post": post.post_key,
+                "lang": translation.lang,
+                "error": translation.error,
+            }
+        )
+    for delivery, post in session.execute(
+        select(Delivery, Post)
+        .join(Post, Post.id == Delivery.post_id)
+        .where(Delivery.state.in_(["failed", "uncertain"]))
+        .order_by(Delivery.updated_at.desc())
+        .limit(failures)
+    ).tuples():
+        failed.append(
+            {
+                "stage": "deliver",
+                "id": delivery.id,
+                "post": post.post_key,
+                "lang": delivery.lang,
+                "channel": delivery.channel,
+                "target": delivery.target,
+                "state": delivery.state,
+                "kind": delivery.error_kind,
+                "attempts": delivery.attempts,
+                "error": delivery.error,
+            }
+        )
+    return {
+        "feeds": feeds,
+        "posts": _counts(session, Post.kind, Post.status),
+        "translations": _counts(session, Translation.lang, Translation.status),
+        "deliveries": _counts(session, Delivery.channel, Delivery.state),
+        "failures": failed,
+    }

@@ -1,0 +1,98 @@
+"""What one run did, in numbers: printed by ``syndicate run`` and stored as a Prefect artifact."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class ItemError:
+    stage: str
+    message: str
+    kind: str = "terminal"
+    post: str | None = None
+    lang: str | None = None
+    channel: str | None = None
+
+
+@dataclass
+class RunSummary:
+    feeds_polled: int = 0
+    feeds_not_modified: int = 0
+    feeds_failed: int = 0
+    entries_new: int = 0
+    entries_updated: int = 0
+    entries_baselined: int = 0
+    pages_fetched: int = 0
+    linked_articles: int = 0
+    extraction_failed: int = 0
+    revisions_new: int = 0
+    segments_total: int = 0
+    segments_translated: int = 0
+    """Unique segment texts sent to an engine."""
+    segments_reused: int = 0
+    """Segments taken from translation memory (machine or human) instead of an engine."""
+    engine_calls: int = 0
+    translations_new: int = 0
+    translations_failed: int = 0
+    auto_approved: int = 0
+    awaiting_review: int = 0
+    deliveries_sent: int = 0
+    deliveries_failed: int = 0
+    deliveries_skipped: int = 0
+    """Deliveries already sent (or already claimed by another worker)."""
+    deliveries_planned: int = 0
+    """Dry run only: what would have been sent."""
+    dry_run: bool = False
+    errors: list[ItemError] = field(default_factory=list)
+
+    def error(self, stage: str, exc: BaseException | str, **where: str | None) -> None:
+        from syndication.errors import SyndicationError
+
+        if isinstance(exc, SyndicationError):
+            kind = exc.kind
+            where = {
+                "post": where.get("post") or exc.post,
+                "lang": where.get("lang") or exc.lang,
+                "channel": where.get("channel") or exc.channel,
+            }
+            message = exc.message if exc.url is None else f"{exc.message} ({exc.url})"
+        else:
+            kind, message = "terminal", str(exc)
+        self.errors.append(ItemError(stage=stage, message=message, kind=kind, **where))
+
+    def merge(self, other: RunSummary) -> RunSummary:
+        for f in fields(self):
+            if f.type in ("int", int):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        self.errors.extend(other.errors)
+        self.dry_run = self.dry_run or other.dry_run
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSummary:
+        data = dict(data)
+        errors = [ItemError(**e) for e in data.pop("errors", [])]
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known}, errors=errors)
+
+    def lines(self) -> list[str]:
+        return [
+            f"feeds      polled {self.feeds_polled}, not modified {self.feeds_not_modified}, "
+            f"failed {self.feeds_failed}",
+            f"entries    new {self.entries_new}, updated {self.entries_updated}, "
+            f"baselined {self.entries_baselined}",
+            f"pages      fetched {self.pages_fetched}, linked articles {self.linked_articles}, "
+            f"extraction failed {self.extraction_failed}",
+            f"segments   total {self.segments_total}, translated by engine {self.segments_translated} "
+            f"({self.engine_calls} engine calls), reused from memory {self.segments_reused}",
+            f"review     awaiting {self.awaiting_review}, auto-approved {self.auto_approved}, "
+            f"translation failures {self.translations_failed}",
+            f"delivery   sent {self.deliveries_sent}, failed {self.deliveries_failed}, "
+            f"already done {self.deliveries_skipped}"
+            + (f", would send {self.deliveries_planned} (dry run)" if self.dry_run else ""),
+        ]

@@ -1,0 +1,402 @@
+"""The translate stage: translation memory first, then one batched engine call per language for
+everything still missing, then the review items.
+
+Per language, all pending segments of all posts in the run go to the engine together (deduplicated),
+so Apertium starts one process and Argos makes a few large ``translate_batch`` calls per run. A
+segment whose normalized text is already in memory for (engine, model version, pair) never reaches
+the engine again; an editor's version (a human entry) always wins over machine output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syndication.errors import EngineUnavailableError, SyndicationError, TranslationError
+from syndication.models import QAFlag
+from syndication.store import (
+    Post,
+    ReviewEvent,
+    Revision,
+    SegmentRow,
+    TMEntry,
+    TranslatedSegment,
+    Translation,
+    utcnow,
+)
+from syndication.translations.memory import normalize, source_hash
+
+if TYPE_CHECKING:
+    from syndication.context import RunContext
+    from syndication.translations.engine import TranslationEngine
+
+HUMAN = "human"
+ENGINE_CHUNK = 2000
+"""Texts per engine call: bounds memory on a big backfill while keeping calls few."""
+
+
+@dataclass
+class MachineResult:
+    target: str
+    flags: list[dict[str, str]] = field(default_factory=list)
+    tm_id: int | None = None
+
+
+def flags_json(flags: Iterable[QAFlag]) -> list[dict[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    out: list[dict[str, str]] = []
+    for flag in flags:
+        if (flag.code, flag.message) not in seen:
+            seen.add((flag.code, flag.message))
+            out.append({"code": flag.code, "message": flag.message})
+    return out
+
+
+def pending_work(
+    session: Session, targets: Sequence[str], post_ids: Sequence[int] | None
+) -> dict[str, list[int]]:
+    """Language → revision ids whose translation is missing or must be redone."""
+    query = select(Post.current_revision_id).where(
+        Post.current_revision_id.is_not(None), Post.status == "extracted"
+    )
+    if post_ids is not None:
+        query = query.where(Post.id.in_(post_ids))
+    revisions = [r for r in session.scalars(query) if r is not None]
+    existing = {
+        (t.revision_id, t.lang): t.status
+        for t in session.scalars(select(Translation).where(Translation.revision_id.in_(revisions)))
+    }
+    work: dict[str, list[int]] = {lang: [] for lang in targets}
+    for revision_id in revisions:
+        for lang in targets:
+            if existing.get((revision_id, lang)) in (None, "pending", "failed"):
+                work[lang].append(revision_id)
+    return {lang: ids for lang, ids in work.items() if ids}
+
+
+def translate_pending(ctx: RunContext, *, post_ids: Sequence[int] | None = None) -> None:
+    settings = ctx.settings
+    source_lang = settings.translation.source_lang
+    with ctx.store.session() as session:
+        work = pending_work(session, settings.translation.targets, post_ids)
+    for lang, revision_ids in work.items():
+        try:
+            engine = ctx.engine(lang)
+            if (source_lang, lang) not in engine.pairs():
+                raise EngineUnavailableError(
+                    f"engine {engine.name!r} has no {source_lang}→{lang} pair installed", lang=lang
+                )
+            version = engine.version(source_lang, lang)
+        except SyndicationError as exc:
+            _fail_all(ctx, revision_ids, lang, exc)
+            continue
+        try:
+            translate_language(ctx, engine, version, lang, revision_ids)
+        except TranslationError as exc:
+            _fail_all(ctx, revision_ids, lang, exc)
+
+
+def _fail_all(ctx: RunContext, revision_ids: Sequence[int], lang: str, exc: SyndicationError) -> None:
+    with ctx.store.session() as session:
+        for revision_id in revision_ids:
+            translation = _translation_row(session, revision_id, lang)
+            translation.status = "failed"
+            translation.error = str(exc)
+            post = session.get(Post, translation.post_id)
+            ctx.summary.translations_failed += 1
+            ctx.summary.error("translate", exc, post=post.post_key if post else None, lang=lang)
+
+
+def _translation_row(session: Session, revision_id: int, lang: str) -> Translation:
+    translation = session.scalars(
+        select(Translation).where(Translation.revision_id == revision_id, Translation.lang == lang)
+    ).one_or_none()
+    if translation is None:
+        revision = session.get(Revision, revision_id)
+        assert revision is not None
+        translation = Translation(revision_id=revision_id, post_id=revision.post_id, lang=lang)
+        session.add(translation)
+        session.flush()
+    return translation
+
+
+def _memory(
+    session: Session, engine: str, version: str, source_lang: str, lang: str, hashes: Iterable[str]
+) -> dict[str, TMEntry]:
+    wanted = list(set(hashes))
+    found: dict[str, TMEntry] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.scalars(
+            select(TMEntry).where(
+                TMEntry.engine == engine,
+                TMEntry.model_version == version,
+                TMEntry.source_lang == source_lang,
+                TMEntry.target_lang == lang,
+                TMEntry.source_hash.in_(chunk),
+            )
+        )
+        found.update({row.source_hash: row for row in rows})
+    return found
+
+
+def run_engine(
+    ctx: RunContext, engine: TranslationEngine, lang: str, texts: Sequence[str]
+) -> list[MachineResult]:
+    """Translate unique texts with glossary protection and QA; one engine call per chunk."""
+    from syndication.translations.qa import check
+
+    source_lang = ctx.settings.translation.source_lang
+    glossary = ctx.glossary()
+    results: list[MachineResult] = []
+    for start in range(0, len(texts), ENGINE_CHUNK):
+        chunk = list(texts[start : start + ENGINE_CHUNK])
+        protected: list[str] = []
+        restore_info: list[Any] = []
+        for text in chunk:
+            if glossary is not None:
+                masked, info = glossary.protect(text, lang)
+            else:
+                masked, info = text, None
+            protected.append(masked)
+            restore_info.append(info)
+        outputs = engine.translate(protected, source=source_lang, target=lang)
+        ctx.summary.engine_calls += 1
+        if len(outputs) != len(chunk):
+            raise TranslationError(
+                f"engine {engine.name!r} returned {len(outputs)} translations for {len(chunk)} texts",
+                lang=lang,
+            )
+        for text, output, info in zip(chunk, outputs, restore_info, strict=True):
+            target = output.text
+            if glossary is not None and info is not None:
+                target = glossary.restore(target, info)
+            flags = check(
+                text,
+                target,
+                source_lang=source_lang,
+                target_lang=lang,
+                engine_flags=output.flags,
+                glossary=glossary,
+            )
+            results.append(MachineResult(target=target, flags=flags_json(flags)))
+    return results
+
+
+def translate_language(
+    ctx: RunContext, engine: TranslationEngine, version: str, lang: str, revision_ids: Sequence[int]
+) -> None:
+    source_lang = ctx.settings.translation.source_lang
+    summary = ctx.summary
+    with ctx.store.session() as session:
+        segments = list(
+            session.scalars(
+                select(SegmentRow)
+                .where(SegmentRow.revision_id.in_(revision_ids))
+                .order_by(SegmentRow.revision_id, SegmentRow.position)
+            )
+        )
+        hashes = [s.source_hash for s in segments]
+        human = _memory(session, HUMAN, "", source_lang, lang, hashes)
+        machine = _memory(session, engine.name, version, source_lang, lang, hashes)
+        missing: dict[str, str] = {}
+        for segment in segments:
+            if segment.source_hash not in human and segment.source_hash not in machine:
+                missing.setdefault(segment.source_hash, normalize(segment.source))
+    # The engine runs outside any transaction: a long batch never holds a database lock.
+    fresh: dict[str, MachineResult] = {}
+    if missing:
+        results = run_engine(ctx, engine, lang, list(missing.values()))
+        fresh = dict(zip(missing, results, strict=True))
+        summary.segments_translated += len(fresh)
+    with ctx.store.session() as session:
+        for digest, result in fresh.items():
+            entry = TMEntry(
+                engine=engine.name,
+                model_version=version,
+                source_lang=source_lang,
+                target_lang=lang,
+                source_hash=digest,
+                source=missing[digest],
+                target=result.target,
+                flags=result.flags,
+            )
+            session.add(entry)
+            session.flush()
+            result.tm_id = entry.id
+        by_revision: dict[int, list[SegmentRow]] = {}
+        for segment in segments:
+            by_revision.setdefault(segment.revision_id, []).append(segment)
+        for revision_id in revision_ids:
+            rows = by_revision.get(revision_id, [])
+            build_translation(
+                ctx, session, revision_id, lang, rows, engine.name, version, human, machine, fresh
+            )
+
+
+def _previous_approved(session: Session, post_id: int, lang: str, revision_id: int) -> Translation | None:
+    return session.scalars(
+        select(Translation)
+        .where(
+            Translation.post_id == post_id,
+            Translation.lang == lang,
+            Translation.status == "approved",
+            Translation.revision_id != revision_id,
+        )
+        .order_by(Translation.decided_at.desc(), Translation.id.desc())
+    ).first()
+
+
+def build_translation(
+    ctx: RunContext,
+    session: Session,
+    revision_id: int,
+    lang: str,
+    rows: Sequence[SegmentRow],
+    engine: str,
+    version: str,
+    human: dict[str, TMEntry],
+    machine: dict[str, TMEntry],
+    fresh: dict[str, MachineResult],
+) -> Translation:
+    """Create the review item for one revision and language, carrying over approved segments."""
+    summary = ctx.summary
+    translation = _translation_row(session, revision_id, lang)
+    for old in session.scalars(
+        select(TranslatedSegment).where(TranslatedSegment.translation_id == translation.id)
+    ):
+        session.delete(old)
+    session.flush()
+    previous = _previous_approved(session, translation.post_id, lang, revision_id)
+    carried: dict[str, TranslatedSegment] = {}
+    previous_sources: dict[str, str] = {}
+    if previous is not None:
+        for seg, src in session.execute(
+            select(TranslatedSegment, SegmentRow)
+            .join(SegmentRow, SegmentRow.id == TranslatedSegment.segment_id)
+            .where(TranslatedSegment.translation_id == previous.id)
+        ).tuples():
+            carried[src.source_hash] = seg
+            previous_sources[src.key] = src.source
+    flagged = False
+    all_carried = bool(rows)
+    for row in rows:
+        summary.segments_total += 1
+        digest = row.source_hash
+        state, previous_source = "open", None
+        if digest in carried:
+            old = carried[digest]
+            target, origin, tm_id, flags, state = old.target, old.origin, old.tm_id, old.flags, "approved"
+            summary.segments_reused += 1
+        elif digest in human:
+            entry = human[digest]
+            target, origin, tm_id, flags = entry.target, "human", entry.id, list(entry.flags)
+            summary.segments_reused += 1
+        elif digest in machine:
+            entry = machine[digest]
+            target, origin, tm_id, flags = entry.target, "memory", entry.id, list(entry.flags)
+            summary.segments_reused += 1
+        else:
+            result = fresh[digest]
+            target, origin, tm_id, flags = result.target, "machine", result.tm_id, result.flags
+        if state != "approved":
+            all_carried = False
+            if previous is not None and previous_sources.get(row.key) not in (None, row.source):
+                previous_source = previous_sources[row.key]
+        if flags and state != "approved":
+            flagged = True
+        session.add(
+            TranslatedSegment(
+                translation_id=translation.id,
+                segment_id=row.id,
+                key=row.key,
+                target=target,
+                origin=origin,
+                tm_id=tm_id,
+                flags=flags,
+                state=state,
+                previous_source=previous_source,
+            )
+        )
+    translation.engine, translation.model_version = engine, version
+    translation.error = None
+    translation.status = "machine_translated"
+    translation.version += 1
+    summary.translations_new += 1
+    _supersede_older(session, translation)
+    actor, action = None, None
+    if previous is not None and all_carried:
+        actor, action = "system", "carry_over_approve"
+    elif lang in ctx.settings.review.auto_approve and not flagged:
+        actor, action = "auto-approve", "auto_approve"
+    if actor is not None and action is not None:
+        translation.status = "approved"
+        translation.decided_by, translation.decided_at = actor, utcnow()
+        for seg in session.scalars(
+            select(TranslatedSegment).where(TranslatedSegment.translation_id == translation.id)
+        ):
+            seg.state = "approved"
+        session.add(ReviewEvent(translation_id=translation.id, action=action, actor=actor))
+        summary.auto_approved += 1
+    return translation
+
+
+def _supersede_older(session: Session, translation: Translation) -> None:
+    """Older unreviewed items of the same post and language are replaced by this one."""
+    for older in session.scalars(
+        select(Translation).where(
+            Translation.post_id == translation.post_id,
+            Translation.lang == translation.lang,
+            Translation.id != translation.id,
+            Translation.status.in_(["pending", "machine_translated", "failed"]),
+        )
+    ):
+        older.status = "superseded"
+
+
+def count_awaiting_review(session: Session) -> int:
+    query = (
+        select(Translation.id)
+        .join(Post, Post.id == Translation.post_id)
+        .where(
+            Translation.status == "machine_translated", Post.current_revision_id == Translation.revision_id
+        )
+    )
+    return len(list(session.scalars(query)))
+
+
+def record_human_translation(
+    session: Session, *, source: str, target: str, source_lang: str, lang: str, actor: str
+) -> TMEntry:
+    """Store an editor's version as the human memory entry for this source text (latest wins)."""
+    digest = source_hash(source)
+    entry = session.scalars(
+        select(TMEntry).where(
+            TMEntry.engine == HUMAN,
+            TMEntry.model_version == "",
+            TMEntry.source_lang == source_lang,
+            TMEntry.target_lang == lang,
+            TMEntry.source_hash == digest,
+        )
+    ).one_or_none()
+    if entry is None:
+        entry = TMEntry(
+            engine=HUMAN,
+            model_version="",
+            source_lang=source_lang,
+            target_lang=lang,
+            source_hash=digest,
+            source=normalize(source),
+            target=target,
+            flags=[],
+            created_by=actor,
+        )
+        session.add(entry)
+    else:
+        entry.target, entry.created_by = target, actor
+    session.flush()
+    return entry
