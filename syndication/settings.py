@@ -115,7 +115,7 @@ class Settings(_Model):
     )
     review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
     channels: dict[str, ChannelSettings] = Field(
-        default_factory=lambda: {"outbox": ChannelSettings(type="outbox", path="outbox")}  # type: ignore[call-arg]
+        default_factory=lambda: {"outbox": ChannelSettings(type="outbox", path="outbox")}
     )
     base_dir: Path = Path(".")
     """Folder relative paths in the config are resolved against (the config file's parent's parent
