@@ -91,6 +91,7 @@ class RunContext:
                     secrets=channel_secrets(name, options),
                     base_dir=self.settings.base_dir,
                     dry_run=self.dry_run,
+                    store=self.store,
                 )
                 built[name] = factory(context)
             self._channels = built

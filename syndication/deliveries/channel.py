@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from syndication.models import ApprovedTranslation, Payload, Receipt
+
+if TYPE_CHECKING:
+    from syndication.store import Store
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,8 @@ class ChannelContext:
     """Secrets from the environment or Prefect Secret blocks; never logged, never rendered."""
     base_dir: Path = Path(".")
     dry_run: bool = False
+    store: Store | None = None
+    """The pipeline's store, for channels that keep state of their own (newsletter subscribers)."""
 
 
 @runtime_checkable
