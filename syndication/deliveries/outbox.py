@@ -18,9 +18,9 @@ is :func:`syndication.deliveries.atom.entry_id` of (post key, language), so it n
 
 URLs: with ``base_url`` set (the public URL the outbox folder is served from), documents carry
 ``<link rel="canonical">`` to themselves and the feed links to ``{base_url}/{lang}/{slug}.html``.
-Without it the feed uses ``file://`` URLs of the files: still absolute, as Atom requires, and correct for
-whoever reads the outbox on this machine; no canonical link is written then, because a ``file://``
-canonical would tell search engines nothing true.
+Without it the feed uses ``file://localhost/...`` URLs of the files (see :func:`file_url`): still
+absolute, as Atom requires, and correct for whoever reads the outbox on this machine; no canonical link
+is written then, because a ``file://`` canonical would tell search engines nothing true.
 
 The index makes every send and retract rebuild ``feed.atom`` from the channel's own state without the
 database. Every file is written to a temporary name and moved into place with ``os.replace``, so a
@@ -79,6 +79,15 @@ _STYLE = (
     "color:#1d1d1d}img{max-width:100%;height:auto}.excerpt{font-size:1.15rem;color:#444}"
     "footer{margin-top:2.5rem;border-top:1px solid #ddd;font-size:.9rem;color:#555}"
 )
+
+
+def file_url(path: Path) -> str:
+    """``file://localhost/...`` for an absolute path.
+
+    The RFC 8089 form with an explicit host, because feedparser (and readers built on it) collapses the
+    empty authority of ``file:///tmp/x`` into ``file://tmp/x``, which names a host called ``tmp``.
+    """
+    return "file://localhost" + path.as_uri().removeprefix("file://")
 
 
 def _utcnow() -> datetime:
@@ -391,7 +400,7 @@ class OutboxChannel:
         filename = name if name.endswith((".atom", ".html")) else f"{name}.html"
         if self.base_url:
             return f"{self.base_url}/{lang}/{filename}"
-        return (self.root / lang / filename).as_uri()
+        return file_url(self.root / lang / filename)
 
     def _document_parts(self, item: ApprovedTranslation, lang: str) -> dict[str, Any]:
         image_html = ""
