@@ -60,7 +60,8 @@ def test_date_is_the_day_the_danish_readers_saw() -> None:
         ("en", "Originally published in Danish on Lokalt Liv by Mette Kjærgaard, 27 November 2026: "),
         (
             "de",
-            "Ursprünglich auf Dänisch veröffentlicht auf Lokalt Liv von Mette Kjærgaard am 27. November 2026: ",
+            "Ursprünglich auf Dänisch veröffentlicht auf Lokalt Liv von Mette Kjærgaard "
+            "am 27. November 2026: ",
         ),
         ("es", "Originally published in Danish on Lokalt Liv by Mette Kjærgaard, 27 November 2026: "),
         ("nb-NO", "Opprinnelig publisert på dansk"),
