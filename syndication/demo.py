@@ -137,7 +137,10 @@ def serve_site(root: Path, host: str = "127.0.0.1", port: int = 0) -> DemoServer
     httpd.daemon_threads = True
     server.port = int(httpd.server_address[1])
     server._httpd = httpd
-    server._thread = threading.Thread(target=httpd.serve_forever, name="demo-site", daemon=True)
+    # A short poll interval so close() returns quickly (shutdown waits for the next poll).
+    server._thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="demo-site", daemon=True
+    )
     server._thread.start()
     return server
 
