@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from syndication.deliveries.atom import entry_id
 from syndication.deliveries.channel import Channel, ChannelContext
 from syndication.deliveries.outbox import OutboxChannel, file_url, preferred_slug, slugify
 from syndication.errors import ConfigError, TerminalDeliveryError
-from syndication.models import ApprovedTranslation, Image
+from syndication.models import ApprovedTranslation, Image, Receipt
 from syndication.registry import CHANNEL_GROUP, load
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -527,3 +528,33 @@ def test_written_files_are_readable_and_no_temp_files_remain(tmp_path: Path) -> 
         "netvaerk-er-guld.html",
     ]
     assert (folder / "feed.atom").stat().st_mode & 0o044 == 0o044
+
+
+def test_retract_with_a_bare_receipt_finds_the_post_by_file_name(tmp_path: Path) -> None:
+    channel = make_channel(tmp_path)
+    receipt = publish(channel, make_item())
+    channel.retract(Receipt(channel="outbox", key=receipt.key, remote_id=receipt.remote_id))
+    assert html_files(tmp_path / "outbox/nb") == []
+    with pytest.raises(TerminalDeliveryError, match="retract by hand"):
+        channel.retract(Receipt(channel="outbox", key="k"))
+
+
+def test_concurrent_senders_do_not_lose_entries(tmp_path: Path) -> None:
+    def sender(worker: int) -> None:
+        channel = make_channel(tmp_path)  # one channel object per thread, like separate workers
+        for n in range(8):
+            publish(
+                channel,
+                make_item(
+                    post_key=f"https://lokaltliv.example/?p={worker}{n:02d}",
+                    source_url=f"https://lokaltliv.example/indlaeg-{worker}-{n}/",
+                ),
+            )
+
+    threads = [threading.Thread(target=sender, args=(w,)) for w in (1, 2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(html_files(tmp_path / "outbox/nb")) == 24
+    assert len(entries(read_feed(tmp_path / "outbox/nb/feed.atom"))) == 24
