@@ -11,6 +11,9 @@ Layout under the configured ``path`` (relative paths resolve against the config'
       sv/
         ...
 
+Settings (``[channels.<name>]``, type ``outbox``): ``path`` (default ``outbox``), ``base_url`` (optional
+public URL of that folder), ``title`` (optional feed title; ``{lang}`` is replaced by the language).
+
 Identity: a post keeps one file and one feed entry per language for its whole life. The file name
 (slug) comes from the source URL's last path segment (else the transliterated title), is fixed the first
 time the post is sent, and gets ``-2``, ``-3`` ... only when another post already holds it. The Atom id
@@ -576,7 +579,7 @@ class OutboxChannel:
                 )
             )
         identity = self.base_url or self.root.as_uri()
-        title = self.title_template.format(lang=lang) if self.title_template else feed_title(lang)
+        title = self.title_template.replace("{lang}", lang) if self.title_template else feed_title(lang)
         feed = AtomFeed(
             id="urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{identity}/{lang}/{FEED_NAME}")),
             title=title,

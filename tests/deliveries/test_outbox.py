@@ -558,3 +558,11 @@ def test_concurrent_senders_do_not_lose_entries(tmp_path: Path) -> None:
         thread.join()
     assert len(html_files(tmp_path / "outbox/nb")) == 24
     assert len(entries(read_feed(tmp_path / "outbox/nb/feed.atom"))) == 24
+
+
+def test_configured_feed_title(tmp_path: Path) -> None:
+    channel = make_channel(tmp_path, title="Lokalt Liv på {lang} {x}")
+    publish(channel, make_item())
+    assert (
+        feedparser.parse((tmp_path / "outbox/nb/feed.atom").read_bytes()).feed.title == "Lokalt Liv på nb {x}"
+    )
