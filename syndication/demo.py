@@ -239,11 +239,13 @@ def _handler_for(server: DemoServer) -> type[BaseHTTPRequestHandler]:
             """Keep the demo and the tests quiet; ``server.requests`` is the log."""
 
         def _answer(self, *, send_body: bool) -> None:
-            status = 500
-            try:
-                status = self._respond(send_body=send_body)
-            finally:
-                server.record(RequestRecord(self.command, self.path, dict(self.headers.items()), status))
+            self._respond(send_body=send_body)
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            # Logged before the response leaves, so a client that has its answer always finds
+            # its request in ``server.requests``.
+            server.record(RequestRecord(self.command, self.path, dict(self.headers.items()), code))
+            super().send_response(code, message)
 
         def _respond(self, *, send_body: bool) -> int:
             parts = urlsplit(self.path)
