@@ -182,8 +182,9 @@ def follow_links(ctx: RunContext, source_id: int, article: Article, *, depth: in
             link = session.get(PostLink, (source_id, target.id))
             if link is None:
                 session.add(PostLink(source_post_id=source_id, target_post_id=target.id))
-            needs_fetch = target.status == "new" or (
-                target.status == "failed" and target.error_kind == "transient"
+            # Feed posts are extracted by the main loop (with their own link depth), never twice.
+            needs_fetch = target.kind == "linked" and (
+                target.status == "new" or (target.status == "failed" and target.error_kind == "transient")
             )
             if not needs_fetch:
                 continue
