@@ -87,10 +87,13 @@ def render_segment(segment: Segment, text: str, *, alts: Mapping[str, str] | Non
             out.append(escape_text(token.value))
         elif token.kind == "open":
             markup = segment.markup.get(token.value)
-            if markup is not None and token.value in paired and token.value not in used:
+            closer = _closing_tag(markup) if markup is not None else ""
+            # A link inside a link is not HTML (a parser would tear both apart): keep the outer one.
+            nested_link = closer == "</a>" and "</a>" in closers
+            if markup is not None and token.value in paired and token.value not in used and not nested_link:
                 used.add(token.value)
                 out.append(markup)
-                closers.append(_closing_tag(markup))
+                closers.append(closer)
             else:
                 closers.append("")
         elif token.kind == "close":

@@ -39,22 +39,47 @@ PROTECTED_TAGS = frozenset(
 # Names a serializer could not write back unchanged are dropped on both sides of the round trip.
 _ATTR_NAME_RE = re.compile(r"^[^\s\"'<>/=\x00-\x1f]+$")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
+# Raw C0 controls are parse errors in HTML and lxml refuses some of them outright.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FULL_DOCUMENT_RE = re.compile(r"^\s*<(?:html|!doctype)\b", re.IGNORECASE)
+_END_BODY_RE = re.compile(r"</\s*(?:body|html)\s*>", re.IGNORECASE)
+_CONTROL_REF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 AttrHook = Callable[[etree._Element, str, str], str]
 """Called for each attribute as ``(element, name, value)``; returns the value to write."""
 
 
 def parse_fragment(html: str) -> etree._Element:
-    """Parse an article body into a wrapper ``<div>`` whose children are the body's nodes."""
+    """Parse an article body; returns the ``<body>`` element whose children are the body's nodes."""
     if not isinstance(html, str):
         raise SegmentationError(f"article HTML must be str, not {type(html).__name__}")
     # lxml refuses str input that declares an encoding; the declaration means nothing in a str.
-    html = _XML_DECL_RE.sub("", html, count=1)
+    html = _CONTROL_RE.sub("", _XML_DECL_RE.sub("", html, count=1))
+    html = _CONTROL_REF_RE.sub(_drop_control_reference, html)
+    html = _SURROGATE_RE.sub("\ufffd", html)  # lone surrogates (from bad decoding) cannot be encoded
+    # Not lxml's fragment_fromstring: it drops leading whitespace and re-sets leading text through
+    # the API, which rejects the control characters a reference like "&#1;" legitimately yields.
+    if _FULL_DOCUMENT_RE.match(html):
+        source = html
+    else:  # a stray </body> in a fragment would make libxml2 drop everything after it
+        source = "<html><body>" + _END_BODY_RE.sub("", html) + "</body></html>"
     try:
-        root: etree._Element = lxml_html.fragment_fromstring(html, create_parent="div")
+        document = lxml_html.document_fromstring(source)
     except (etree.ParserError, ValueError) as exc:
         raise SegmentationError(f"cannot parse article HTML: {exc}") from exc
-    return root
+    body: etree._Element | None = document.find("body")
+    return body if body is not None else lxml_html.Element("body")
+
+
+def _drop_control_reference(match: re.Match[str]) -> str:
+    """Character references to C0 controls: dropped like the raw characters (``&#0;`` is U+FFFD)."""
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    if code == 0:
+        return "\ufffd"
+    if (code < 0x20 and code not in (0x09, 0x0A, 0x0D)) or code == 0x7F:
+        return ""
+    return match.group(0)
 
 
 def is_element(node: etree._Element) -> bool:
