@@ -36,7 +36,7 @@ from syndication.errors import (
     TranslationError,
 )
 from syndication.models import EngineOutput, QAFlag
-from syndication.segments.markup import canonical, escape, tokenize
+from syndication.segments.markup import Token, canonical, escape, tokenize
 
 # ISO 639-3 (Apertium's mode names) → BCP 47. Codes without a two-letter form stay as they are.
 _BCP47 = {
@@ -59,6 +59,7 @@ _WRAPPED_RE = re.compile(r'<p id="syn-([0-9]+)">(.*?)</p>', re.DOTALL)
 # A mark is a bare *, # or @ (literal ones were sent as &#42; &#35; &#64;) before a word.
 _MARK_RE = re.compile(r"(?<!&)([*#@])([^\s<>&*#@]*)")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LAST_WORD_RE = re.compile(r"(?s)^(|.*\s)(\S+)(\s+)$")
 _WORD_EDGE = ".,;:!?()[]{}\"'«»“”‘’…-–—"
 _MARK_MEANING = {"*": "unknown", "#": "could not generate", "@": "no translation for"}
 _DATADIRS = (os.environ.get("APERTIUM_DATADIR"), "/usr/share/apertium", "/usr/local/share/apertium")
@@ -170,7 +171,7 @@ class ApertiumEngine:
                 f"output begins {output[:200]!r}",
                 lang=target,
             )
-        return [_finish(text, mode) for _, text in found]
+        return [_finish(text, body, mode) for (_, text), body in zip(found, bodies, strict=True)]
 
     def _call(
         self, command: list[str], data: bytes, *, timeout: float, what: str, lang: str | None = None
@@ -224,7 +225,7 @@ def _prepare(body: str) -> str:
     return "".join(parts)
 
 
-def _finish(raw: str, mode: str) -> tuple[str, tuple[QAFlag, ...]]:
+def _finish(raw: str, source: str, mode: str) -> tuple[str, tuple[QAFlag, ...]]:
     """Strip Apertium's marks from one output segment; report the marked words."""
     marked: dict[str, list[str]] = {"*": [], "#": [], "@": []}
 
@@ -234,11 +235,52 @@ def _finish(raw: str, mode: str) -> tuple[str, tuple[QAFlag, ...]]:
             marked[match.group(1)].append(word)
         return match.group(2)
 
-    text = canonical(tokenize(_MARK_RE.sub(unmark, raw)))
+    tokens = _reattach(tokenize(_MARK_RE.sub(unmark, raw)), tokenize(source))
+    text = canonical(tokens)
     details = [f"{_MARK_MEANING[mark]}: {', '.join(words)}" for mark, words in marked.items() if words]
     if not details:
         return text, ()
     return text, (QAFlag("unknown_words", f"apertium {mode} " + "; ".join(details)),)
+
+
+def _reattach(tokens: list[Token], source: list[Token]) -> list[Token]:
+    """Undo Apertium's one known way of misplacing an opening placeholder.
+
+    The deformatter turns ``<g id="1">`` into formatting glued to the space before it. When a
+    transfer rule joins the first word of the span to the word before it ("for <g>at blive</g>"),
+    that formatting comes out after the first word: "for å <g> bli</g>", or, for a one-word span,
+    "som <g></g>". The sign is an opening placeholder that hugged its first word in the source but
+    is followed by a space (or its own end) in the output, right after a word: the word goes back in.
+    """
+    hugging = {
+        token.value
+        for token, after in zip(source, [*source[1:], None], strict=True)
+        if token.kind == "open"
+        and after is not None
+        and not (after.kind == "text" and after.value[:1].isspace())
+    }
+    out = list(tokens)
+    i = 1
+    while i < len(out):
+        token, before = out[i], out[i - 1]
+        after = out[i + 1] if i + 1 < len(out) else None
+        loose = after is None or after.kind == "close" or (after.kind == "text" and after.value[:1].isspace())
+        match = _LAST_WORD_RE.match(before.value) if before.kind == "text" else None
+        if token.kind != "open" or token.value not in hugging or not loose or match is None:
+            i += 1
+            continue
+        prefix, word, space = match.groups()
+        moved = [Token("text", prefix), token, Token("text", word)]
+        if after is not None and after.kind == "close":
+            follow = out[i + 2] if i + 2 < len(out) else None
+            moved.append(after)
+            if space and not (follow is not None and follow.kind == "text" and follow.value[:1].isspace()):
+                moved.append(Token("text", space))
+            out[i - 1 : i + 2] = moved
+        else:
+            out[i - 1 : i + 1] = moved
+        i += len(moved) - 1
+    return [t for t in out if t.kind != "text" or t.value]
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
