@@ -57,7 +57,7 @@ def lxml_view(html: str) -> str:
     return lxml_html.tostring(lxml_html.fragment_fromstring(html, create_parent="div"), encoding="unicode")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(DOCUMENTS)
 def test_round_trip_on_generated_html(html):
     doc = split(html)
@@ -70,7 +70,7 @@ def test_round_trip_on_generated_html(html):
         assert "<p" not in segment.source and "<code" not in segment.source
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_splits_and_joins_back(text):
     assert join(split(text), {}).html == normalize_html(text)
@@ -79,7 +79,7 @@ def test_any_text_splits_and_joins_back(text):
 TAG_SOUP = st.text(alphabet=list("<>/=\"' !-?apbliuscodegimrt&;#x0123{}:æ\xa0\n"), max_size=120)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(TAG_SOUP)
 def test_tag_soup_splits_and_joins_back(text):
     doc = split(text)
@@ -112,7 +112,7 @@ def mangle(source: str, choices: list[int]) -> str:
     return "".join(out)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(DOCUMENTS, st.lists(st.integers(min_value=0, max_value=4), max_size=8))
 def test_broken_translations_never_break_the_html(html, choices):
     doc = split(html)
