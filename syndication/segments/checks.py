@@ -39,9 +39,10 @@ def _describe(segment: Segment, pid: str) -> str:
     return f"{pid} ({markup[:60]})" if markup else pid
 
 
-def _structure(tokens: list[Token]) -> tuple[list[tuple[str, str, str | None]], int, int]:
-    """(kind, id, parent id) per placeholder, plus counts of unmatched closings and openings."""
+def _structure(tokens: list[Token]) -> tuple[list[tuple[str, str, str | None]], set[str], int, int]:
+    """(kind, id, parent id) per placeholder, ids of ``<g>`` with content, unmatched closings, openings."""
     found: list[tuple[str, str, str | None]] = []
+    filled: set[str] = set()
     stack: list[str] = []
     stray_closings = 0
     for token in tokens:
@@ -51,17 +52,20 @@ def _structure(tokens: list[Token]) -> tuple[list[tuple[str, str, str | None]], 
             stack.append(token.value)
         elif token.kind == "empty":
             found.append(("x", token.value, parent))
+            filled.update(stack)
         elif token.kind == "close":
             if stack:
                 stack.pop()
             else:
                 stray_closings += 1
-    return found, stray_closings, len(stack)
+        elif token.value.strip():
+            filled.update(stack)
+    return found, filled, stray_closings, len(stack)
 
 
 def _placeholder_flags(segment: Segment, source: list[Token], target: list[Token]) -> list[QAFlag]:
-    expected, _, _ = _structure(source)
-    got, stray, unclosed = _structure(target)
+    expected, had_content, _, _ = _structure(source)
+    got, has_content, stray, unclosed = _structure(target)
     want = {pid: (kind, parent) for kind, pid, parent in expected}
     counts = Counter(pid for _, pid, _ in got)
     problems: list[str] = []
@@ -84,6 +88,8 @@ def _placeholder_flags(segment: Segment, source: list[Token], target: list[Token
             where = f"inside {parent}" if parent else "outside any placeholder"
             should = f"inside {want_parent}" if want_parent else "outside any placeholder"
             problems.append(f"{_describe(segment, pid)} moved {where}, was {should}")
+        elif kind == "g" and pid in had_content and pid not in has_content:
+            problems.append(f"{_describe(segment, pid)} lost the words it wrapped")
     if stray:
         problems.append(f"{stray} closing </g> without an opening")
     if unclosed:

@@ -60,9 +60,14 @@ def test_unbalanced_placeholders():
     assert "1 closing </g> without an opening" in messages(SEGMENT.source + "</g>")
 
 
-def test_link_emptied_of_its_words_is_lost():
+def test_placeholder_emptied_of_its_words():
     emptied = 'Les <g id="1"><g id="2"></g></g> denne artikkelen og <g id="3">den</g><x id="4"/><x id="5"/>'
-    assert codes(emptied) == ["link_mismatch"]
+    assert codes(emptied) == ["placeholder_mismatch", "placeholder_mismatch", "link_mismatch"]
+    assert "1 (<a href=" in messages(emptied) and "2 (<strong>) lost the words it wrapped" in messages(
+        emptied
+    )
+    emphasis_only = SEGMENT.source.replace('<g id="3">den</g>', 'den <g id="3"> </g>')
+    assert messages(emphasis_only) == "placeholder 3 (<em>) lost the words it wrapped"
 
 
 def test_linked_image_counts_as_link_content():
