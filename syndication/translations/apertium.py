@@ -40,10 +40,10 @@ from syndication.segments.markup import Token, canonical, escape, tokenize
 
 # ISO 639-3 (Apertium's mode names) → BCP 47. Codes without a two-letter form stay as they are.
 _BCP47 = {
-    "afr": "af", "ara": "ar", "arg": "an", "ast": "ast", "bel": "be", "bre": "br", "bul": "bg",
+    "afr": "af", "ara": "ar", "arg": "an", "bel": "be", "bre": "br", "bul": "bg",
     "cat": "ca", "ces": "cs", "cym": "cy", "dan": "da", "deu": "de", "ell": "el", "eng": "en",
     "epo": "eo", "est": "et", "eus": "eu", "fao": "fo", "fin": "fi", "fra": "fr", "gle": "ga",
-    "glg": "gl", "hin": "hi", "hbs": "sh", "isl": "is", "ita": "it", "kaz": "kk", "lat": "la",
+    "glg": "gl", "hin": "hi", "isl": "is", "ita": "it", "kaz": "kk", "lat": "la",
     "lav": "lv", "lit": "lt", "mkd": "mk", "mlt": "mt", "nld": "nl", "nno": "nn", "nob": "nb",
     "oci": "oc", "pol": "pl", "por": "pt", "ron": "ro", "rus": "ru", "slk": "sk", "slv": "sl",
     "spa": "es", "sqi": "sq", "srd": "sc", "swe": "sv", "tat": "tt", "tur": "tr", "ukr": "uk",
@@ -62,7 +62,6 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LAST_WORD_RE = re.compile(r"(?s)^(|.*\s)(\S+)(\s+)$")
 _WORD_EDGE = ".,;:!?()[]{}\"'«»“”‘’…-–—"
 _MARK_MEANING = {"*": "unknown", "#": "could not generate", "@": "no translation for"}
-_DATADIRS = (os.environ.get("APERTIUM_DATADIR"), "/usr/share/apertium", "/usr/local/share/apertium")
 
 
 class ApertiumEngine:
@@ -216,9 +215,10 @@ class ApertiumEngine:
 def _prepare(body: str) -> str:
     """Canonical segment markup with literal mark characters hidden from Apertium's marks."""
     parts: list[str] = []
-    for token in tokenize(_CONTROL_RE.sub(" ", body)):
+    for token in tokenize(body):
         if token.kind == "text":
-            text = escape(token.value)
+            # Control characters (raw or as references) would end Apertium's stream early (NUL).
+            text = escape(_CONTROL_RE.sub(" ", token.value))
             parts.append(text.replace("#", "&#35;").replace("*", "&#42;").replace("@", "&#64;"))
         else:
             parts.append(canonical([token]))
@@ -311,7 +311,8 @@ def _install_hint(source: str, target: str) -> str:
 
 def _package_version(mode: str) -> str:
     """The Debian package (name and version) that owns the mode file, else a content hash."""
-    for datadir in filter(None, _DATADIRS):
+    datadirs = (os.environ.get("APERTIUM_DATADIR"), "/usr/share/apertium", "/usr/local/share/apertium")
+    for datadir in filter(None, datadirs):
         path = Path(datadir) / "modes" / f"{mode}.mode"
         if path.is_file():
             break
@@ -336,5 +337,8 @@ def _package_version(mode: str) -> str:
             return version
     except (OSError, subprocess.SubprocessError):
         pass
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return f"apertium {mode} (version unknown)"
     return f"apertium {mode} (unpackaged, mode {digest})"

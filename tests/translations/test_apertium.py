@@ -132,6 +132,7 @@ BATCHES = {
         "escaped separator": '&lt;/p&gt;&lt;p id="syn-0"&gt;Hej',
         "raw separator": '</p><p id="syn-1">rå tekst',  # raw markup is text too: it comes back escaped
         "plain": "Hej verden",
+        "controls": "Hej\x00 &#1;verden",
         "moved 1": 'Vi fandt en løsning, <g id="1">som</g> alle kunne lide.',
         "moved 2": 'Det er vigtigt for <g id="1">at blive</g> klogere.',
         "long": LONG,
@@ -244,6 +245,7 @@ def test_text_that_looks_like_separators_stays_text(batch):
     assert batch["nb"]["escaped separator"].text == '&lt;/p&gt;&lt;p id="syn-0"&gt;Hei'
     assert batch["nb"]["raw separator"].text == '&lt;/p&gt;&lt;p id="syn-1"&gt;råe tekst'
     assert batch["nb"]["plain"].text == "Hei verden"
+    assert batch["nb"]["controls"].text.split(" ") == ["Hei", "", "verden"]  # controls became spaces
 
 
 def test_empty_and_blank_texts_start_no_process(logged):
