@@ -8,7 +8,11 @@ so nothing inside a segment can look like a wrapper; the output must hold exactl
 sent, in order, or the batch fails rather than misalign translations.
 
 ``APERTIUM_TRANSFUSE=no`` selects the classic deformatter: the Transfuse one that newer Apertium
-picks by default loses links on dan-nob.
+picks by default loses links on dan-nob (and treats our placeholders as block boundaries).
+Placeholders travel as formatting ("superblanks"); when a transfer rule joins the first word of a
+``<g>`` span to the word before it, Apertium emits the opening placeholder one word late, which
+``_reattach`` undoes. Word-bound blanks (``[[…]]``, ``-f none``) were measured as the alternative
+and lost or shrank more spans on dan-nob/dan-nno, so they are not used.
 
 Apertium marks words it could not handle: ``*`` unknown to the analyser, ``#`` a generation
 error, ``@`` no entry in the bilingual dictionary. To tell those marks from the same characters in
