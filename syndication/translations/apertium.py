@@ -1,0 +1,348 @@
+"""Apertium: rule-based, offline da→nb, da→nn, da→sv (and back), one process per batch.
+
+Every segment of a batch goes into one HTML document, each wrapped in ``<p id="syn-N">``, through
+one ``apertium -f html <mode>`` process. Apertium's HTML deformatter treats ``<p>`` as a block: it
+ends the sentence there (it inserts a hidden period), so two segments never merge into one
+sentence, and it passes tags, placeholders included, through untouched. Segment text is escaped,
+so nothing inside a segment can look like a wrapper; the output must hold exactly the wrappers
+sent, in order, or the batch fails rather than misalign translations.
+
+``APERTIUM_TRANSFUSE=no`` selects the classic deformatter: the Transfuse one that newer Apertium
+picks by default loses links on dan-nob (and treats our placeholders as block boundaries).
+Placeholders travel as formatting ("superblanks"); when a transfer rule joins the first word of a
+``<g>`` span to the word before it, Apertium emits the opening placeholder one word late, which
+``_reattach`` undoes. Word-bound blanks (``[[…]]``, ``-f none``) were measured as the alternative
+and lost or shrank more spans on dan-nob/dan-nno, so they are not used.
+
+Apertium marks words it could not handle: ``*`` unknown to the analyser, ``#`` a generation
+error, ``@`` no entry in the bilingual dictionary. To tell those marks from the same characters in
+the text, literal ``*``, ``#`` and ``@`` are sent as character references, which Apertium treats
+as formatting and leaves alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from syndication.errors import (
+    ConfigError,
+    EngineUnavailableError,
+    TransientTranslationError,
+    TranslationError,
+)
+from syndication.models import EngineOutput, QAFlag
+from syndication.segments.markup import Token, canonical, escape, tokenize
+
+# ISO 639-3 (Apertium's mode names) → BCP 47. Codes without a two-letter form stay as they are.
+_BCP47 = {
+    "afr": "af", "ara": "ar", "arg": "an", "bel": "be", "bre": "br", "bul": "bg",
+    "cat": "ca", "ces": "cs", "cym": "cy", "dan": "da", "deu": "de", "ell": "el", "eng": "en",
+    "epo": "eo", "est": "et", "eus": "eu", "fao": "fo", "fin": "fi", "fra": "fr", "gle": "ga",
+    "glg": "gl", "hin": "hi", "isl": "is", "ita": "it", "kaz": "kk", "lat": "la",
+    "lav": "lv", "lit": "lt", "mkd": "mk", "mlt": "mt", "nld": "nl", "nno": "nn", "nob": "nb",
+    "oci": "oc", "pol": "pl", "por": "pt", "ron": "ro", "rus": "ru", "slk": "sk", "slv": "sl",
+    "spa": "es", "sqi": "sq", "srd": "sc", "swe": "sv", "tat": "tt", "tur": "tr", "ukr": "uk",
+    "urd": "ur",
+}  # fmt: skip
+_DEBIAN_PACKAGES = {
+    frozenset({"da", "nb"}): "apertium-dan-nor",
+    frozenset({"da", "nn"}): "apertium-dan-nor",
+    frozenset({"da", "sv"}): "apertium-swe-dan",
+}
+_MODE_RE = re.compile(r"^\s*([a-z]{2,3})-([a-z]{2,3})\s*$")
+_WRAPPED_RE = re.compile(r'<p id="syn-([0-9]+)">(.*?)</p>', re.DOTALL)
+# A mark is a bare *, # or @ (literal ones were sent as &#42; &#35; &#64;) before a word.
+_MARK_RE = re.compile(r"(?<!&)([*#@])([^\s<>&*#@]*)")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LAST_WORD_RE = re.compile(r"(?s)^(|.*\s)(\S+)(\s+)$")
+_WORD_EDGE = ".,;:!?()[]{}\"'«»“”‘’…-–—"
+_MARK_MEANING = {"*": "unknown", "#": "could not generate", "@": "no translation for"}
+
+
+class ApertiumEngine:
+    """The ``apertium`` engine. Config: ``binary`` (path), ``timeout`` (s), ``mark_unknown``."""
+
+    name = "apertium"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        config = dict(config or {})
+        binary = config.get("binary", "apertium")
+        timeout = config.get("timeout", 300)
+        mark_unknown = config.get("mark_unknown", True)
+        if not isinstance(binary, str | os.PathLike) or not str(binary):
+            raise ConfigError(f"apertium engine: 'binary' must be a path, not {binary!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigError(f"apertium engine: 'timeout' must be a positive number, not {timeout!r}")
+        if not isinstance(mark_unknown, bool):
+            raise ConfigError(f"apertium engine: 'mark_unknown' must be true or false, not {mark_unknown!r}")
+        self.binary = str(binary)
+        self.timeout = float(timeout)
+        self.mark_unknown = mark_unknown
+        self._modes: dict[tuple[str, str], str] | None = None
+        self._versions: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ApertiumEngine(binary={self.binary!r})"
+
+    # ------------------------------------------------------------------ pairs and versions
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return set(self._installed_modes())
+
+    def version(self, source: str, target: str) -> str:
+        """``apertium-dan-nor 1.5.0-2``: the Debian package holding the pair's data, cached."""
+        key = (source.lower(), target.lower())
+        with self._lock:
+            if key in self._versions:
+                return self._versions[key]
+        mode = self._mode(source, target)
+        version = _package_version(mode)
+        with self._lock:
+            self._versions[key] = version
+        return version
+
+    def _installed_modes(self, *, refresh: bool = False) -> dict[tuple[str, str], str]:
+        with self._lock:
+            if self._modes is not None and not refresh:
+                return self._modes
+        listing = self._call([self.binary, "-l"], b"", timeout=30, what="listing pairs")
+        modes: dict[tuple[str, str], str] = {}
+        for line in listing.decode("utf-8", "replace").splitlines():
+            match = _MODE_RE.match(line)
+            if match:
+                pair = (
+                    _BCP47.get(match.group(1), match.group(1)),
+                    _BCP47.get(match.group(2), match.group(2)),
+                )
+                modes[pair] = f"{match.group(1)}-{match.group(2)}"
+        with self._lock:
+            self._modes = modes
+        return modes
+
+    def _mode(self, source: str, target: str) -> str:
+        pair = (source.lower(), target.lower())
+        mode = self._installed_modes().get(pair) or self._installed_modes(refresh=True).get(pair)
+        if mode is None:
+            raise EngineUnavailableError(_install_hint(*pair), lang=target)
+        return mode
+
+    # ------------------------------------------------------------------ translation
+
+    def translate(self, texts: Sequence[str], *, source: str, target: str) -> list[EngineOutput]:
+        """Translate segment markup; one ``apertium`` process for the whole batch."""
+        if isinstance(texts, str):
+            raise TranslationError("apertium engine: translate() takes a sequence of texts, not one str")
+        outputs: list[EngineOutput | None] = [None] * len(texts)
+        unique: dict[str, int] = {}  # stripped text → position in the batch sent
+        pending: list[tuple[int, str, str, str]] = []  # (index, leading ws, text, trailing ws)
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TranslationError(f"apertium engine: text {index} is {type(text).__name__}, not str")
+            body = text.strip()
+            if not body:
+                outputs[index] = EngineOutput(text)
+                continue
+            unique.setdefault(body, len(unique))
+            pending.append((index, text[: len(text) - len(text.lstrip())], body, text[len(text.rstrip()) :]))
+        if pending:
+            mode = self._mode(source, target)
+            translated = self._run(mode, list(unique), target)
+            for index, lead, body, trail in pending:
+                text, flags = translated[unique[body]]
+                outputs[index] = EngineOutput(lead + text + trail, flags)
+        return [output if output is not None else EngineOutput("") for output in outputs]
+
+    def _run(self, mode: str, bodies: list[str], target: str) -> list[tuple[str, tuple[QAFlag, ...]]]:
+        document = "".join(f'<p id="syn-{n}">{_prepare(body)}</p>\n' for n, body in enumerate(bodies))
+        command = [self.binary, "-f", "html", *([] if self.mark_unknown else ["-u"]), mode]
+        raw = self._call(command, document.encode("utf-8"), timeout=self.timeout, what=mode, lang=target)
+        output = raw.decode("utf-8", "replace")
+        found = _WRAPPED_RE.findall(output)
+        if [int(n) for n, _ in found] != list(range(len(bodies))):
+            raise TransientTranslationError(
+                f"apertium {mode} returned {len(found)} segments for {len(bodies)} sent; "
+                f"output begins {output[:200]!r}",
+                lang=target,
+            )
+        return [_finish(text, body, mode) for (_, text), body in zip(found, bodies, strict=True)]
+
+    def _call(
+        self, command: list[str], data: bytes, *, timeout: float, what: str, lang: str | None = None
+    ) -> bytes:
+        env = {**os.environ, "APERTIUM_TRANSFUSE": "no"}
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,  # its own process group: a timeout kills the whole pipeline
+            )
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            found = shutil.which(self.binary)
+            raise EngineUnavailableError(
+                f"cannot run Apertium ({self.binary!r}: {exc.strerror or exc}); install it with "
+                "`apt-get install apertium` and the language data (`apertium-dan-nor` for nb/nn, "
+                f"`apertium-swe-dan` for sv){'' if found is None else f', found at {found}'}",
+                lang=lang,
+            ) from exc
+        except OSError as exc:
+            raise TransientTranslationError(f"cannot start apertium for {what}: {exc}", lang=lang) from exc
+        try:
+            stdout, stderr = process.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(process)
+            raise TransientTranslationError(
+                f"apertium {what} did not finish within {timeout:g} s", lang=lang
+            ) from exc
+        if process.returncode != 0:
+            message = stderr.decode("utf-8", "replace").strip()
+            if "does not exist" in message and "Mode" in message:
+                raise EngineUnavailableError(f"apertium has no mode {what}: {_excerpt(message)}", lang=lang)
+            raise TransientTranslationError(
+                f"apertium {what} exited with status {process.returncode}: {_excerpt(message)}", lang=lang
+            )
+        return stdout
+
+
+def _prepare(body: str) -> str:
+    """Canonical segment markup with literal mark characters hidden from Apertium's marks."""
+    parts: list[str] = []
+    for token in tokenize(body):
+        if token.kind == "text":
+            # Control characters (raw or as references) would end Apertium's stream early (NUL).
+            text = escape(_CONTROL_RE.sub(" ", token.value))
+            parts.append(text.replace("#", "&#35;").replace("*", "&#42;").replace("@", "&#64;"))
+        else:
+            parts.append(canonical([token]))
+    return "".join(parts)
+
+
+def _finish(raw: str, source: str, mode: str) -> tuple[str, tuple[QAFlag, ...]]:
+    """Strip Apertium's marks from one output segment; report the marked words."""
+    marked: dict[str, list[str]] = {"*": [], "#": [], "@": []}
+
+    def unmark(match: re.Match[str]) -> str:
+        word = match.group(2).strip(_WORD_EDGE)
+        if word and word not in marked[match.group(1)]:
+            marked[match.group(1)].append(word)
+        return match.group(2)
+
+    tokens = _reattach(tokenize(_MARK_RE.sub(unmark, raw)), tokenize(source))
+    text = canonical(tokens)
+    details = [f"{_MARK_MEANING[mark]}: {', '.join(words)}" for mark, words in marked.items() if words]
+    if not details:
+        return text, ()
+    return text, (QAFlag("unknown_words", f"apertium {mode} " + "; ".join(details)),)
+
+
+def _reattach(tokens: list[Token], source: list[Token]) -> list[Token]:
+    """Undo Apertium's one known way of misplacing an opening placeholder.
+
+    The deformatter turns ``<g id="1">`` into formatting glued to the space before it. When a
+    transfer rule joins the first word of the span to the word before it ("for <g>at blive</g>"),
+    that formatting comes out after the first word: "for å <g> bli</g>", or, for a one-word span,
+    "som <g></g>". The sign is an opening placeholder that hugged its first word in the source but
+    is followed by a space (or its own end) in the output, right after a word: the word goes back in.
+    """
+    hugging = {
+        token.value
+        for token, after in zip(source, [*source[1:], None], strict=True)
+        if token.kind == "open"
+        and after is not None
+        and not (after.kind == "text" and after.value[:1].isspace())
+    }
+    out = list(tokens)
+    i = 1
+    while i < len(out):
+        token, before = out[i], out[i - 1]
+        after = out[i + 1] if i + 1 < len(out) else None
+        loose = after is None or after.kind == "close" or (after.kind == "text" and after.value[:1].isspace())
+        match = _LAST_WORD_RE.match(before.value) if before.kind == "text" else None
+        if token.kind != "open" or token.value not in hugging or not loose or match is None:
+            i += 1
+            continue
+        prefix, word, space = match.groups()
+        moved = [Token("text", prefix), token, Token("text", word)]
+        if after is not None and after.kind == "close":
+            follow = out[i + 2] if i + 2 < len(out) else None
+            moved.append(after)
+            if space and not (follow is not None and follow.kind == "text" and follow.value[:1].isspace()):
+                moved.append(Token("text", space))
+            out[i - 1 : i + 2] = moved
+        else:
+            out[i - 1 : i + 1] = moved
+        i += len(moved) - 1
+    return [t for t in out if t.kind != "text" or t.value]
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.communicate()
+
+
+def _excerpt(message: str, limit: int = 500) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else "…" + message[-limit:]
+
+
+def _install_hint(source: str, target: str) -> str:
+    package = _DEBIAN_PACKAGES.get(frozenset({source, target}))
+    if package is not None:
+        return (
+            f"Apertium pair {source}→{target} is not installed: `apt-get install {package}` "
+            "(the Debian package with its language data)"
+        )
+    return (
+        f"Apertium has no {source}→{target} pair installed and none is known for it; "
+        "look for one with `apt-cache search apertium-`, or use another engine for this language"
+    )
+
+
+def _package_version(mode: str) -> str:
+    """The Debian package (name and version) that owns the mode file, else a content hash."""
+    datadirs = (os.environ.get("APERTIUM_DATADIR"), "/usr/share/apertium", "/usr/local/share/apertium")
+    for datadir in filter(None, datadirs):
+        path = Path(datadir) / "modes" / f"{mode}.mode"
+        if path.is_file():
+            break
+    else:
+        return f"apertium {mode} (version unknown)"
+    try:
+        owner = (
+            subprocess.run(
+                ["dpkg-query", "-S", str(path)], capture_output=True, text=True, timeout=30, check=True
+            )
+            .stdout.split(":", 1)[0]
+            .strip()
+        )
+        version = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Package} ${Version}", owner],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        if owner and version:
+            return version
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return f"apertium {mode} (version unknown)"
+    return f"apertium {mode} (unpackaged, mode {digest})"
