@@ -70,7 +70,7 @@ def desired_states(session: Session, post_ids: Sequence[int] | None = None) -> l
 def approved_item(session: Session, translation_id: int) -> ApprovedTranslation:
     """Everything a channel needs about one approved translation, joined and sanitized."""
     from syndication.posts import clean_fragment
-    from syndication.segments import SplitDocument, join
+    from syndication.segments import SplitDocument, join, plain_text
 
     translation = session.get(Translation, translation_id)
     assert translation is not None
@@ -101,7 +101,7 @@ def approved_item(session: Session, translation_id: int) -> ApprovedTranslation:
     )
     image = revision.featured_image
     # The featured image's alt text is translated when the same text is a segment of the body.
-    by_source = {segment.source: targets[segment.key] for segment in segments}
+    by_source = {plain_text(segment.source): plain_text(targets[segment.key]) for segment in segments}
     title = joined.title or revision.title
     html = clean_fragment(joined.html, post.url)
     excerpt = joined.excerpt or ""

@@ -206,7 +206,7 @@ def translate_language(
         missing: dict[str, str] = {}
         for segment in segments:
             if segment.source_hash not in human and segment.source_hash not in machine:
-                missing.setdefault(segment.source_hash, normalize(segment.source))
+                missing.setdefault(segment.source_hash, segment.source)
     # The engine runs outside any transaction: a long batch never holds a database lock.
     fresh: dict[str, MachineResult] = {}
     if missing:
