@@ -106,7 +106,13 @@ class FixtureServer:
         self._httpd = _QuietServer((host, 0), self._handler_class())
         self.host = host
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fixture-http", daemon=True)
+        self._thread = threading.Thread(
+            # A short poll interval: shutdown() waits for the loop to notice, once per test.
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="fixture-http",
+            daemon=True,
+        )
 
     # ------------------------------------------------------------------------------- lifecycle
 

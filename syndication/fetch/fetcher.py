@@ -31,6 +31,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
+import urllib3
 
 from syndication.errors import (
     BlockedURLError,
@@ -276,8 +277,13 @@ class Fetcher:
         chunks: list[bytes] = []
         size = 0
         try:
-            # iter_content decompresses gzip/deflate, so the cap also stops decompression bombs.
-            for chunk in response.iter_content(CHUNK_SIZE):
+            while True:
+                # read1 returns as soon as any data arrived (read() would block until a whole chunk
+                # has dripped in, hiding a slow server from the deadline), and decompresses at most
+                # CHUNK_SIZE bytes at a time, so the cap also stops gzip bombs early.
+                chunk = response.raw.read1(CHUNK_SIZE, decode_content=True)
+                if not chunk:
+                    break
                 size += len(chunk)
                 if size > cap:
                     raise ResponseTooLargeError(
@@ -291,9 +297,10 @@ class Fetcher:
                         url=url,
                     )
                 chunks.append(chunk)
-        except requests.exceptions.ContentDecodingError as exc:
+        except urllib3.exceptions.DecodeError as exc:
             raise FetchError(f"body could not be decompressed: {_reason(exc)}", url=url) from exc
-        except requests.RequestException as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # Read timeout, reset, or fewer bytes than Content-Length promised.
             raise TransientFetchError(f"body interrupted: {_reason(exc)}", url=url) from exc
         return b"".join(chunks)
 

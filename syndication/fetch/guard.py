@@ -39,23 +39,29 @@ def normalize_host(host: str) -> str:
     return host.strip().strip("[]").rstrip(".").lower()
 
 
+def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address really reaches (IPv4-mapped, 6to4, NAT64), if any."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    embedded = ip.ipv4_mapped or ip.sixtofour
+    if embedded is None and ip in _NAT64:
+        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return embedded
+
+
 def address_problem(ip: IPAddress) -> str | None:
     """Why we refuse to connect to ``ip`` (``"loopback"``, ``"private"``, ...), or ``None``."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        # Python 3.11 judges ::ffff:127.0.0.1 by its IPv6 form; judge what it really reaches.
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            problem = address_problem(embedded)
-            return f"{problem} (IPv4 {embedded} inside IPv6)" if problem else None
+    # Python 3.11 judges ::ffff:127.0.0.1 by its IPv6 form; judge what it really reaches.
+    embedded = embedded_ipv4(ip)
+    if embedded is not None:
+        return address_problem(embedded)
     checks = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
-        ("private", ip.is_private),
         ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
         ("non-public", not ip.is_global),
     )
     for name, hit in checks:
@@ -106,8 +112,10 @@ def check_url(
             continue
         problem = address_problem(ip)
         if problem:
+            embedded = embedded_ipv4(ip)
+            shown = f"{ip} (IPv4 {embedded})" if embedded else str(ip)
             raise BlockedURLError(
-                f"refusing to fetch {host}: it resolves to {ip}, a {problem} address. If this host "
+                f"refusing to fetch {host}: it resolves to {shown}, a {problem} address. If this host "
                 f"is meant to be fetched (a local demo or intranet site), add {host!r} to "
                 f"{ALLOW_KEY} in the configuration",
                 url=url,
