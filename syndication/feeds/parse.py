@@ -124,9 +124,11 @@ def _read(data: bytes, url: str, content_type: str | None, max_entries: int, max
 
     parsed = feedparser.parse(
         io.BytesIO(text.encode("utf-8")),
-        response_headers={"content-location": url, "content-type": "application/xml; charset=utf-8"},
+        # No content-location: feedparser would resolve relative GUIDs against the feed URL, so a
+        # feed that moves would change every entry id. Links and HTML are resolved below instead.
+        response_headers={"content-type": "application/xml; charset=utf-8"},
         sanitize_html=False,  # nh3 instead, see syndication.feeds.sanitize
-        resolve_relative_uris=True,
+        resolve_relative_uris=False,
     )
     version = parsed.get("version") or None
     if parsed.get("bozo") and not looks_like_html:
@@ -220,10 +222,10 @@ def _entry(raw: Any, base: str, feed_lang: str | None, number: int, problems: li
     title = _plain(raw.get("title"))
     guid = (raw.get("id") or "").strip() or None
     link = _http_link(raw.get("link"), base)
-    content_html = _content(raw)
+    content_html = _content(raw, link or base)
     summary_html = None
     if raw.get("summary_detail") is not None:  # feedparser copies content into "summary" otherwise
-        summary_html = _html_of(raw.get("summary_detail")) or None
+        summary_html = _html_of(raw.get("summary_detail"), link or base) or None
     if not (title or guid or link or content_html or summary_html):
         problems.append(f"entry {number} skipped: no id, link, title or content")
         return None
@@ -246,17 +248,22 @@ def _entry(raw: Any, base: str, feed_lang: str | None, number: int, problems: li
     )
 
 
-def _content(raw: Any) -> str | None:
+def _content(raw: Any, base: str) -> str | None:
     contents = [c for c in raw.get("content") or [] if c.get("value")]
     if not contents:
         return None
     preferred = next((c for c in contents if _is_html(c)), contents[0])
-    return _html_of(preferred) or None
+    return _html_of(preferred, base) or None
 
 
-def _html_of(detail: Any) -> str:
+def _html_of(detail: Any, base: str) -> str:
+    """Clean HTML with relative URLs made absolute: against the element's own ``xml:base`` when the
+    feed declares one, else the entry's link (so ``#note`` points into the post), else the feed."""
     value = str(detail.get("value") or "")
-    return clean_html(value) if _is_html(detail) else text_to_html(value)
+    if not _is_html(detail):
+        return text_to_html(value)
+    declared = _http_link(detail.get("base"), base)
+    return clean_html(value, base=declared or base)
 
 
 def _is_html(detail: Any) -> bool:

@@ -11,6 +11,7 @@ sanitizes again with its own, stricter rules; this pass is defence in depth.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import nh3
 
@@ -23,19 +24,27 @@ _ATTRIBUTES["img"] = _ATTRIBUTES.get("img", set()) | {"srcset", "sizes", "loadin
 _ATTRIBUTES["time"] = {"datetime"} | _GENERIC_ATTRIBUTES
 _DROP_WITH_CONTENT = {"script", "style"}
 
-# Built once: nh3.clean() converts the allow-lists on every call (15× slower on short fragments).
-_CLEANER = nh3.Cleaner(
-    tags=nh3.ALLOWED_TAGS,
-    clean_content_tags=_DROP_WITH_CONTENT,
-    attributes=_ATTRIBUTES,
-    link_rel=None,
-)
+# Built once (and per base URL): nh3.clean() converts the allow-lists on every call, which is 15×
+# slower on short fragments.
+_OPTIONS: dict[str, Any] = {
+    "tags": nh3.ALLOWED_TAGS,
+    "clean_content_tags": _DROP_WITH_CONTENT,
+    "attributes": _ATTRIBUTES,
+    "link_rel": None,
+}
+_CLEANER = nh3.Cleaner(**_OPTIONS)
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=_DROP_WITH_CONTENT)
 
 
-def clean_html(fragment: str) -> str:
-    """Sanitized HTML fragment (links keep their ``rel``; nothing is added)."""
-    return str(_CLEANER.clean(fragment))
+def clean_html(fragment: str, *, base: str | None = None) -> str:
+    """Sanitized HTML fragment; with ``base``, relative URLs in it are made absolute against it."""
+    cleaner = _CLEANER
+    if base:
+        try:
+            cleaner = nh3.Cleaner(**_OPTIONS, url_relative=("rewrite_with_base", base))
+        except ValueError:  # a base nh3 cannot parse: keep the URLs as they are
+            cleaner = _CLEANER
+    return str(cleaner.clean(fragment))
 
 
 def text_to_html(text: str) -> str:
