@@ -84,7 +84,8 @@ class StreamStats:
     bytes_sent: int = 0
     finished: bool = False
     """The whole body went out (``False`` when the client hung up first)."""
-    client_gone: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    """Set when the server stopped sending, either way: wait on it before reading the counts."""
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -189,12 +190,15 @@ class FixtureServer:
 
         def body() -> Iterator[bytes]:
             left = total
-            while left > 0:
-                piece = chunk if left >= chunk_size else chunk[:left]
-                yield piece
-                left -= len(piece)
-                stats.bytes_sent += len(piece)
-            stats.finished = True
+            try:
+                while left > 0:
+                    piece = chunk if left >= chunk_size else chunk[:left]
+                    yield piece
+                    left -= len(piece)
+                    stats.bytes_sent += len(piece)
+                stats.finished = True
+            finally:
+                stats.done.set()
 
         self.add(
             path,

@@ -296,14 +296,16 @@ def test_declared_oversize_body_is_refused_before_download(http_server: FixtureS
     with pytest.raises(ResponseTooLargeError, match="declares 50,000,000 bytes") as caught:
         make_fetcher(max_bytes=1_000_000).get(http_server.url("/huge"))
     assert "fetch.max_bytes" in str(caught.value)
-    assert stats.bytes_sent < 10_000_000  # we hung up; the server never got to send it all
-    assert not stats.finished
+    assert stats.done.wait(10)  # the server noticed we hung up ...
+    assert not stats.finished  # ... before it could send it all
+    assert stats.bytes_sent < 10_000_000
 
 
 def test_undeclared_50_mb_body_is_cut_off_at_the_cap(http_server: FixtureServer, make_fetcher):
     stats = http_server.stream("/huge", total=50_000_000, content_length=None)
     with pytest.raises(ResponseTooLargeError, match="exceeded the 1,000,000 byte cap"):
         make_fetcher(max_bytes=1_000_000).get(http_server.url("/huge"))
+    assert stats.done.wait(10)
     assert not stats.finished
     assert stats.bytes_sent < 10_000_000  # cap + socket buffers, not the 50 MB
 
@@ -315,6 +317,7 @@ def test_content_length_understating_the_body_reads_only_what_was_declared(
     stats = http_server.stream("/liar", total=50_000_000, content_length=1_000)
     result = make_fetcher(max_bytes=1_000_000).get(http_server.url("/liar"))
     assert len(result.content) == 1_000
+    assert stats.done.wait(10)  # the connection was closed, not kept for reuse
     assert not stats.finished
 
 
