@@ -69,6 +69,7 @@ class Fetcher:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        # A session passed in is used as given (proxies, adapters) except that our User-Agent is set.
         if session is None:
             session = requests.Session()
             # No proxies or ~/.netrc credentials from the environment: a netrc entry would be sent
@@ -193,7 +194,8 @@ class Fetcher:
                 permanent_url = current if hops and permanent else None
                 return self._finish(url, current, response, permanent_url, started)
             status = response.status_code
-            location = response.headers.get("Location", "").strip()
+            # requests' helper re-reads a Location sent as raw UTF-8 (WordPress slugs with æøå).
+            location = (self.session.get_redirect_target(response) or "").strip()
             response.close()
             if not location:
                 raise FetchError(

@@ -102,7 +102,9 @@ def check_url(
         return
     try:
         infos = resolve(host, port or (443 if scheme == "https" else 80), type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+    except UnicodeError as exc:
+        raise BlockedURLError(f"refusing an invalid host name {host!r}: {exc}", url=url) from exc
+    except OSError as exc:
         raise TransientFetchError(f"cannot resolve host {host}: {exc}", url=url) from exc
     for info in infos:
         address = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id (fe80::1%eth0)

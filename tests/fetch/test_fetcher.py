@@ -382,3 +382,14 @@ def test_redirect_hops_to_the_same_host_are_paced_too(http_server, make_fetcher,
     http_server.add("/new", RSS)
     make_fetcher(min_host_interval=1.0).get(http_server.url("/old"))
     assert fake_time.sleeps == [1.0]
+
+
+def test_redirect_to_a_raw_utf8_location_is_followed(http_server: FixtureServer, make_fetcher):
+    # WordPress sends Location with the slug's UTF-8 bytes unescaped.
+    http_server.add(
+        "/?p=412", status=301, headers={"Location": "/2025/01/fælles-indkøb/".encode().decode("latin-1")}
+    )
+    http_server.add("/2025/01/f%C3%A6lles-indk%C3%B8b/", RSS)
+    result = make_fetcher().get(http_server.url("/?p=412"))
+    assert result.content == RSS
+    assert result.permanent_url == http_server.url("/2025/01/fælles-indkøb/")
