@@ -178,6 +178,7 @@ class FixtureServer:
         chunk_size: int = 64 * 1024,
         content_length: int | Literal["auto"] | None = None,
         headers: Mapping[str, str] | None = None,
+        status: int = 200,
     ) -> StreamStats:
         """Stream ``total`` bytes of ``x`` in chunks, counting what actually left the server.
 
@@ -202,7 +203,7 @@ class FixtureServer:
 
         self.add(
             path,
-            handler=lambda _request: Reply(200, dict(headers or {}), body(), content_length=declared),
+            handler=lambda _request: Reply(status, dict(headers or {}), body(), content_length=declared),
         )
         return stats
 

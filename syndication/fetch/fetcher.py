@@ -27,11 +27,13 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from http import HTTPStatus
+from typing import cast
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
 import urllib3
+from requests.cookies import extract_cookies_to_jar
 
 from syndication.errors import (
     BlockedURLError,
@@ -54,6 +56,8 @@ BODY_DEADLINE_FACTOR = 3.0
 """The whole body must arrive within this many ``fetch.timeout`` periods: ``requests`` only times
 each socket read, so a server dripping one byte per read could otherwise hold a run forever."""
 CHUNK_SIZE = 64 * 1024
+
+_extract_cookies = cast(Callable[..., None], extract_cookies_to_jar)  # untyped in types-requests
 
 
 class Fetcher:
@@ -140,7 +144,10 @@ class Fetcher:
         """Whether robots.txt of ``url``'s site lets our user agent fetch it (cached per site)."""
         if not self.settings.respect_robots:
             return True
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return True  # not a URL robots.txt can speak about; the address guard refuses it
         key = (parts.scheme.lower(), parts.netloc.lower())
         rules = self._robots.get(key)
         if rules is None:
@@ -201,7 +208,12 @@ class Fetcher:
                 raise FetchError(
                     f"HTTP {status} redirect without a Location header", url=current, status=status
                 )
-            target = _without_fragment(urljoin(current, location))
+            try:
+                target = _without_fragment(urljoin(current, location))
+            except ValueError as exc:
+                raise FetchError(
+                    f"HTTP {status} redirect to a malformed Location {location!r}", url=current, status=status
+                ) from exc
             if target in seen:
                 raise FetchError(
                     f"redirect loop: {current} redirects back to {target}", url=url, status=status
@@ -221,9 +233,22 @@ class Fetcher:
     def _send(self, url: str, headers: dict[str, str]) -> requests.Response:
         timeout = self.settings.timeout
         try:
-            return self.session.get(
-                url, headers=headers, allow_redirects=False, stream=True, timeout=(timeout, timeout)
+            prepared = self.session.prepare_request(requests.Request("GET", url, headers=headers))
+            target = prepared.url or url
+            options = self.session.merge_environment_settings(target, {}, True, None, None)
+            # Straight to the transport adapter: Session.send reads the *whole body* of a redirect
+            # response (to offer response.next) even with stream=True and allow_redirects=False,
+            # which would let a hostile 301 stream gigabytes past the size cap and the deadline.
+            response = self.session.get_adapter(target).send(
+                prepared,
+                stream=True,
+                timeout=(timeout, timeout),
+                verify=options["verify"] if options["verify"] is not None else True,
+                cert=options["cert"],
+                proxies=options["proxies"],
             )
+            _extract_cookies(self.session.cookies, prepared, response.raw)  # as Session.send does
+            return response
         except requests.Timeout as exc:
             raise TransientFetchError(f"no response within {timeout:g} s (fetch.timeout)", url=url) from exc
         except requests.ConnectionError as exc:
@@ -232,6 +257,8 @@ class Fetcher:
             raise BlockedURLError(f"invalid URL: {exc}", url=url) from exc
         except requests.RequestException as exc:
             raise FetchError(f"request failed: {_reason(exc)}", url=url) from exc
+        except ValueError as exc:  # urllib.parse on a URL requests let through
+            raise BlockedURLError(f"invalid URL: {exc}", url=url) from exc
 
     def _finish(
         self,

@@ -393,3 +393,28 @@ def test_redirect_to_a_raw_utf8_location_is_followed(http_server: FixtureServer,
     result = make_fetcher().get(http_server.url("/?p=412"))
     assert result.content == RSS
     assert result.permanent_url == http_server.url("/2025/01/fælles-indkøb/")
+
+
+def test_redirect_to_a_malformed_location(http_server: FixtureServer, make_fetcher):
+    http_server.redirect("/feed", "http://[::1", status=302)
+    with pytest.raises(FetchError, match="malformed Location"):
+        make_fetcher().get(http_server.url("/feed"))
+
+
+def test_malformed_url_is_refused_not_crashed_on(make_fetcher):
+    fetcher = make_fetcher()
+    with pytest.raises(FetchError):
+        fetcher.get_page("http://[::1")
+    with pytest.raises(FetchError):
+        fetcher.get("http://exa mple.com/\x00")
+
+
+def test_the_body_of_a_redirect_is_never_read(http_server: FixtureServer, make_fetcher):
+    # requests' Session.send reads a redirect's whole body even with stream=True and
+    # allow_redirects=False; a hostile 301 with an endless body must not get past the cap.
+    stats = http_server.stream("/old", total=50_000_000, headers={"Location": "/new"}, status=301)
+    http_server.add("/new", RSS)
+    result = make_fetcher(max_bytes=1_000_000).get(http_server.url("/old"))
+    assert result.content == RSS and result.permanent_url == http_server.url("/new")
+    assert stats.done.wait(10)
+    assert not stats.finished and stats.bytes_sent < 10_000_000
