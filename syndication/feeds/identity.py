@@ -13,7 +13,9 @@ scheme. In order of preference:
    because a multisite network in sub-directory mode numbers the posts of ``/blog-a/`` and
    ``/blog-b/`` independently.
 2. **Any other GUID / Atom ``id``**, exactly as given (stripped of surrounding whitespace): ids are
-   opaque strings and publishers compare them byte for byte.
+   opaque strings and publishers compare them byte for byte. A relative GUID (``<guid>4711</guid>``)
+   stays relative: resolving it against the feed URL, as feedparser would, would change every id
+   the day the feed moves.
 3. **The link**, normalized: fragment and ``utm_*`` tracking parameters removed, scheme and host in
    lower case.
 4. ``sha256:`` + a hash of the normalized title and content, for entries with neither.
