@@ -1,0 +1,366 @@
+"""Polite, capped, guarded HTTP GET on one ``requests.Session``.
+
+Every request made here goes through the same steps: the address guard (``guard.check_url``) for
+the URL and for every redirect hop, the per-host pacer, a timeout on connect and on each read plus a
+deadline for the whole body, a size cap enforced while streaming, and one mapping of what went wrong
+onto ``syndication.errors``:
+
+=====================================  ==========================================================
+timeout, connection refused/reset,      ``TransientFetchError`` (``retry_after`` from the header)
+truncated body, 429, 5xx
+401, 403, 404, other 4xx, 410           ``FetchError(status=...)`` (410: the publisher removed it)
+too many redirects, a redirect loop     ``FetchError`` naming the URL
+body over ``fetch.max_bytes``           ``ResponseTooLargeError``
+bad scheme, credentials, private host   ``BlockedURLError``
+=====================================  ==========================================================
+
+``Retry-After`` on a 429/503 that asks for no more than ``fetch.max_retry_after`` seconds is honoured
+inside the run: we sleep (through the injected ``sleep``) and retry once. A longer wait, or a second
+refusal, raises ``TransientFetchError(retry_after=...)`` so the caller can schedule the next poll.
+
+A ``Fetcher`` is not thread-safe (the pacer and robots cache are plain dicts): use one per worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from http import HTTPStatus
+from typing import cast
+from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.robotparser import RobotFileParser
+
+import requests
+import urllib3
+from requests.cookies import extract_cookies_to_jar
+
+from syndication.errors import (
+    BlockedURLError,
+    FetchError,
+    ResponseTooLargeError,
+    TransientFetchError,
+)
+from syndication.fetch import robots
+from syndication.fetch.encoding import charset_from_content_type
+from syndication.fetch.guard import check_url, normalize_host
+from syndication.fetch.politeness import HostPacer
+from syndication.fetch.result import FetchResult
+from syndication.fetch.retry_after import parse_retry_after
+from syndication.settings import FetchSettings
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+RETRY_IN_RUN_STATUSES = frozenset({429, 503})
+BODY_DEADLINE_FACTOR = 3.0
+"""The whole body must arrive within this many ``fetch.timeout`` periods: ``requests`` only times
+each socket read, so a server dripping one byte per read could otherwise hold a run forever."""
+CHUNK_SIZE = 64 * 1024
+
+_extract_cookies = cast(Callable[..., None], extract_cookies_to_jar)  # untyped in types-requests
+
+
+class Fetcher:
+    """HTTP GET for feeds, pages and robots.txt; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        # A session passed in is used as given (proxies, adapters) except that our User-Agent is set.
+        if session is None:
+            session = requests.Session()
+            # No proxies or ~/.netrc credentials from the environment: a netrc entry would be sent
+            # to whatever host a feed links to. Pass your own session to use a proxy.
+            session.trust_env = False
+        session.headers["User-Agent"] = settings.user_agent
+        self.session = session
+        self._sleep = sleep
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._pacer = HostPacer(settings.min_host_interval, sleep=sleep, clock=clock)
+        self._robots: dict[tuple[str, str], RobotFileParser] = {}
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------ public
+
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
+        """GET ``url`` (conditionally when validators are given); raises a ``FetchError`` subclass."""
+        started = self._clock()
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if accept:
+            headers["Accept"] = accept
+        retried = False
+        while True:
+            try:
+                result = self._follow(url, headers, started)
+            except TransientFetchError as exc:
+                wait = exc.retry_after
+                if (
+                    retried
+                    or exc.status not in RETRY_IN_RUN_STATUSES
+                    or wait is None
+                    or wait > self.settings.max_retry_after
+                ):
+                    raise
+                retried = True
+                self._sleep(wait)
+                continue
+            if result.not_modified:
+                # A 304 need not repeat the validators; the ones we sent are still the current ones.
+                result = replace(
+                    result,
+                    etag=result.etag or etag,
+                    last_modified=result.last_modified or last_modified,
+                )
+            return result
+
+    def allowed(self, url: str) -> bool:
+        """Whether robots.txt of ``url``'s site lets our user agent fetch it (cached per site)."""
+        if not self.settings.respect_robots:
+            return True
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return True  # not a URL robots.txt can speak about; the address guard refuses it
+        key = (parts.scheme.lower(), parts.netloc.lower())
+        rules = self._robots.get(key)
+        if rules is None:
+            rules = self._fetch_robots(key)
+            self._robots[key] = rules
+        return rules.can_fetch(self.settings.user_agent, url)
+
+    def get_page(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+    ) -> FetchResult:
+        """``get`` for pages: refuses with ``BlockedURLError`` when robots.txt disallows ``url``.
+
+        Feeds are fetched with plain ``get``: a feed is published for machines to poll.
+        """
+        if not self.allowed(url):
+            raise BlockedURLError(
+                f"robots.txt of {urlsplit(url).netloc} disallows this page for our user agent "
+                f"({self.settings.user_agent}); it is skipped",
+                url=url,
+            )
+        return self.get(url, etag=etag, last_modified=last_modified, accept=accept)
+
+    # ----------------------------------------------------------------------------------- helpers
+
+    def _fetch_robots(self, key: tuple[str, str]) -> RobotFileParser:
+        scheme, netloc = key
+        robots_url = urlunsplit((scheme, netloc, "/robots.txt", "", ""))
+        try:
+            result = self.get(robots_url, accept="text/plain")
+        except TransientFetchError:
+            return robots.allow_all()  # why: see syndication.fetch.robots
+        except FetchError as exc:
+            return robots.disallow_all() if exc.status in (401, 403) else robots.allow_all()
+        return robots.rules_from_text(result.content.decode("utf-8", errors="replace"))
+
+    def _follow(self, url: str, headers: dict[str, str], started: float) -> FetchResult:
+        current = _without_fragment(url)
+        seen = {current}
+        permanent = True
+        hops = 0
+        while True:
+            check_url(current, self.settings.allow_private_hosts)
+            self._pacer.wait(normalize_host(urlsplit(current).hostname or ""))
+            response = self._send(current, headers)
+            if response.status_code not in REDIRECT_STATUSES:
+                permanent_url = current if hops and permanent else None
+                return self._finish(url, current, response, permanent_url, started)
+            status = response.status_code
+            # requests' helper re-reads a Location sent as raw UTF-8 (WordPress slugs with æøå).
+            location = (self.session.get_redirect_target(response) or "").strip()
+            response.close()
+            if not location:
+                raise FetchError(
+                    f"HTTP {status} redirect without a Location header", url=current, status=status
+                )
+            try:
+                target = _without_fragment(urljoin(current, location))
+            except ValueError as exc:
+                raise FetchError(
+                    f"HTTP {status} redirect to a malformed Location {location!r}", url=current, status=status
+                ) from exc
+            if target in seen:
+                raise FetchError(
+                    f"redirect loop: {current} redirects back to {target}", url=url, status=status
+                )
+            hops += 1
+            if hops > self.settings.max_redirects:
+                raise FetchError(
+                    f"more than {self.settings.max_redirects} redirects (fetch.max_redirects), "
+                    f"last to {target}",
+                    url=url,
+                    status=status,
+                )
+            permanent = permanent and status in PERMANENT_REDIRECTS
+            seen.add(target)
+            current = target
+
+    def _send(self, url: str, headers: dict[str, str]) -> requests.Response:
+        timeout = self.settings.timeout
+        try:
+            prepared = self.session.prepare_request(requests.Request("GET", url, headers=headers))
+            target = prepared.url or url
+            options = self.session.merge_environment_settings(target, {}, True, None, None)
+            # Straight to the transport adapter: Session.send reads the *whole body* of a redirect
+            # response (to offer response.next) even with stream=True and allow_redirects=False,
+            # which would let a hostile 301 stream gigabytes past the size cap and the deadline.
+            response = self.session.get_adapter(target).send(
+                prepared,
+                stream=True,
+                timeout=(timeout, timeout),
+                verify=options["verify"] if options["verify"] is not None else True,
+                cert=options["cert"],
+                proxies=options["proxies"],
+            )
+            _extract_cookies(self.session.cookies, prepared, response.raw)  # as Session.send does
+            return response
+        except requests.Timeout as exc:
+            raise TransientFetchError(f"no response within {timeout:g} s (fetch.timeout)", url=url) from exc
+        except requests.ConnectionError as exc:
+            raise TransientFetchError(f"connection failed: {_reason(exc)}", url=url) from exc
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+            raise BlockedURLError(f"invalid URL: {exc}", url=url) from exc
+        except requests.RequestException as exc:
+            raise FetchError(f"request failed: {_reason(exc)}", url=url) from exc
+        except ValueError as exc:  # urllib.parse on a URL requests let through
+            raise BlockedURLError(f"invalid URL: {exc}", url=url) from exc
+
+    def _finish(
+        self,
+        url: str,
+        final_url: str,
+        response: requests.Response,
+        permanent_url: str | None,
+        started: float,
+    ) -> FetchResult:
+        try:
+            status = response.status_code
+            headers = {name.lower(): value for name, value in response.headers.items()}
+            if status == 304:
+                content = b""
+            elif 200 <= status < 300:
+                content = self._read_body(final_url, response, headers)
+            else:
+                raise self._status_error(final_url, status, headers)
+        finally:
+            response.close()
+        return FetchResult(
+            url=url,
+            final_url=final_url,
+            status=status,
+            headers=headers,
+            content=content,
+            encoding=charset_from_content_type(headers.get("content-type")),
+            not_modified=status == 304,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+            permanent_url=permanent_url,
+            elapsed=self._clock() - started,
+        )
+
+    def _read_body(self, url: str, response: requests.Response, headers: dict[str, str]) -> bytes:
+        cap = self.settings.max_bytes
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise ResponseTooLargeError(
+                f"response declares {int(declared):,} bytes, over the {cap:,} byte cap "
+                "(fetch.max_bytes); not downloaded",
+                url=url,
+            )
+        deadline = self._clock() + BODY_DEADLINE_FACTOR * self.settings.timeout
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                # read1 returns as soon as any data arrived (read() would block until a whole chunk
+                # has dripped in, hiding a slow server from the deadline), and decompresses at most
+                # CHUNK_SIZE bytes at a time, so the cap also stops gzip bombs early.
+                chunk = response.raw.read1(CHUNK_SIZE, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise ResponseTooLargeError(
+                        f"response exceeded the {cap:,} byte cap (fetch.max_bytes); download stopped",
+                        url=url,
+                    )
+                if self._clock() > deadline:
+                    raise TransientFetchError(
+                        f"body still arriving after {BODY_DEADLINE_FACTOR * self.settings.timeout:g} s "
+                        f"({BODY_DEADLINE_FACTOR:g} × fetch.timeout); gave up",
+                        url=url,
+                    )
+                chunks.append(chunk)
+        except urllib3.exceptions.DecodeError as exc:
+            raise FetchError(f"body could not be decompressed: {_reason(exc)}", url=url) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # Read timeout, reset, or fewer bytes than Content-Length promised.
+            raise TransientFetchError(f"body interrupted: {_reason(exc)}", url=url) from exc
+        return b"".join(chunks)
+
+    def _status_error(self, url: str, status: int, headers: dict[str, str]) -> FetchError:
+        reason = _status_phrase(status)
+        if status == 429 or 500 <= status < 600:
+            retry_after = parse_retry_after(headers.get("retry-after"), now=self._wall_clock())
+            hint = f", retry after {retry_after:g} s" if retry_after is not None else ""
+            return TransientFetchError(
+                f"HTTP {status} {reason}{hint}", url=url, status=status, retry_after=retry_after
+            )
+        if status == 410:
+            return FetchError(f"HTTP 410 {reason}: the publisher removed it for good", url=url, status=status)
+        if status in (401, 403):
+            return FetchError(f"HTTP {status} {reason}: the server refuses us access", url=url, status=status)
+        if status == 404:
+            return FetchError(f"HTTP 404 {reason}: check the URL", url=url, status=status)
+        return FetchError(f"unexpected HTTP {status} {reason}", url=url, status=status)
+
+
+def _without_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:297] + "..."
