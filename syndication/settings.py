@@ -42,7 +42,7 @@ class FetchSettings(_Model):
     max_redirects: int = Field(5, ge=0)
     min_host_interval: float = Field(1.0, ge=0)
     """Seconds between two requests to the same host (politeness)."""
-    max_retry_after: float = Field(300.0, ge=0)
+    max_retry_after: float = Field(30.0, ge=0)
     """Longest ``Retry-After`` we wait inside a run; longer ones are left for the next run."""
     allow_private_hosts: list[str] = Field(default_factory=list)
     """Hosts that may resolve to private, loopback or link-local addresses (e.g. a local demo)."""
