@@ -224,7 +224,7 @@ class NewsletterChannel:
                         Delivery.state == "sent",
                     )
                     .group_by(Delivery.target)
-                ).tuples()
+                )
                 self._last_issue[lang] = {t: sent for t, sent in rows if sent is not None}
         last = self._last_issue[lang].get(target)
         return last is None or utcnow() - last >= timedelta(hours=self.settings.digest_interval_hours)
