@@ -381,11 +381,12 @@ class UvicornServer:
 
 def self_signed_tls(tmp_path: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key, made at test time (for STARTTLS / SMTPS)."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
