@@ -154,9 +154,16 @@ def import_csv(
     data = source.read_bytes() if isinstance(source, Path) else source
     if len(data) > MAX_CSV_BYTES:
         raise SubscriberError(f"the CSV file is larger than {MAX_CSV_BYTES // 1_000_000} MB; split it")
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SubscriberError("the CSV file contains NUL bytes: is it a spreadsheet file rather than CSV?")
     text = _decode(data)
     report = ImportReport()
-    rows = list(csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text)))
+    if "\x00" in text:
+        raise SubscriberError("the CSV file contains NUL bytes: is it a spreadsheet file rather than CSV?")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text)))
+    except csv.Error as exc:
+        raise SubscriberError(f"the CSV file cannot be read: {exc}") from exc
     if not rows:
         return report
     header = [cell.strip().lower() for cell in rows[0]]
@@ -203,15 +210,25 @@ def import_csv(
 
 
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), then windows-1252 — what
+    spreadsheets in Denmark, Norway and Sweden export — before guessing: on a short file a guesser
+    picks a wrong code page for æøå more often than not."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
 
-        best = from_bytes(data).best()
-        if best is None:
-            raise SubscriberError("the CSV file is not text in any encoding we recognise") from None
-        return str(best)
+    best = from_bytes(data).best()
+    if best is None:
+        raise SubscriberError("the CSV file is not text in any encoding we recognise")
+    return str(best)
 
 
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
