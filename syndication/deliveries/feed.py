@@ -49,6 +49,7 @@ from syndication.deliveries.outgoing import (
     short_hash,
     source_guid,
     wants,
+    write_preview_file,
 )
 from syndication.errors import ConfigError, TerminalDeliveryError
 from syndication.models import ApprovedTranslation, Payload, Receipt
@@ -190,6 +191,12 @@ class FeedChannel:
             with contextlib.suppress(FileNotFoundError):
                 (self.folder / entry.lang / f"{entry.page}.html").unlink()
             self._write(state, changed=[entry])
+
+    def write_preview(self, payload: Payload) -> Path:
+        """``--dry-run``: the Atom entry that would be added (the feed files stay untouched)."""
+        entry = payload.meta["entry"]
+        folder = self.folder.parent / f"{self.folder.name}-dry-run"
+        return write_preview_file(folder, f"{entry['lang']}-{entry['page']}.xml", payload.body)
 
     def feed_path(self, lang: str) -> Path:
         return self.folder / f"{lang}.atom"

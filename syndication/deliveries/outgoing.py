@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any, TypedDict
 
 import nh3
@@ -136,3 +137,12 @@ def excerpt_text(fragment: str, *, limit: int = 300) -> str:
     text = nh3.clean(fragment, tags=set())
     text = re.sub(r"\s+", " ", html.unescape(text)).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def write_preview_file(folder: Path, name: str, data: bytes) -> Path:
+    """``--dry-run``: what a channel would send, as a file (``name`` made safe for any file system)."""
+    safe = re.sub(r"[^A-Za-z0-9@._-]+", "_", name).strip("._")[:150] or "payload"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / safe
+    path.write_bytes(data)
+    return path

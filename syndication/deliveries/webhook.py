@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC
+from pathlib import Path
 from typing import Any, Literal
 
 import requests
@@ -43,6 +44,7 @@ from syndication.deliveries.outgoing import (
     safe_html,
     source_guid,
     wants,
+    write_preview_file,
 )
 from syndication.errors import ConfigError, TerminalDeliveryError, TransientDeliveryError
 from syndication.models import ApprovedTranslation, Payload, Receipt
@@ -64,6 +66,8 @@ class WebhookSettings(BaseModel):
     timeout: float = Field(15.0, gt=0)
     only_categories: list[str] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=list)
+    dry_run_dir: str = "outbox/dry-run"
+    """Where ``--dry-run`` writes what would be sent (one JSON file per payload)."""
 
 
 def signature(body: bytes, secret: str) -> str:
@@ -90,6 +94,7 @@ class WebhookChannel:
             raise ConfigError(f"url {self.settings.url!r} is not an http(s) URL", channel=context.name)
         self._secret = context.secrets.get("secret")
         self._http: requests.Session | None = None
+        self._preview_dir = context.base_dir / self.settings.dry_run_dir / context.name
 
     def targets(self, item: ApprovedTranslation) -> list[str]:
         return [""] if wants(item, self.settings.model_dump()) else []
@@ -180,6 +185,11 @@ class WebhookChannel:
             },
         }
         self._post(_encode(document), key=key, event="item.retracted", where=where)
+
+    def write_preview(self, payload: Payload) -> Path:
+        """``--dry-run``: the exact body that would be POSTed (the signature needs the secret: not shown)."""
+        key = hashlib.sha256(str(payload.meta["document"]["id"]).encode()).hexdigest()[:12]
+        return write_preview_file(self._preview_dir, f"{payload.meta['lang']}-{key}.json", payload.body)
 
     def close(self) -> None:
         if self._http is not None:

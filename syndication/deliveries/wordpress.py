@@ -37,7 +37,7 @@ import json
 import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -56,6 +56,7 @@ from syndication.deliveries.outgoing import (
     slugify,
     source_guid,
     wants,
+    write_preview_file,
 )
 from syndication.errors import ConfigError, TerminalDeliveryError, TransientDeliveryError
 from syndication.models import ApprovedTranslation, Payload, Receipt
@@ -92,6 +93,8 @@ class WordPressSettings(BaseModel):
     allow_private_hosts: list[str] = Field(default_factory=list)
     """Image hosts that may resolve to private or loopback addresses (refused otherwise)."""
     max_image_bytes: int = Field(10_000_000, gt=0)
+    dry_run_dir: str = "outbox/dry-run"
+    """Where ``--dry-run`` writes what would be sent (one JSON file per payload)."""
 
 
 def _settings(context: ChannelContext) -> WordPressSettings:
@@ -138,6 +141,7 @@ class WordPressChannel:
         self._http: requests.Session | None = None
         self._checked = False
         self._terms: dict[tuple[str, str], int] = {}
+        self._preview_dir = context.base_dir / self.settings.dry_run_dir / context.name
 
     # ------------------------------------------------------------------------------ protocol
 
@@ -261,6 +265,13 @@ class WordPressChannel:
             self._request(
                 "DELETE", route, where, what="deleting the post", params={"force": "true"}, allow=gone
             )
+
+    def write_preview(self, payload: Payload) -> Path:
+        """``--dry-run``: the post as it would be sent (term names instead of the ids they resolve to)."""
+        document = payload.meta["wordpress"]
+        return write_preview_file(
+            self._preview_dir, f"{document['lang']}-{document['post']['slug']}.json", payload.body
+        )
 
     def close(self) -> None:
         if self._http is not None:

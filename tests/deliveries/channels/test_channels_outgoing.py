@@ -143,3 +143,47 @@ def test_channel_routes_mount_unsubscribe_and_feeds(tmp_path, store, db_url):
         assert requests.post(f"{server.url}/u/news?t=x&s=y", timeout=5).status_code == 403
     finally:
         server.stop()
+
+
+def test_dry_run_writes_what_each_channel_would_send_and_no_secret(tmp_path, store, db_url, items):
+    from channels_support import deliveries, no_sleep
+
+    from syndication.deliveries.stage import deliver_approved
+
+    config = write_config(
+        tmp_path,
+        db_url,
+        {
+            "partner": {
+                "type": "wordpress",
+                "url": "https://partner.example.no",
+                "username": "syndication",
+                "status": "pending",
+                "categories": {"Netværk": "Nettverk"},
+            },
+            "hook": {"type": "webhook", "url": "https://partner.example.se/hook"},
+            "feeds": {"type": "feed", "path": "feeds", "base_url": "https://bloggen.example/feeds"},
+        },
+        targets=["nb"],
+    )
+    env = {
+        "SYNDICATION__CHANNELS__PARTNER__PASSWORD": "wp-app-pass-secret",
+        "SYNDICATION__CHANNELS__HOOK__SECRET": "hook-secret-value",
+    }
+    items.approve("https://bloggen.example/?p=9", "nb", title="Tørrtrening", categories=("Netværk",))
+    ctx = make_context(store, config, env, dry_run=True)
+    payloads = deliver_approved(ctx, sleep=no_sleep)
+    assert {p.channel for p in payloads} == {
+        "partner",
+        "hook",
+        "feeds",
+    } and ctx.summary.deliveries_planned == 3
+    assert deliveries(store) == [] and not (tmp_path / "feeds").exists(), "nothing sent, nothing published"
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file() and "dry-run" in str(p))
+    assert len(files) == 3
+    wordpress_file = next(f for f in files if "/partner/" in str(f))
+    assert '"status": "pending"' in wordpress_file.read_text() and "Tørrtrening" in wordpress_file.read_text()
+    for path in files:
+        data = path.read_bytes()
+        assert b"wp-app-pass-secret" not in data and b"hook-secret-value" not in data
+    assert {f.read_bytes() for f in files} == {p.body for p in payloads}
