@@ -520,7 +520,12 @@ class WordPressChannel:
         response = self._request(
             "GET", "wp/v2/users/me", where, what="checking the credentials", params={"_fields": "id,name"}
         )
-        _as_object(response, "users/me", self._site)
+        if not _maybe_json(response):
+            raise TerminalDeliveryError(
+                f"WordPress at {self._site} answered users/me without a JSON object: is url the site's "
+                "address and its REST API enabled?",
+                **where,
+            )
         self._checked = True
 
     def _session(self, where: Where) -> requests.Session:

@@ -438,3 +438,28 @@ def _pythonpath() -> str:
 def test_stage_module_is_patched_only_in_tests(items):
     # Guard for the fixture: the deliver stage reads our registered items.
     assert stage.approved_item == items.approved_item
+
+
+def test_smtps_with_a_trusted_and_an_untrusted_certificate(tmp_path, setup, store, items):
+    from channels_support import MailRecorder
+
+    cert, key = self_signed_tls(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    recorder = MailRecorder()
+    controller = start_smtp(recorder, ssl_context=tls)
+    try:
+        subscribe(store, "ase@example.no", when=utcnow() - timedelta(days=1))
+        items.approve("https://bloggen.example/?p=81", "nb", title="Implisitt TLS")
+        deliver_approved(setup(port=controller.port, security="ssl", timeout=10), sleep=no_sleep)
+        (row,) = deliveries(store)
+        assert row.state == "failed" and row.error_kind == "terminal"
+        assert "is not trusted" in row.error and "ca_file" in row.error
+        assert recorder.messages == []
+
+        with store.session() as session:
+            session.execute(update(Delivery).values(state="pending", error=None, error_kind=None))
+        deliver_approved(setup(port=controller.port, security="ssl", ca_file=str(cert)), sleep=no_sleep)
+        assert recorder.per_recipient() == {"ase@example.no": 1}
+    finally:
+        controller.stop()
