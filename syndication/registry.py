@@ -25,6 +25,10 @@ BUILTIN: dict[str, dict[str, str]] = {
     },
     CHANNEL_GROUP: {
         "outbox": "syndication.deliveries.outbox:OutboxChannel",
+        "wordpress": "syndication.deliveries.wordpress:WordPressChannel",
+        "newsletter": "syndication.deliveries.newsletter:NewsletterChannel",
+        "webhook": "syndication.deliveries.webhook:WebhookChannel",
+        "feed": "syndication.deliveries.feed:FeedChannel",
     },
 }
 

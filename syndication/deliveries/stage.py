@@ -239,6 +239,20 @@ def deliver_approved(
         summary.error("deliver", f"delivery {delivery_id} is uncertain: see `syndicate status`")
     with ctx.store.session() as session:
         sends = plan(ctx, session, post_ids, channel)
+    batches, sends = _split_batched(channels, sends)
+    try:
+        payloads = _deliver_each(ctx, channels, sends, sleep)
+        payloads += _deliver_batches(ctx, channels, batches, sleep)
+    finally:
+        _close(channels)
+    return payloads
+
+
+def _deliver_each(
+    ctx: RunContext, channels: dict[str, Channel], sends: list[PlannedSend], sleep: Callable[[float], None]
+) -> list[Payload]:
+    """One payload per (post, language, channel, target), each through the ledger."""
+    summary = ctx.summary
     payloads: list[Payload] = []
     for send in sends:
         name = send.planned.channel
@@ -252,6 +266,7 @@ def deliver_approved(
             continue
         payloads.append(payload)
         if ctx.dry_run:
+            _preview(chan, payload)
             summary.deliveries_planned += 1
             continue
         with ctx.store.session() as session:
@@ -299,3 +314,129 @@ def _send_with_retries(
         ledger.complete(ctx.store, delivery_id, receipt)
         summary.deliveries_sent += 1
         return
+
+
+# ------------------------------------------------------------------------------------- batches
+#
+# A channel that sets ``batches = True`` (the newsletter in digest mode) gets every *new* item for
+# one (language, target) in one ``render_batch(items, target=)`` call and one ``send``: one e-mail
+# per subscriber with everything approved since their last issue. Each item keeps its own ledger
+# row, all claimed before the send and completed (or failed) together after it, so at-most-once and
+# exactly-once hold per (item, target) just as on the per-item path. ``batch_due(lang, target)``
+# says whether the schedule allows an issue now; items not due are left unplanned for a later run.
+# Updates and retractions still go through the per-item path.
+
+BatchKey = tuple[str, str, str]
+
+
+def _split_batched(
+    channels: dict[str, Channel], sends: list[PlannedSend]
+) -> tuple[dict[BatchKey, list[PlannedSend]], list[PlannedSend]]:
+    batches: dict[BatchKey, list[PlannedSend]] = {}
+    single: list[PlannedSend] = []
+    for send in sends:
+        chan = channels[send.planned.channel]
+        if getattr(chan, "batches", False) and send.planned.action == "publish":
+            key = (send.planned.channel, send.planned.lang, send.planned.target)
+            batches.setdefault(key, []).append(send)
+        else:
+            single.append(send)
+    return batches, single
+
+
+def _deliver_batches(
+    ctx: RunContext,
+    channels: dict[str, Channel],
+    batches: dict[BatchKey, list[PlannedSend]],
+    sleep: Callable[[float], None],
+) -> list[Payload]:
+    summary = ctx.summary
+    payloads: list[Payload] = []
+    for (name, lang, target), group in batches.items():
+        chan = channels[name]
+        where = {"lang": lang, "channel": name}
+        due = getattr(chan, "batch_due", None)
+        if callable(due) and not due(lang, target):
+            continue
+        render_batch: Callable[..., Payload] = getattr(chan, "render_batch")  # noqa: B009
+        if ctx.dry_run:
+            try:
+                payload = render_batch([send.item for send in group], target=target)
+            except SyndicationError as exc:
+                summary.deliveries_failed += len(group)
+                summary.error("deliver", exc, **where)
+                continue
+            payloads.append(payload)
+            _preview(chan, payload)
+            summary.deliveries_planned += len(group)
+            continue
+        claimed: list[tuple[PlannedSend, int]] = []
+        for send in group:
+            with ctx.store.session() as session:
+                row = ledger.ensure(session, send.planned)
+                delivery_id, state = row.id, row.state
+            if state == "sent" or not ledger.claim(ctx.store, delivery_id, at_most_once=chan.at_most_once):
+                summary.deliveries_skipped += 1
+                continue
+            claimed.append((send, delivery_id))
+        if not claimed:
+            continue
+        ids = [delivery_id for _, delivery_id in claimed]
+        try:
+            payload = render_batch([send.item for send, _ in claimed], target=target)
+        except SyndicationError as exc:
+            for delivery_id in ids:
+                ledger.fail(ctx.store, delivery_id, exc)
+            summary.deliveries_failed += len(ids)
+            summary.error("deliver", exc, **where)
+            continue
+        payloads.append(payload)
+        keys = sorted(send.planned.key for send, _ in claimed)
+        batch_key = "batch:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()
+        _send_batch_with_retries(ctx, chan, payload, batch_key, ids, where, sleep)
+    return payloads
+
+
+def _send_batch_with_retries(
+    ctx: RunContext,
+    chan: Channel,
+    payload: Payload,
+    key: str,
+    ids: list[int],
+    where: dict[str, str],
+    sleep: Callable[[float], None],
+) -> None:
+    summary = ctx.summary
+    for attempt in range(1, IN_RUN_ATTEMPTS + 1):
+        try:
+            receipt = chan.send(payload, key=key, previous=None)
+        except Exception as exc:  # every failure is recorded in the ledger, whatever raised it
+            retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
+            transient = exc.transient if isinstance(exc, SyndicationError) else True
+            if transient and attempt < IN_RUN_ATTEMPTS and (retry_after is None or retry_after <= 30):
+                sleep(retry_after if retry_after is not None else min(8.0, 0.5 * 2**attempt))
+                continue
+            for delivery_id in ids:
+                ledger.fail(ctx.store, delivery_id, exc, retry_after=retry_after)
+            summary.deliveries_failed += len(ids)
+            summary.error("deliver", exc, **where)
+            return
+        for delivery_id in ids:
+            ledger.complete(ctx.store, delivery_id, receipt)
+        summary.deliveries_sent += len(ids)
+        return
+
+
+def _preview(chan: Channel, payload: Payload) -> None:
+    """Dry run: a channel that can show its payload as a file (the newsletter's ``.eml``) does so."""
+    write = getattr(chan, "write_preview", None)
+    if callable(write):
+        write(payload)
+
+
+def _close(channels: dict[str, Channel]) -> None:
+    """Release what channels hold for the run (the newsletter's SMTP connection)."""
+    for chan in channels.values():
+        close = getattr(chan, "close", None)
+        if callable(close):
+            close()

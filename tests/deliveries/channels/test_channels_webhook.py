@@ -1,0 +1,144 @@
+"""The webhook channel against a real HTTP receiver on loopback that checks signatures and applies
+each idempotency key once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+
+from channels_support import HttpServer, deliveries, make_context, make_due, no_sleep, write_config
+
+from syndication.deliveries.stage import deliver_approved
+from syndication.deliveries.webhook import signature, verify_signature
+
+SECRET = "whsec-test-0123456789"
+
+
+def hook_config(url, **extra):
+    return {"type": "webhook", "url": url, "languages": ["nb"], **extra}
+
+
+def context(tmp_path, store, db_url, url, *, secret=SECRET, dry_run=False, **extra):
+    config = write_config(tmp_path, db_url, {"partner_hook": hook_config(url, **extra)})
+    env = {"SYNDICATION__CHANNELS__PARTNER_HOOK__SECRET": secret} if secret else {}
+    return make_context(store, config, env, dry_run=dry_run)
+
+
+def test_published_updated_retracted_signed_with_idempotency_keys(tmp_path, store, db_url, items, receiver):
+    item = items.approve(
+        "https://bloggen.example/?p=5",
+        "nb",
+        title="Hei æøå",
+        html="<p>Tekst<script>x()</script></p>",
+        categories=("Netværk",),
+    )
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    items.edit(item, title="Hei igjen")
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    items.decide(item, "rejected")
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+
+    assert all(r["valid"] for r in receiver.requests), "every body carries a valid signature"
+    events = [json.loads(r["body"])["event"] for r in receiver.requests]
+    assert events == ["item.published", "item.updated", "item.retracted"]
+    first = receiver.requests[0]
+    body = json.loads(first["body"])
+    assert first["headers"]["Idempotency-Key"] == body["id"] == deliveries(store)[0].key
+    assert first["headers"]["X-Syndication-Event"] == "item.published"
+    assert body["item"]["lang"] == "nb" and body["item"]["title"] == "Hei æøå"
+    assert "<script" not in body["item"]["html"] and "Tekst" in body["item"]["html"]
+    assert "bloggen.example/indlaeg-5" in body["item"]["attribution_html"]
+    assert body["item"]["categories"] == ["Netværk"]
+    assert len(receiver.applied) == 3
+    assert [r.state for r in deliveries(store)] == ["sent", "sent", "sent"]
+
+
+def test_503_is_retried_with_backoff_and_applied_once(tmp_path, store, db_url, items, receiver):
+    receiver.fail_next = 2
+    items.approve("https://bloggen.example/?p=6", "nb", title="Travelt")
+    waits: list[float] = []
+    ctx = context(tmp_path, store, db_url, receiver.url)
+    deliver_approved(ctx, sleep=waits.append)
+    assert len(receiver.requests) == 3 and len(waits) == 2 and waits[1] > waits[0], "backoff grows"
+    keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
+    assert len(keys) == 1, "every retry carries the same idempotency key"
+    assert len(receiver.applied) == 1 and ctx.summary.deliveries_sent == 1
+
+
+def test_still_failing_after_the_run_is_left_for_the_next_run(tmp_path, store, db_url, items, receiver):
+    receiver.fail_next = 3
+    items.approve("https://bloggen.example/?p=7", "nb", title="Nede")
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    (row,) = deliveries(store)
+    assert row.state == "failed" and row.error_kind == "transient" and "answered 503" in row.error
+    make_due(store)
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    assert deliveries(store)[0].state == "sent" and len(receiver.applied) == 1
+
+
+def test_a_lost_answer_is_resent_with_the_same_key_and_applied_once(tmp_path, store, db_url, items):
+    """The receiver applies the event but the answer never arrives (timeout): the retry carries the
+    same idempotency key, so the partner ends up with the event once."""
+    applied: dict[str, bytes] = {}
+    calls = []
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            assert verify_signature(body, self.headers["X-Syndication-Signature"], SECRET)
+            key = self.headers["Idempotency-Key"]
+            applied.setdefault(key, body)  # a receiver that honours idempotency keys
+            calls.append(key)
+            if len(calls) == 1:
+                release.wait(5)  # the client has given up by now
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HttpServer(Slow)
+    try:
+        items.approve("https://bloggen.example/?p=8", "nb", title="Treg")
+        deliver_approved(context(tmp_path, store, db_url, server.url + "/hook", timeout=0.5), sleep=no_sleep)
+    finally:
+        release.set()
+        time.sleep(0.05)
+        server.stop()
+    assert len(calls) == 2 and len(set(calls)) == 1
+    assert list(applied) == [calls[0]]
+    assert deliveries(store)[0].state == "sent"
+
+
+def test_client_errors_are_terminal_with_a_useful_message(tmp_path, store, db_url, items, receiver):
+    items.approve("https://bloggen.example/?p=9", "nb", title="Feil nøkkel")
+    deliver_approved(
+        context(tmp_path, store, db_url, receiver.url, secret="not-the-partners-secret"), sleep=no_sleep
+    )
+    (row,) = deliveries(store)
+    assert row.error_kind == "terminal" and len(receiver.requests) == 1, "401 is not retried"
+    assert "SYNDICATION__CHANNELS__PARTNER_HOOK__SECRET" in row.error
+    assert "not-the-partners-secret" not in row.error
+
+
+def test_missing_secret_sends_nothing(tmp_path, store, db_url, items, receiver):
+    items.approve("https://bloggen.example/?p=10", "nb", title="Uten hemmelighet")
+    ctx = context(tmp_path, store, db_url, receiver.url, secret=None)
+    deliver_approved(ctx, sleep=no_sleep)
+    assert receiver.requests == []
+    assert "SYNDICATION__CHANNELS__PARTNER_HOOK__SECRET" in deliveries(store)[0].error
+
+
+def test_dry_run_shows_the_exact_body_that_is_sent(tmp_path, store, db_url, items, receiver):
+    items.approve("https://bloggen.example/?p=11", "nb", title="Forhåndsvisning")
+    (preview,) = deliver_approved(
+        context(tmp_path, store, db_url, receiver.url, dry_run=True), sleep=no_sleep
+    )
+    assert receiver.requests == [] and deliveries(store) == []
+    assert SECRET.encode() not in preview.body
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    assert receiver.requests[0]["body"] == preview.body
+    assert receiver.requests[0]["headers"]["X-Syndication-Signature"] == signature(preview.body, SECRET)

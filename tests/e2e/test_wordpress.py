@@ -1,0 +1,403 @@
+"""The wordpress channel against a real WordPress (Debian's package, MariaDB, `php -S` on 127.0.0.1),
+started once per test session by scripts/wordpress_up.sh and stopped by scripts/wordpress_down.sh.
+
+If WordPress cannot be started, every test here fails with the script's output (never a skip).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import uuid
+import zlib
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPPORT = ROOT / "tests" / "deliveries" / "channels"
+sys.path.insert(0, str(SUPPORT))
+
+from channels_support import (  # noqa: E402
+    HttpServer,
+    Items,
+    age_claims,
+    deliveries,
+    item_to_json,
+    make_context,
+    make_due,
+    no_sleep,
+    write_config,
+)
+
+from syndication.deliveries import stage  # noqa: E402
+from syndication.deliveries.stage import deliver_approved  # noqa: E402
+from syndication.models import Image  # noqa: E402
+from syndication.store import open_store  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+STATUSES = "publish,future,draft,pending,private,trash"
+
+
+@dataclass(frozen=True)
+class WordPress:
+    url: str
+    user: str
+    password: str
+
+    def get(self, route: str, **params: str) -> requests.Response:
+        return requests.get(
+            f"{self.url}/wp-json/{route}", params=params, auth=(self.user, self.password), timeout=30
+        )
+
+    def copies(self, guid: str) -> list[dict]:
+        """Every post (in any status) carrying this source GUID."""
+        found = self.get(
+            "wp/v2/posts", source_guid=guid, status=STATUSES, context="edit", per_page="50"
+        ).json()
+        return [p for p in found if p["meta"].get("syndication_source_guid") == guid]
+
+
+@pytest.fixture(scope="session")
+def wordpress():
+    port = os.environ.get("SYNDICATION_TEST_WP_PORT", "8089")
+    env = {**os.environ, "WP_PORT": port, "WP_FRESH": "1"}
+    up = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "wordpress_up.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    if up.returncode != 0:
+        pytest.fail(
+            f"scripts/wordpress_up.sh failed (exit {up.returncode}):\n{up.stdout}\n{up.stderr}", pytrace=False
+        )
+    env_file = next(line.split(" ", 1)[1] for line in up.stdout.splitlines() if line.startswith("env: "))
+    values = {}
+    for line in Path(env_file).read_text().splitlines():
+        key, _, value = line.partition("=")
+        values[key] = value.strip("'")
+    yield WordPress(values["WP_URL"], values["WP_USER"], values["WP_APP_PASSWORD"])
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "wordpress_down.sh")], env=env, capture_output=True, check=False
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/syndication.db")
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def items(store, monkeypatch):
+    registry = Items(store)
+    monkeypatch.setattr(stage, "approved_item", registry.approved_item)
+    return registry
+
+
+@pytest.fixture
+def image_server():
+    png = tiny_png()
+
+    class Images(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/bilder/havet.png":
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(png)))
+                self.end_headers()
+                self.wfile.write(png)
+            else:
+                self.send_error(404)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HttpServer(Images)
+    yield server
+    server.stop()
+
+
+def tiny_png(width: int = 8, height: int = 8) -> bytes:
+    """A real PNG (blue square), made here so the test needs no image file."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x20\x60\xc0" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def partner(wp: WordPress, **extra) -> dict:
+    return {"type": "wordpress", "url": wp.url, "username": wp.user, "languages": ["nb"], **extra}
+
+
+def run(tmp_path, store, wp: WordPress, *, password: str | None = None, **extra):
+    config = write_config(tmp_path, f"sqlite:///{tmp_path}/syndication.db", {"partner": partner(wp, **extra)})
+    env = {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wp.password if password is None else password}
+    ctx = make_context(store, config, env)
+    deliver_approved(ctx, sleep=no_sleep)
+    return ctx
+
+
+def new_key() -> str:
+    return f"https://bloggen.example/?p={uuid.uuid4().int % 10**9}"
+
+
+def test_create_update_retract_with_terms_image_and_canonical(
+    tmp_path, store, items, wordpress, image_server
+):
+    wp = wordpress
+    item = items.approve(
+        new_key(),
+        "nb",
+        title="Nettverk er gull",
+        html='<p>Første avsnitt.</p><p>Andre <a href="https://example.no/">lenke</a>.</p><script>x()</script>',
+        excerpt="<p>Kort fortalt</p>",
+        categories=("Netværk", "Tips"),
+        tags=("gull", "råd"),
+        image=Image(src=f"{image_server.url}/bilder/havet.png", alt="Havet ved Skagen"),
+    )
+    guid = f"{item.post_key}#nb"
+    settings = {
+        "status": "publish",
+        "retract": "draft",
+        "seo": "canonical",
+        "categories": {"Netværk": "Nettverk"},
+        "allow_private_hosts": ["127.0.0.1"],
+    }
+    ctx = run(tmp_path, store, wp, **settings)
+    assert not ctx.summary.errors, ctx.summary.errors
+    (post,) = wp.copies(guid)
+    assert post["status"] == "publish" and post["title"]["raw"] == "Nettverk er gull"
+    content = post["content"]["raw"]
+    assert "Første avsnitt." in content and "<script" not in content
+    assert item.source_url in content, "the attribution line links the original"
+    assert post["excerpt"]["raw"] == "Kort fortalt"
+    categories = {
+        c["name"] for c in wp.get("wp/v2/categories", include=",".join(map(str, post["categories"]))).json()
+    }
+    tags = {t["name"] for t in wp.get("wp/v2/tags", include=",".join(map(str, post["tags"]))).json()}
+    assert categories == {"Nettverk", "Tips"} and tags == {"gull", "råd"}
+    media = wp.get(f"wp/v2/media/{post['featured_media']}", context="edit").json()
+    assert media["alt_text"] == "Havet ved Skagen" and media["mime_type"] == "image/png"
+    (row,) = deliveries(store)
+    assert row.state == "sent" and row.remote_id == str(post["id"]) and row.remote_url == post["link"]
+    assert wp.password not in json.dumps(row.receipt)
+    page = requests.get(post["link"], timeout=30).text
+    assert f'<link rel="canonical" href="{item.source_url}"' in page, "canonical to the original"
+
+    items.edit(
+        item,
+        title="Nettverk er gull verdt",
+        featured_image=Image(src=item.featured_image.src, alt="Havet en vinterdag"),
+    )
+    run(tmp_path, store, wp, **settings)
+    (updated,) = wp.copies(guid)
+    assert updated["id"] == post["id"] and updated["title"]["raw"] == "Nettverk er gull verdt"
+    assert updated["slug"] == post["slug"], "the address does not move on an edit"
+    assert updated["featured_media"] == post["featured_media"], "the image is not uploaded twice"
+    assert (
+        wp.get(f"wp/v2/media/{post['featured_media']}", context="edit").json()["alt_text"]
+        == "Havet en vinterdag"
+    )
+
+    items.decide(item, "rejected")
+    run(tmp_path, store, wp, **settings)
+    assert [p["status"] for p in wp.copies(guid)] == ["draft"]
+
+    items.decide(item, "approved")
+    run(tmp_path, store, wp, **settings)
+    (back,) = wp.copies(guid)
+    assert back["id"] == post["id"] and back["status"] == "publish"
+    assert [(r.action, r.state) for r in deliveries(store)] == [
+        ("publish", "sent"),
+        ("update", "sent"),
+        ("retract", "sent"),
+        ("publish", "sent"),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["trash", "delete"])
+def test_retract_by_trash_or_delete(tmp_path, store, items, wordpress, mode):
+    item = items.approve(new_key(), "nb", title=f"Skal bort ({mode})")
+    run(tmp_path, store, wordpress, status="draft", retract=mode)
+    (post,) = wordpress.copies(f"{item.post_key}#nb")
+    assert post["status"] == "draft"
+    items.retract_post(item.post_key)
+    run(tmp_path, store, wordpress, status="draft", retract=mode)
+    response = wordpress.get(f"wp/v2/posts/{post['id']}", context="edit")
+    if mode == "trash":
+        assert response.json()["status"] == "trash"
+    else:
+        assert response.status_code == 404
+    assert deliveries(store)[-1].action == "retract" and deliveries(store)[-1].state == "sent"
+
+
+def test_noindex_policy_and_pending_status(tmp_path, store, items, wordpress):
+    item = items.approve(new_key(), "nb", title="Ikke indekser meg")
+    run(tmp_path, store, wordpress, status="publish", seo="noindex")
+    (post,) = wordpress.copies(f"{item.post_key}#nb")
+    page = requests.get(post["link"], timeout=30).text
+    assert "noindex" in page.split("<meta name='robots'")[1].split(">")[0]
+    other = items.approve(new_key(), "nb", title="Venter på redaktør")
+    run(tmp_path, store, wordpress, status="pending")
+    assert wordpress.copies(f"{other.post_key}#nb")[0]["status"] == "pending"
+
+
+def test_wrong_password_is_terminal_with_a_clear_message(tmp_path, store, items, wordpress):
+    item = items.approve(new_key(), "nb", title="Feil passord")
+    wrong = "abcd efgh ijkl mnop qrst uvwx"
+    ctx = run(tmp_path, store, wordpress, password=wrong)
+    (row,) = deliveries(store)
+    assert row.state == "failed" and row.error_kind == "terminal"
+    assert f"WordPress at {wordpress.url} rejected the credentials for user {wordpress.user}" in row.error
+    assert "SYNDICATION__CHANNELS__PARTNER__PASSWORD" in row.error and "Application Password" in row.error
+    assert wrong not in row.error and wrong not in str(ctx.summary.as_dict())
+    assert wordpress.copies(f"{item.post_key}#nb") == []
+    make_due(store)
+    run(tmp_path, store, wordpress, password=wrong)
+    assert deliveries(store)[0].attempts == 1, "not retried until an operator says so"
+
+
+def test_partner_503_is_retried(tmp_path, store, items, wordpress):
+    """A proxy in front of the real site answers 503 to the first two creates."""
+    seen: list[str] = []
+    failures = {"left": 2}
+
+    class Flaky(BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(f"{self.command} {self.path.split('?')[0]}")
+            if (
+                self.command == "POST"
+                and self.path.rstrip("/").endswith("/wp/v2/posts")
+                and failures["left"] > 0
+            ):
+                failures["left"] -= 1
+                self.send_response(503)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            answer = requests.request(
+                self.command,
+                wordpress.url + self.path,
+                data=body,
+                headers=headers,
+                timeout=60,
+                allow_redirects=False,
+            )
+            self.send_response(answer.status_code)
+            for key, value in answer.headers.items():
+                if key.lower() not in (
+                    "transfer-encoding",
+                    "content-encoding",
+                    "content-length",
+                    "connection",
+                ):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_POST = do_DELETE = _forward
+
+        def log_message(self, *args) -> None:
+            pass
+
+    proxy = HttpServer(Flaky)
+    try:
+        item = items.approve(new_key(), "nb", title="Travel partner")
+        waits: list[float] = []
+        config = write_config(
+            tmp_path,
+            f"sqlite:///{tmp_path}/syndication.db",
+            {"partner": {**partner(wordpress), "url": proxy.url}},
+        )
+        ctx = make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password})
+        deliver_approved(ctx, sleep=waits.append)
+    finally:
+        proxy.stop()
+    assert waits == [1.0, 1.0], "Retry-After is honoured between in-run attempts"
+    assert seen.count("POST /wp-json/wp/v2/posts") == 3
+    assert len(wordpress.copies(f"{item.post_key}#nb")) == 1
+    assert deliveries(store)[0].state == "sent"
+
+
+@pytest.mark.parametrize("lookup", ["meta", "slug"])
+def test_killed_after_the_remote_create_makes_no_duplicate(tmp_path, store, items, wordpress, lookup):
+    item = items.approve(new_key(), "nb", title=f"Krasj midt i ({lookup})")
+    guid = f"{item.post_key}#nb"
+    config = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path}/syndication.db",
+        {"partner": partner(wordpress, status="publish", lookup=lookup)},
+    )
+    items_path = tmp_path / "items.json"
+    items_path.write_text(json.dumps({item.translation_id: item_to_json(item)}))
+    env = {
+        **os.environ,
+        "SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password,
+        "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]),
+    }
+    child = subprocess.run(
+        [sys.executable, str(SUPPORT / "crash_child.py"), str(config), str(items_path), "partner", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
+    (created,) = wordpress.copies(guid)
+    (row,) = deliveries(store)
+    assert row.state == "sending" and row.remote_id is None, "the ledger never heard of the create"
+
+    age_claims(store)  # the dead worker's lease runs out; the next run takes the row over
+    ctx = make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password})
+    deliver_approved(ctx, sleep=no_sleep)
+    (row,) = deliveries(store)
+    assert row.state == "sent" and row.remote_id == str(created["id"])
+    assert row.receipt["meta"]["found_existing"] is True
+    assert [p["id"] for p in wordpress.copies(guid)] == [created["id"]], "exactly one post at the partner"
+
+
+def test_missing_password_names_the_variable(tmp_path, store, items, wordpress):
+    items.approve(new_key(), "nb", title="Uten passord")
+    config = write_config(tmp_path, f"sqlite:///{tmp_path}/syndication.db", {"partner": partner(wordpress)})
+    ctx = make_context(store, config, {})
+    deliver_approved(ctx, sleep=no_sleep)
+    (row,) = deliveries(store)
+    assert row.error_kind == "terminal" and "set SYNDICATION__CHANNELS__PARTNER__PASSWORD" in row.error
+
+
+def test_image_from_a_private_address_is_left_out_not_fatal(tmp_path, store, items, wordpress, image_server):
+    item = items.approve(
+        new_key(),
+        "nb",
+        title="Bilde fra intranett",
+        image=Image(src=f"{image_server.url}/bilder/havet.png", alt="Havet"),
+    )
+    run(tmp_path, store, wordpress)
+    (post,) = wordpress.copies(f"{item.post_key}#nb")
+    assert post["featured_media"] == 0
+    assert "private address" in deliveries(store)[0].receipt["meta"]["image_note"]
