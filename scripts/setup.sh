@@ -13,7 +13,8 @@ SUDO=""
 # Debian packages: Apertium engines (da→nb/nn/sv) always; test servers only with --test.
 debs=(python3-venv apertium apertium-dan-nor apertium-swe-dan)
 if [ "$test_deps" = 1 ]; then
-  debs+=(chromium postgresql mariadb-server wordpress wordpress-theme-twentytwentythree php-cli curl bc)
+  # nginx-light only satisfies wordpress' httpd dependency (tests serve it with `php -S`).
+  debs+=(chromium postgresql mariadb-server wordpress php-cli php-mysql nginx-light curl bc)
 fi
 missing=()
 for pkg in "${debs[@]}"; do

@@ -32,7 +32,7 @@ elapsed() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
 t_start=$(now)
 
 # --- packages (Debian only installs them; it never starts their services here) --------------
-needed=(mariadb-server wordpress php-cli php-mysql curl bc)
+needed=(mariadb-server wordpress php-cli php-mysql nginx-light curl bc)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
