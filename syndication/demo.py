@@ -33,17 +33,19 @@ and ``Last-Modified`` honoured by conditional requests (304), so conditional pol
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from syndication.errors import ConfigError
@@ -145,8 +147,12 @@ def serve_site(root: Path, host: str = "127.0.0.1", port: int = 0) -> DemoServer
     return server
 
 
-def prepare_demo(workdir: Path, base_url: str, *, template: Path | None = None) -> Path:
-    """Write the demo config with the live ``base_url`` filled in; return the written file's path."""
+def prepare_demo(
+    workdir: Path, base_url: str, *, template: Path | None = None, outbox: Path | None = None
+) -> Path:
+    """Write the demo config with the live ``base_url`` filled in; return the written file's path.
+    ``outbox`` (absolute) replaces the template's ``./outbox`` so results can land elsewhere than
+    the config's folder."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"demo base URL {base_url!r} is not an http(s) URL with a host")
@@ -160,6 +166,8 @@ def prepare_demo(workdir: Path, base_url: str, *, template: Path | None = None) 
     except OSError as exc:
         raise ConfigError(f"cannot read the demo config template {source}: {exc}") from exc
     resolved = text.replace(BASE_PLACEHOLDER.decode("ascii"), base).replace(HOST_PLACEHOLDER, parts.hostname)
+    if outbox is not None:
+        resolved = resolved.replace('path = "./outbox"', f"path = {json.dumps(str(outbox))}")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / CONFIG_NAME
@@ -312,3 +320,56 @@ def _handler_for(server: DemoServer) -> type[BaseHTTPRequestHandler]:
             return status
 
     return Handler
+
+
+DEMO_STATE = ".syndication-demo"
+
+
+def run_demo(
+    workdir: Path,
+    *,
+    keep_serving: bool = False,
+    echo: Callable[[str], None] | None = print,
+) -> dict[str, Any]:
+    """``syndicate demo``: serve the demo blog, run one full cycle as Prefect flows, show results.
+
+    The config and SQLite store go to ``workdir/.syndication-demo/``, the translations to
+    ``workdir/outbox/``. Running it again shows the incremental path: one conditional request,
+    nothing translated, nothing sent twice.
+    """
+    from flows.syndicate import syndicate_flow
+    from syndication.summary import RunSummary
+
+    say = echo or (lambda _line: None)
+    outbox = (workdir / "outbox").resolve()
+    with serve_site(demo_dir() / "site") as server:
+        config = prepare_demo(workdir / DEMO_STATE, server.base_url, outbox=outbox)
+        say(f"demo blog (Danish) at {server.base_url}/  — feed {server.base_url}/feed/")
+        summary = RunSummary.from_dict(syndicate_flow(config=str(config)))
+        files = sorted(
+            str(p.relative_to(workdir))
+            for p in outbox.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
+        say("")
+        for line in summary.lines():
+            say(line)
+        for error in summary.errors:
+            say(f"  ! {error.stage}: {error.message}" + (f" ({error.post})" if error.post else ""))
+        say("")
+        say(f"results in {outbox}/:")
+        for name in files:
+            say(f"  {name}")
+        say("")
+        say(f"config and database: {config.parent}/  (try: syndicate status --config {config})")
+        if summary.awaiting_review:
+            say(
+                f"{summary.awaiting_review} item(s) wait for an editor: syndicate review list --config {config}"
+            )
+        if keep_serving:
+            say(f"serving the demo blog at {server.base_url}/ — Ctrl-C to stop")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+    return {"summary": summary.as_dict(), "outbox": str(outbox), "files": files, "config": str(config)}
