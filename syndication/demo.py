@@ -32,6 +32,7 @@ and ``Last-Modified`` honoured by conditional requests (304), so conditional pol
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import mimetypes
@@ -364,12 +365,11 @@ def run_demo(
         say(f"config and database: {config.parent}/  (try: syndicate status --config {config})")
         if summary.awaiting_review:
             say(
-                f"{summary.awaiting_review} item(s) wait for an editor: syndicate review list --config {config}"
+                f"{summary.awaiting_review} item(s) wait for an editor: "
+                f"syndicate review list --config {config}"
             )
         if keep_serving:
             say(f"serving the demo blog at {server.base_url}/ — Ctrl-C to stop")
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
     return {"summary": summary.as_dict(), "outbox": str(outbox), "files": files, "config": str(config)}
