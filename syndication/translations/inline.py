@@ -49,6 +49,15 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def strip_placeholders(markup: str) -> str:
+    """Plain text of segment markup: ``<x/>`` becomes a space, ``<g>`` tags vanish, references decode."""
+
+    def blank(match: re.Match[str]) -> str:
+        return " " if (match.group(1) or "").lower() == "x" or match.group(5) else ""
+
+    return unescape(_TAG.sub(blank, markup))
+
+
 def has_word_chars(text: str) -> bool:
     """True when ``text`` has a letter or digit (something a model could translate or mangle)."""
     return _WORD_CHAR.search(text.replace("_", "")) is not None
