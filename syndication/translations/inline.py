@@ -276,9 +276,10 @@ class SpanWords:
     first_word: int
     last_word: int
     trim_left: bool
-    """The span starts after leading punctuation of its first word (e.g. an opening quote)."""
+    """The span starts with a letter or digit: punctuation before the projected words stays out."""
     trim_right: bool
-    """The span ends before trailing punctuation of its last word (e.g. a full stop)."""
+    """The span ends with a letter or digit: punctuation after the projected words (a full stop)
+    stays out of it."""
     text: str
 
 
@@ -367,17 +368,15 @@ def model_text(parsed: Parsed, unit: Unit) -> ModelText:
         covered = [w for w, (a, b) in enumerate(words) if a < end and b > start]
         if not covered:
             continue
-        first, last = covered[0], covered[-1]
-        left_part = text[words[first][0] : max(start, words[first][0])]
-        right_part = text[min(end, words[last][1]) : words[last][1]]
+        inner = text[start:end].strip()
         span_words.append(
             SpanWords(
                 span=index,
-                first_word=first,
-                last_word=last,
-                trim_left=bool(left_part) and not has_word_chars(left_part),
-                trim_right=bool(right_part) and not has_word_chars(right_part),
-                text=text[start:end].strip(),
+                first_word=covered[0],
+                last_word=covered[-1],
+                trim_left=has_word_chars(inner[:1]),
+                trim_right=has_word_chars(inner[-1:]),
+                text=inner,
             )
         )
     return ModelText(text, words, stand_ins, span_words)

@@ -213,7 +213,7 @@ def place(
         if hits:
             first, last = min(hits), max(hits)
             purity = len(hits) / (last - first + 1)
-            estimated = purity < 0.5
+            estimated = purity < 0.75  # other words inside the range: the span was split up
         elif n_words and any(target.mass):
             scores = [sum(m.get(s, 0.0) for s in source) for m in target.mass]
             first = last = max(range(n_words), key=lambda t: scores[t])
