@@ -62,6 +62,7 @@ class _Chunk:
 class _Job:
     segment: int
     unit: int
+    parsed: Parsed
     model: ModelText
     chunks: list[_Chunk]
 
@@ -126,7 +127,7 @@ def translate_pass(
         for number, unit in enumerate(doc_units):
             prepared = model_text(doc, unit)
             if has_letters(prepared.text):  # numbers, URLs and symbols alone are left as they are
-                jobs.append(_Job(index, number, prepared, []))
+                jobs.append(_Job(index, number, doc, prepared, []))
 
     encoded = model.encode([job.model.text for job in jobs])
     limit = model.options.max_input_tokens
@@ -158,12 +159,7 @@ def translate_pass(
             )
             for chunk in job.chunks
         ]
-        markup, placed_flags = place(
-            parsed[job.segment],  # type: ignore[arg-type]  # jobs exist only for parsed segments
-            job.model,
-            outputs,
-            source_word_count=len(job.model.words),
-        )
+        markup, placed_flags = place(job.parsed, job.model, outputs, source_word_count=len(job.model.words))
         unit_out[job.segment][job.unit] = markup
         flags[job.segment].extend(placed_flags)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def packages_dir(tmp_path_factory: pytest.TempPathFactory, argos_dist: dict[str,
 
 
 @pytest.fixture()
-def fresh_packages_dir(tmp_path: Path, packages_dir: Path) -> Path:
+def fresh_packages_dir(tmp_path: Path, packages_dir: Path) -> Iterator[Path]:
     """A private copy of the installed packages, for tests that damage or change them."""
     copy = tmp_path / "packages"
     shutil.copytree(packages_dir, copy)
