@@ -67,20 +67,6 @@ class _Job:
     chunks: list[_Chunk]
 
 
-def _word_map(tokens: Sequence[str], word_count: int) -> list[int]:
-    """Source word of each SentencePiece piece (a piece starting with ``▁`` starts a word)."""
-    words: list[int] = []
-    current = -1
-    for token in tokens:
-        if token.startswith("▁") or current < 0:
-            current += 1
-        words.append(current)
-    if current + 1 != word_count and tokens:
-        # The tokenizer normalized whitespace differently; spread pieces evenly instead.
-        return [min(word_count - 1, i * word_count // len(tokens)) for i in range(len(tokens))]
-    return words
-
-
 def _chunks(tokens: list[str], words: list[int], limit: int) -> list[_Chunk]:
     """Cut a too-long input into pieces of at most ``limit`` tokens, preferring word boundaries
     after punctuation, then any word boundary, then (inside one enormous word) anywhere."""
@@ -129,10 +115,18 @@ def translate_pass(
             if has_letters(prepared.text):  # numbers, URLs and symbols alone are left as they are
                 jobs.append(_Job(index, number, doc, prepared, []))
 
-    encoded = model.encode([job.model.text for job in jobs])
+    # Encoded word by word (in one call): SentencePiece never joins pieces across whitespace, so
+    # this is the sentence's own encoding, and each piece's word is known exactly.
+    encoded = iter(model.encode([job.model.text[a:b] for job in jobs for a, b in job.model.words]))
     limit = model.options.max_input_tokens
-    for job, tokens in zip(jobs, encoded, strict=True):
-        job.chunks = _chunks(tokens, _word_map(tokens, len(job.model.words)), limit)
+    for job in jobs:
+        tokens: list[str] = []
+        words: list[int] = []
+        for word in range(len(job.model.words)):
+            pieces = next(encoded)
+            tokens.extend(pieces)
+            words.extend([word] * len(pieces))
+        job.chunks = _chunks(tokens, words, limit)
         if len(job.chunks) > 1:
             flags[job.segment].append(
                 QAFlag(

@@ -231,6 +231,12 @@ def build_units(parsed: Parsed, lang: str) -> list[Unit]:
             inside_end = unit.start < span.end < unit.end
             if inside_start or inside_end:
                 unit.spans.append(index)
+                # Atoms between the span's tag and the sentence (``<g><x/> tekst</g>``) belong
+                # inside the span: take them into the unit so they stay inside it.
+                if span.start < unit.start and ATOM_CHAR in parsed.text[span.start : unit.start]:
+                    unit.start = span.start
+                if span.end > unit.end and ATOM_CHAR in parsed.text[unit.end : span.end]:
+                    unit.end = span.end
                 break
     return units
 
@@ -281,6 +287,10 @@ class SpanWords:
     """The span ends with a letter or digit: punctuation after the projected words (a full stop)
     stays out of it."""
     text: str
+    left_part: str = ""
+    """The part of the first word before the span (the span starts inside a word), else empty."""
+    right_part: str = ""
+    """The part of the last word after the span (``<g>Messe C</g>s.``: ``s.``), else empty."""
 
 
 @dataclass
@@ -344,12 +354,14 @@ def model_text(parsed: Parsed, unit: Unit) -> ModelText:
             emit(raw[pos])
         before = start == 0 or raw[start - 1].isspace()
         after = end >= len(raw) or raw[end].isspace()
-        if not before and (raw[start - 1].isalnum()):
+        # A stand-in is always a word of its own, so it cannot merge with a neighbour (or with the
+        # next stand-in); the original spacing is restored afterwards.
+        if out and not out[-1][-1:].isspace():
             emit(" ")
         for pos in range(start, end):
             mapping[pos] = built
         emit(token)
-        if not after and raw[end].isalnum():
+        if not after:
             emit(" ")
         stand_ins.append(StandIn(token, markup, before, after))
         cursor = end
@@ -366,9 +378,14 @@ def model_text(parsed: Parsed, unit: Unit) -> ModelText:
         start = mapping[max(span.start, unit.start) - unit.start]
         end = mapping[min(span.end, unit.end) - unit.start]
         covered = [w for w, (a, b) in enumerate(words) if a < end and b > start]
+        if not covered and words:  # defensive: never drop a span; anchor it to the nearest word
+            following = [w for w, (a, _b) in enumerate(words) if a >= start]
+            covered = [following[0] if following else len(words) - 1]
         if not covered:
             continue
         inner = text[start:end].strip()
+        left = text[words[covered[0]][0] : max(start, words[covered[0]][0])]
+        right = text[min(end, words[covered[-1]][1]) : words[covered[-1]][1]]
         span_words.append(
             SpanWords(
                 span=index,
@@ -377,6 +394,8 @@ def model_text(parsed: Parsed, unit: Unit) -> ModelText:
                 trim_left=has_word_chars(inner[:1]),
                 trim_right=has_word_chars(inner[-1:]),
                 text=inner,
+                left_part=left,
+                right_part=right,
             )
         )
     return ModelText(text, words, stand_ins, span_words)
@@ -429,8 +448,12 @@ def _char_markup(parsed: Parsed, pos: int) -> str:
 
 def render_source_unit(parsed: Parsed, unit: Unit) -> str:
     """A unit rendered untranslated (its own tags and atoms back in place)."""
+    length = unit.end - unit.start
+    # A span of this unit may end in the whitespace after it (or start before it): clamp.
     events: list[tuple[int, int, str]] = [
-        (tag.offset - unit.start, tag.order, tag.markup) for tag in parsed.tags if tag.span in unit.spans
+        (min(max(tag.offset - unit.start, 0), length), tag.order, tag.markup)
+        for tag in parsed.tags
+        if tag.span in unit.spans
     ]
     events.sort()
     out: list[str] = []

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from syndication.models import QAFlag
-from syndication.translations.inline import ModelText, Parsed, escape, has_word_chars
+from syndication.translations.inline import ModelText, Parsed, SpanWords, StandIn, escape, has_word_chars
 
 _BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 _WORDS = re.compile(r"\S+")
@@ -139,6 +139,18 @@ def _assemble_target(chunks: Sequence[ChunkOutput]) -> _Target:
     return _Target(text, words, align, word_mass)
 
 
+@dataclass(frozen=True)
+class _Replacement:
+    """``text[start:end]`` becomes ``markup``; ``[token_start, token_end)`` is the stand-in itself
+    (the rest is a space removed to restore the source's spacing)."""
+
+    start: int
+    end: int
+    markup: str
+    token_start: int
+    token_end: int
+
+
 @dataclass
 class _Placed:
     start: int
@@ -171,26 +183,25 @@ def place(
         return target.words[index][0]
 
     # ---- stand-ins: replace by text where the model kept them
-    replacements: list[tuple[int, int, str]] = []
+    replacements: list[_Replacement] = []
     insertions: list[tuple[int, str]] = []
-    used: set[int] = set()
+    taken: set[int] = set()  # characters already replaced
+    found: list[tuple[int, int, StandIn]] = []
     for stand_in in model.stand_ins:
         source_word = next(
-            (w for w, (a, b) in enumerate(model.words) if stand_in.token in model.text[a:b]), 0
+            (w for w, (a, b) in enumerate(model.words) if model.text[a:b] == stand_in.token), 0
         )
-        found = None
-        for match in re.finditer(rf"(?<![0-9]){stand_in.token}(?![0-9])", text):
-            if match.start() not in used:
-                found = match
-                break
-        if found:
-            start, end = found.start(), found.end()
-            used.add(start)
-            if not stand_in.space_before and start > 0 and text[start - 1] == " ":
-                start -= 1
-            if not stand_in.space_after and end < len(text) and text[end] == " ":
-                end += 1
-            replacements.append((start, end, stand_in.markup))
+        match = next(
+            (
+                m
+                for m in re.finditer(rf"(?<![0-9]){stand_in.token}(?![0-9])", text)
+                if not taken.intersection(range(m.start(), m.end()))
+            ),
+            None,
+        )
+        if match:
+            taken.update(range(match.start(), match.end()))
+            found.append((match.start(), match.end(), stand_in))
             continue
         aligned = [t for t, s in enumerate(target.align) if s == source_word]
         position = target.words[aligned[0]][0] if aligned else proportional(source_word)
@@ -202,6 +213,16 @@ def place(
                 "estimate. Check its position in the translation.",
             )
         )
+    for token_start, token_end, stand_in in sorted(found, key=lambda f: f[0]):
+        # Where the source had no space next to the atom, drop the space the stand-in needed,
+        # unless another stand-in already claimed it.
+        start, end = token_start, token_end
+        if not stand_in.space_before and start > 0 and text[start - 1] == " " and start - 1 not in taken:
+            start -= 1
+        if not stand_in.space_after and end < len(text) and text[end] == " " and end not in taken:
+            end += 1
+        taken.update(range(start, end))
+        replacements.append(_Replacement(start, end, stand_in.markup, token_start, token_end))
 
     # ---- spans: project the source words through the alignment
     placed: list[_Placed] = []
@@ -228,12 +249,7 @@ def place(
             start = end = 0
         else:
             start, end = target.words[first][0], target.words[last][1]
-            if span_words.trim_left:
-                while start < end - 1 and not has_word_chars(text[start]):
-                    start += 1
-            if span_words.trim_right:
-                while end > start + 1 and not has_word_chars(text[end - 1]):
-                    end -= 1
+            start, end = _edges(text, start, end, span_words)
         if estimated:
             flags.append(
                 QAFlag(
@@ -252,20 +268,63 @@ def place(
     return _emit(text, placed, replacements, insertions), flags
 
 
+def _edges(text: str, start: int, end: int, span: SpanWords) -> tuple[int, int]:
+    """Fit a projected word range to what the source span covered of its first and last word.
+
+    Whole words are projected; where the source span started or ended inside a word, the same
+    remainder is left out if the target word still has it (``<g>Messe C</g>s`` → ``<g>MESSE C</g>S``,
+    and in ``Messe C's`` the apostrophe stays out too). Otherwise punctuation the span did not start
+    or end with is left out (``<g>guld</g>.`` → ``<g>GULD</g>.``).
+    """
+    left, right = span.left_part, span.right_part
+    folded = text[start:end].casefold()
+    if left and end - start > len(left) and folded.startswith(left.casefold()):
+        start += len(left)
+    elif span.trim_left:
+        while start < end - 1 and not has_word_chars(text[start]):
+            start += 1
+    folded = text[start:end].casefold()
+    if right and end - start > len(right) and folded.endswith(right.casefold()):
+        end -= len(right)
+    else:
+        if span.trim_right:
+            while end > start + 1 and not has_word_chars(text[end - 1]):
+                end -= 1
+        stripped = right.rstrip(".,;:!?)]}\"'»”’…")
+        if (
+            stripped
+            and end - start > len(stripped)
+            and text[start:end].casefold().endswith(stripped.casefold())
+        ):
+            end -= len(stripped)
+            if end - start > 1 and text[end - 1] in "'’":
+                end -= 1
+    return start, end
+
+
 def _describe(markup: str) -> str:
     if markup.startswith("<"):
         return f"the placeholder {markup}"
     return f"“{markup}”"
 
 
-def _make_well_formed(placed: list[_Placed], replacements: list[tuple[int, int, str]]) -> None:
+def _outside(position: int, replacements: list[_Replacement], *, opening: bool) -> int:
+    """Move a tag position out of any replaced range, to the side of the stand-in it was on."""
+    for r in replacements:
+        if r.start < position < r.end:
+            if position <= r.token_start:
+                return r.start
+            if position >= r.token_end:
+                return r.end
+            return r.start if opening else r.end
+    return position
+
+
+def _make_well_formed(placed: list[_Placed], replacements: list[_Replacement]) -> None:
     """Clamp nested spans into their parents and pull overlapping siblings apart, in place."""
     for item in placed:  # no tag inside a replaced stand-in
-        for a, b, _markup in replacements:
-            if a < item.start < b:
-                item.start = a
-            if a < item.end < b:
-                item.end = b
+        item.start = _outside(item.start, replacements, opening=True)
+        item.end = max(item.start, _outside(item.end, replacements, opening=False))
     placed.sort(key=lambda p: p.order)  # parents open before their children
     for _ in range(2):  # a second round settles spans moved by the first
         for index, item in enumerate(placed):
@@ -289,7 +348,7 @@ def _make_well_formed(placed: list[_Placed], replacements: list[tuple[int, int, 
 def _emit(
     text: str,
     placed: list[_Placed],
-    replacements: list[tuple[int, int, str]],
+    replacements: list[_Replacement],
     insertions: list[tuple[int, str]],
 ) -> str:
     opens: dict[int, list[_Placed]] = {}
@@ -304,7 +363,7 @@ def _emit(
     inserted: dict[int, list[str]] = {}
     for position, markup in insertions:
         inserted.setdefault(position, []).append(markup)
-    replaced = {a: (b, markup) for a, b, markup in sorted(replacements)}
+    replaced = {r.start: (r.end, r.markup) for r in replacements}
 
     out: list[str] = []
     pos = 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,6 +15,7 @@ import pytest
 from syndication.errors import ConfigError, EngineUnavailableError, TranslationError
 from syndication.models import EngineOutput
 from syndication.translations.argos import ArgosEngine, CTranslate2Engine
+from syndication.translations.argos_packages import install_file
 from syndication.translations.ct2_runtime import Ct2Model
 from syndication.translations.glossary import parse_glossary, restore
 from syndication.translations.sentences import split_sentences
@@ -309,3 +313,116 @@ def test_importing_the_engine_does_not_import_ctranslate2() -> None:
 )
 def test_sentence_splitter(text: str, lang: str, expected: list[str]) -> None:
     assert split_sentences(text, lang) == expected
+
+
+# ------------------------------------------------------------------------------- properties
+
+_WORDS = [
+    "Netværk",
+    "er",
+    "guld",
+    "1.",
+    "maj",
+    "bl.a.",
+    "www.x.dk",
+    "a@b.dk",
+    "&amp;",
+    "&lt;",
+    "Hej!",
+    "ok?",
+    "3,5",
+]
+
+
+def _random_segment(rng: random.Random) -> str:
+    counter = 0
+
+    def build(depth: int) -> str:
+        nonlocal counter
+        out = []
+        for _ in range(rng.randint(1, 5)):
+            roll = rng.random()
+            if roll < 0.2 and depth < 4:
+                counter += 1
+                out.append(f'<g id="{counter}">{build(depth + 1)}</g>')
+            elif roll < 0.3:
+                counter += 1
+                out.append(f'<x id="{counter}"/>')
+            else:
+                out.append(rng.choice(_WORDS))
+            out.append(rng.choice([" ", " ", ""]))
+        return "".join(out)
+
+    return re.sub(r" +", " ", build(0)).strip()
+
+
+@pytest.fixture(scope="module")
+def copy_engine(tmp_path_factory: pytest.TempPathFactory, argos_dist: dict[str, Path]) -> ArgosEngine:
+    directory = tmp_path_factory.mktemp("copy-packages")
+    install_file(argos_dist["da_en_copy_1.1"], directory)
+    return ArgosEngine({"packages_dir": directory, "intra_threads": 1, "max_input_tokens": 12})
+
+
+def test_copy_model_gives_every_random_segment_back(copy_engine: ArgosEngine) -> None:
+    """With a model that copies, tags, atoms and URLs must land exactly where they were (spacing
+    next to a tag may move), even with sentences cut into 12-token pieces."""
+    rng = random.Random(20261127)
+    sources = [_random_segment(rng) for _ in range(120)]
+    outputs = copy_engine.translate(sources, source="da", target="en")
+    for source, output in zip(sources, outputs, strict=True):
+        assert re.sub(r"\s+", "", output.text) == re.sub(r"\s+", "", source)
+
+
+def test_no_placeholder_is_ever_lost_on_hostile_input(engine: ArgosEngine) -> None:
+    rng = random.Random(7)
+    noise = [
+        "😀",
+        "\u200b",
+        "\ue000",
+        "...",
+        "“citat”",
+        "\n\n",
+        "x" * 40,
+        "R&notes",
+        "<",
+        ">",
+        "&",
+        "</g>",
+        '<g id="z">',
+    ]
+    sources = []
+    for _ in range(60):
+        parts = re.split(r"(<[^<>]+>)", _random_segment(rng))  # noise goes between tags, not inside
+        sources.append(
+            "".join(p if p.startswith("<") or rng.random() < 0.5 else p + rng.choice(noise) for p in parts)
+        )
+    tag = re.compile(r'<g id="[^"]+">|</g>|<x id="[^"]+"/>')
+    for target in ("en", "de"):
+        for source, output in zip(
+            sources, engine.translate(sources, source="da", target=target), strict=True
+        ):
+            assert Counter(tag.findall(output.text)) == Counter(tag.findall(source))
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # a span ending in the space after a sentence that has nothing to translate
+        ('12 <g id="1">34. </g>Tekst her.', '12 <g id="1">34.</g> TEKST HER.'),
+        ('Se <g id="1">www.x.dk. a@b.dk </g>1. 2.', 'SE <g id="1">www.x.dk. a@b.dk</g> 1. 2.'),
+        # two stand-ins with no space between them
+        ('Mail a@b.dk<x id="1"/>nu.', 'MAIL a@b.dk<x id="1"/>NU.'),
+        # an atom between a span's tag and its words stays inside the span
+        ('<g id="1"><x id="2"/> Tekst her.</g>', '<g id="1"><x id="2"/> TEKST HER.</g>'),
+        ('<g id="1">Tekst her<x id="2"/></g> Slut.', '<g id="1">TEKST HER<x id="2"/></g> SLUT.'),
+        # a zero-width space the tokenizer treats as a word boundary
+        ('Hej\u200b <g id="1">verden</g>.', 'HEJ <g id="1">VERDEN</g>.'),
+        # spans that start or end inside a word
+        ('<g id="1">Messe C</g>s stand.', '<g id="1">MESSE C</g>S STAND.'),
+        ('Vi gik (<g id="1">se</g>kort) hjem.', 'VI GIK (<g id="1">SE</g>KORT) HJEM.'),
+        ('<g id="1">Netværk</g>&amp;guld.', '<g id="1">NETVÆRK</g>&amp;GULD.'),
+    ],
+)
+def test_placeholder_edge_cases_found_by_fuzzing(engine: ArgosEngine, source: str, expected: str) -> None:
+    [out] = engine.translate([source], source="da", target="en")
+    assert out.text == expected
