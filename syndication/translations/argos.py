@@ -201,7 +201,13 @@ def _install_hint(source: str, target: str) -> str:
 
 
 class ArgosEngine:
-    """Installed Argos packages, run directly on CTranslate2 in large batches."""
+    """Installed Argos packages, run directly on CTranslate2 in large batches.
+
+    Config: ``packages_dir`` (default ``$ARGOS_PACKAGES_DIR`` or Argos's own folder; relative paths
+    resolve against ``base_dir`` when given), plus the runtime settings of
+    :class:`~syndication.translations.ct2_runtime.RuntimeOptions` (``beam_size``, ``compute_type``,
+    ``device``, ``inter_threads``, ``intra_threads``, ``max_batch_size``, ``max_input_tokens`` …).
+    """
 
     name = "argos"
     model_class: ClassVar[type[Ct2Model]] = Ct2Model
@@ -210,9 +216,12 @@ class ArgosEngine:
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         config = dict(config or {})
         directory = config.get("packages_dir")
-        self.packages_dir = (
-            Path(directory).expanduser() if directory else argos_packages.default_packages_dir()
-        )
+        if directory:
+            # Relative to the project folder (``base_dir``, as the settings resolve paths) if given.
+            path = Path(str(directory)).expanduser()
+            self.packages_dir = path if path.is_absolute() else Path(str(config.get("base_dir", "."))) / path
+        else:
+            self.packages_dir = argos_packages.default_packages_dir()
         self.options = RuntimeOptions.from_config(config)
         self._models: dict[Path, Ct2Model] = {}
 

@@ -15,16 +15,31 @@ from syndication.errors import SyndicationError
 from syndication.translations import argos_packages
 
 PACKAGES_DIR_HELP = (
-    "Folder of installed Argos packages (default: $ARGOS_PACKAGES_DIR, else "
-    "~/.local/share/argos-translate/packages)."
+    "Folder of installed Argos packages (default: `packages_dir` of the argos engine in the config, "
+    "else $ARGOS_PACKAGES_DIR, else ~/.local/share/argos-translate/packages)."
 )
 
 
-def _packages_dir(ctx: click.Context) -> Path:
-    """The ``--packages-dir`` given to the ``models`` group (its context is an ancestor of ours).
+def _configured_packages_dir() -> Path | None:
+    """``packages_dir`` of the first ``argos`` engine in the config, so the CLI installs where the
+    engine reads (the engine resolves it the same way: config, then environment, then default)."""
+    try:
+        from syndication.settings import load_settings
 
-    Read from the group's parameters rather than ``ctx.obj``, which the main CLI may use for itself.
-    """
+        settings = load_settings()
+    except SyndicationError:
+        return None
+    for engine in settings.engines.values():
+        value = (engine.model_extra or {}).get("packages_dir") if engine.type == "argos" else None
+        if value:
+            return settings.resolve_path(str(value)).expanduser()
+    return None
+
+
+def _packages_dir(ctx: click.Context) -> Path:
+    """``--packages-dir`` of the ``models`` group (its context is an ancestor of ours), else the
+    config's, else the Argos default. Read from the group's parameters rather than ``ctx.obj``,
+    which the main CLI may use for itself."""
     current: click.Context | None = ctx
     while current is not None:
         if current.command is models:
@@ -33,14 +48,13 @@ def _packages_dir(ctx: click.Context) -> Path:
                 return Path(value).expanduser()
             break
         current = current.parent
-    return argos_packages.default_packages_dir()
+    return _configured_packages_dir() or argos_packages.default_packages_dir()
 
 
 @click.group("models")
 @click.option(
     "--packages-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="ARGOS_PACKAGES_DIR",
     default=None,
     help=PACKAGES_DIR_HELP,
 )

@@ -96,3 +96,19 @@ def test_configured_ctranslate2_models_are_listed(runner: CliRunner, tmp_path: P
     assert listed.exit_code == 0, listed.output
     assert "da→de  opus_de  ctranslate2" in listed.output
     assert "MISSING model.bin" in listed.output
+
+
+def test_packages_dir_from_the_config_wins_over_the_environment(
+    runner: CliRunner, tmp_path: Path, argos_dist: dict[str, Path]
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "syndication.toml").write_text(
+        '[engines.argos]\ntype = "argos"\npackages_dir = "models/argos"\n', encoding="utf-8"
+    )
+    done = runner.invoke(
+        models, ["install", str(argos_dist["da_en"])], env={"ARGOS_PACKAGES_DIR": str(tmp_path / "env")}
+    )
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "models" / "argos").iterdir()) == ["translate-da_en-1.0"]
+    assert not (tmp_path / "env").exists()
