@@ -1,0 +1,266 @@
+"""One CTranslate2 model with its SentencePiece tokenizers, loaded lazily and shared.
+
+``ctranslate2`` and ``sentencepiece`` are imported only when a model is first used, so importing the
+engines (and running ``syndicate --help``) stays cheap. Translators are cached per model folder and
+runtime settings for the life of the process: loading a real model takes seconds and hundreds of MB.
+
+Every call into CTranslate2 goes through :meth:`Ct2Model._run_batch`, the one place its exceptions
+are mapped to ours.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syndication.errors import ConfigError, EngineUnavailableError, TranslationError
+
+DEVICES = ("cpu", "cuda", "auto")
+COMPUTE_TYPES = (
+    "default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
+    "bfloat16", "float32",
+)  # fmt: skip
+
+
+def _int(config: Mapping[str, Any], key: str, default: int, *, minimum: int = 0) -> int:
+    value = config.get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"engine setting {key} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"engine setting {key} must be at least {minimum}, not {number}")
+    return number
+
+
+def _float(config: Mapping[str, Any], key: str, default: float) -> float:
+    value = config.get(key, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"engine setting {key} must be a number, not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """Decoding and threading settings shared by the Argos and plain CTranslate2 engines."""
+
+    device: str = "cpu"
+    compute_type: str = "int8"
+    inter_threads: int = 1
+    intra_threads: int = 0
+    """OpenMP threads per translation; 0 lets CTranslate2 choose."""
+    beam_size: int = 2
+    max_batch_size: int = 32
+    batch_type: str = "examples"
+    length_penalty: float = 0.2
+    """Argos Translate's value; CTranslate2's own default is 1."""
+    max_input_tokens: int = 256
+    """Longer sentences are cut into pieces of at most this many tokens (at word boundaries)."""
+    decoding_ratio: float = 2.0
+    decoding_margin: int = 10
+    max_decoding_length: int = 512
+    """Hard cap; the per-call limit is ``ratio × longest input + margin`` below it."""
+    min_decoding_length: int = 1
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    ) -> RuntimeOptions:
+        environ = os.environ if environ is None else environ
+        device = str(config.get("device", "cpu")).lower()
+        if device not in DEVICES:
+            raise ConfigError(f"engine setting device must be one of {', '.join(DEVICES)}, not {device!r}")
+        compute_type = str(config.get("compute_type", "int8")).lower()
+        if compute_type not in COMPUTE_TYPES:
+            raise ConfigError(
+                f"engine setting compute_type must be one of {', '.join(COMPUTE_TYPES)}, not {compute_type!r}"
+            )
+        batch_type = str(config.get("batch_type", "examples"))
+        if batch_type not in ("examples", "tokens"):
+            raise ConfigError(f"engine setting batch_type must be 'examples' or 'tokens', not {batch_type!r}")
+        intra_default = environ.get("ARGOS_INTRA_THREADS", "0")
+        intra = _int({"intra_threads": config.get("intra_threads", intra_default)}, "intra_threads", 0)
+        options = cls(
+            device=device,
+            compute_type=compute_type,
+            inter_threads=_int(config, "inter_threads", 1, minimum=1),
+            intra_threads=intra,
+            beam_size=_int(config, "beam_size", 2, minimum=1),
+            max_batch_size=_int(config, "max_batch_size", 32, minimum=1),
+            batch_type=batch_type,
+            length_penalty=_float(config, "length_penalty", 0.2),
+            max_input_tokens=_int(config, "max_input_tokens", 256, minimum=8),
+            decoding_ratio=_float(config, "decoding_ratio", 2.0),
+            decoding_margin=_int(config, "decoding_margin", 10),
+            max_decoding_length=_int(config, "max_decoding_length", 512, minimum=1),
+            min_decoding_length=_int(config, "min_decoding_length", 1),
+        )
+        if options.decoding_ratio <= 0:
+            raise ConfigError("engine setting decoding_ratio must be positive")
+        return options
+
+    def decoding_length(self, longest_input: int) -> int:
+        bound = math.ceil(self.decoding_ratio * longest_input) + self.decoding_margin
+        return max(self.min_decoding_length, min(self.max_decoding_length, bound))
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    tokens: list[str]
+    attention: list[list[float]] | None
+
+
+_translators: dict[tuple[str, str, str, int, int], Any] = {}
+_tokenizers: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def clear_caches() -> None:
+    """Forget loaded models (tests; or after reinstalling a package in a long-lived process)."""
+    with _lock:
+        _translators.clear()
+        _tokenizers.clear()
+
+
+def _sentencepiece(path: Path, label: str) -> Any:
+    key = str(path)
+    with _lock:
+        if key in _tokenizers:
+            return _tokenizers[key]
+    try:
+        import sentencepiece
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise EngineUnavailableError("sentencepiece is not installed: pip install sentencepiece") from exc
+    if not path.is_file():
+        raise EngineUnavailableError(f"{label}: SentencePiece model {path} is missing")
+    try:
+        processor = sentencepiece.SentencePieceProcessor(model_file=str(path))
+    except (OSError, RuntimeError) as exc:
+        raise EngineUnavailableError(f"{label}: cannot read SentencePiece model {path}: {exc}") from exc
+    with _lock:
+        _tokenizers[key] = processor
+    return processor
+
+
+class Ct2Model:
+    """A translation direction: CTranslate2 model folder + source/target SentencePiece models."""
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        model_dir: Path,
+        source_spm: Path,
+        target_spm: Path,
+        options: RuntimeOptions,
+        target_prefix: Sequence[str] = (),
+        source_prefix: Sequence[str] = (),
+        reinstall_hint: str = "",
+    ) -> None:
+        self.label = label
+        self.model_dir = model_dir
+        self.source_spm = source_spm
+        self.target_spm = target_spm
+        self.options = options
+        self.target_prefix = list(target_prefix)
+        self.source_prefix = list(source_prefix)
+        self.reinstall_hint = reinstall_hint
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def _broken(self, what: str) -> EngineUnavailableError:
+        hint = f"; {self.reinstall_hint}" if self.reinstall_hint else ""
+        return EngineUnavailableError(f"{self.label}: {what}{hint}")
+
+    def translator(self) -> Any:
+        options = self.options
+        key = (
+            str(self.model_dir),
+            options.device,
+            options.compute_type,
+            options.inter_threads,
+            options.intra_threads,
+        )
+        with _lock:
+            if key in _translators:
+                return _translators[key]
+        try:
+            import ctranslate2
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise EngineUnavailableError("ctranslate2 is not installed: pip install ctranslate2") from exc
+        if not (self.model_dir / "model.bin").is_file():
+            raise self._broken(f"no CTranslate2 model in {self.model_dir} (model.bin missing)")
+        try:
+            translator = ctranslate2.Translator(
+                str(self.model_dir),
+                device=options.device,
+                compute_type=options.compute_type,
+                inter_threads=options.inter_threads,
+                intra_threads=options.intra_threads,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise self._broken(f"cannot load the CTranslate2 model in {self.model_dir}: {exc}") from exc
+        with _lock:
+            _translators.setdefault(key, translator)
+            return _translators[key]
+
+    def encode(self, texts: Sequence[str]) -> list[list[str]]:
+        if not texts:
+            return []
+        processor = _sentencepiece(self.source_spm, self.label)
+        pieces: list[list[str]] = processor.encode(list(texts), out_type=str)
+        return pieces
+
+    # -- translating --------------------------------------------------------------------------
+
+    def translate(self, batch: Sequence[Sequence[str]], *, attention: bool) -> list[Hypothesis]:
+        """Translate pre-tokenized inputs in one ``translate_batch`` call; one hypothesis each."""
+        if not batch:
+            return []
+        options = self.options
+        source = [self.source_prefix + list(tokens) for tokens in batch]
+        longest = max(len(tokens) for tokens in source)
+        prefix = [list(self.target_prefix) for _ in source] if self.target_prefix else None
+        results = self._run_batch(
+            source,
+            target_prefix=prefix,
+            beam_size=options.beam_size,
+            max_batch_size=options.max_batch_size,
+            batch_type=options.batch_type,
+            length_penalty=options.length_penalty,
+            max_input_length=0,  # inputs are already bounded by max_input_tokens
+            max_decoding_length=options.decoding_length(longest) + len(self.target_prefix),
+            min_decoding_length=options.min_decoding_length,
+            replace_unknowns=True,
+            return_attention=attention,
+        )
+        skip = len(self.target_prefix)
+        skip_source = len(self.source_prefix)
+        hypotheses: list[Hypothesis] = []
+        for result in results:
+            tokens = list(result.hypotheses[0])
+            rows = [list(row) for row in result.attention[0]] if attention and result.attention else None
+            if skip and tokens[:skip] == self.target_prefix:
+                tokens = tokens[skip:]
+                rows = rows[skip:] if rows is not None and len(rows) > len(tokens) else rows
+            if rows is not None and skip_source:
+                rows = [row[skip_source:] for row in rows]
+            hypotheses.append(Hypothesis(tokens, rows))
+        return hypotheses
+
+    def _run_batch(self, source: list[list[str]], **kwargs: Any) -> list[Any]:
+        """The single call into ``ctranslate2.Translator.translate_batch``."""
+        translator = self.translator()
+        try:
+            results: list[Any] = translator.translate_batch(source, **kwargs)
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            raise TranslationError(
+                f"{self.label}: CTranslate2 failed on a batch of {len(source)}: {exc}"
+            ) from exc
+        return results

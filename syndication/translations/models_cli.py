@@ -1,0 +1,150 @@
+"""``syndicate models``: list, install and remove translation models.
+
+Mounted by the main CLI with ``cli.add_command(models)``. Importing this module imports neither
+CTranslate2 nor SentencePiece (nor ``requests`` until an install by code), so ``syndicate --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from syndication.errors import SyndicationError
+from syndication.translations import argos_packages
+
+PACKAGES_DIR_HELP = (
+    "Folder of installed Argos packages (default: `packages_dir` of the argos engine in the config, "
+    "else $ARGOS_PACKAGES_DIR, else ~/.local/share/argos-translate/packages)."
+)
+
+
+def _configured_packages_dir() -> Path | None:
+    """``packages_dir`` of the first ``argos`` engine in the config, so the CLI installs where the
+    engine reads (the engine resolves it the same way: config, then environment, then default)."""
+    try:
+        from syndication.settings import load_settings
+
+        settings = load_settings()
+    except SyndicationError:
+        return None
+    for engine in settings.engines.values():
+        value = (engine.model_extra or {}).get("packages_dir") if engine.type == "argos" else None
+        if value:
+            return settings.resolve_path(str(value)).expanduser()
+    return None
+
+
+def _packages_dir(ctx: click.Context) -> Path:
+    """``--packages-dir`` of the ``models`` group (its context is an ancestor of ours), else the
+    config's, else the Argos default. Read from the group's parameters rather than ``ctx.obj``,
+    which the main CLI may use for itself."""
+    current: click.Context | None = ctx
+    while current is not None:
+        if current.command is models:
+            value = current.params.get("packages_dir")
+            if value:
+                return Path(value).expanduser()
+            break
+        current = current.parent
+    return _configured_packages_dir() or argos_packages.default_packages_dir()
+
+
+@click.group("models")
+@click.option(
+    "--packages-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=PACKAGES_DIR_HELP,
+)
+def models(packages_dir: Path | None) -> None:
+    """List, install and remove offline translation models (Argos packages)."""
+
+
+@models.command("list")
+@click.pass_context
+def list_models(ctx: click.Context) -> None:
+    """Installed pairs with their versions and engine, pivots through English, and damaged packages."""
+    directory = _packages_dir(ctx)
+    installed = argos_packages.installed_packages(directory)
+    click.echo(f"Argos packages in {directory}:")
+    usable = [p for p in installed if p.usable]
+    if not usable:
+        click.echo(
+            "  (none) — install one with `syndicate models install translate-da_en` or FILE.argosmodel"
+        )
+    for package in usable:
+        pair = f"{package.from_code}→{package.to_code}"
+        click.echo(f"  {pair}  {package.code}  {package.version}  argos  {package.path}")
+    pairs = {(p.from_code, p.to_code) for p in usable}
+    pivots = sorted(
+        (a, c)
+        for (a, b) in pairs
+        if b == "en"
+        for (p, c) in pairs
+        if p == "en" and c != a and (a, c) not in pairs
+    )
+    for a, c in pivots:
+        click.echo(f"  {a}→{c}  via English (translate-{a}_en + translate-en_{c})  argos")
+    for package in installed:
+        if not package.usable:
+            click.echo(f"  DAMAGED {package.path}: {package.problem}")
+    _list_configured_models()
+
+
+def _list_configured_models() -> None:
+    """CTranslate2 model folders configured as engines in the settings, if a config is found."""
+    try:
+        from syndication.settings import load_settings
+
+        settings = load_settings()
+    except SyndicationError as exc:
+        click.echo(f"(configured engines not shown: {exc})", err=True)
+        return
+    configured = [(name, e) for name, e in settings.engines.items() if e.type == "ctranslate2"]
+    if not configured:
+        return
+    click.echo("CTranslate2 models configured as engines:")
+    for name, engine in configured:
+        extra = engine.model_extra or {}
+        model = settings.resolve_path(str(extra.get("model", "?")))
+        state = "" if (model / "model.bin").is_file() else "  MISSING model.bin"
+        click.echo(
+            f"  {extra.get('source', '?')}→{extra.get('target', '?')}  {name}  ctranslate2  {model}{state}"
+        )
+
+
+@models.command("install")
+@click.argument("source")
+@click.option(
+    "--index-url",
+    default=None,
+    help="Package index (default: the Argos index, or $ARGOS_PACKAGE_INDEX).",
+)
+@click.pass_context
+def install(ctx: click.Context, source: str, index_url: str | None) -> None:
+    """Install SOURCE: a .argosmodel file (offline) or a package code such as translate-da_en (online)."""
+    directory = _packages_dir(ctx)
+    path = Path(source).expanduser()
+    try:
+        if path.suffix == ".argosmodel" or path.is_file():
+            package = argos_packages.install_file(path, directory)
+        else:
+            package = argos_packages.install_code(source, directory, url=index_url)
+    except SyndicationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    pair = f"{package.from_code}→{package.to_code}"
+    click.echo(f"Installed {package.code} {package.version} ({pair}) in {package.path}")
+
+
+@models.command("remove")
+@click.argument("code")
+@click.pass_context
+def remove(ctx: click.Context, code: str) -> None:
+    """Remove the installed package CODE (e.g. translate-da_en)."""
+    try:
+        package = argos_packages.remove_package(code, _packages_dir(ctx))
+    except SyndicationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Removed {package.code} {package.version} from {package.path.parent}")

@@ -1,0 +1,191 @@
+"""Quality flags for one translated segment, in words an editor understands.
+
+A flagged segment is shown in ``syndicate review show`` and is never auto-approved. Checks:
+
+``empty_output``        the source has words, the translation has none;
+``untranslated``        the translation equals the source (ignoring placeholders, case and
+                        spacing), or Danish function words were left in it — counted against a list
+                        made for the target language, since Norwegian and Swedish share many of
+                        Danish's function words;
+``length_ratio``        the translation is far shorter or longer than the source (short segments
+                        are not judged);
+``glossary_violation``  see :mod:`syndication.translations.glossary`;
+engine flags            passed through (Apertium's ``unknown_words``, the Argos engine's
+                        ``placeholder_moved`` and ``long_input``);
+placeholder, link and number mismatches are checked by the segmenter's ``placeholder_problems``
+(``syndication.segments``), looked up when this runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from syndication.models import QAFlag, Segment
+from syndication.translations.inline import strip_placeholders
+
+if TYPE_CHECKING:
+    from syndication.translations.glossary import Glossary
+
+EMPTY_OUTPUT = "empty_output"
+UNTRANSLATED = "untranslated"
+LENGTH_RATIO = "length_ratio"
+
+MIN_RATIO_CHARS = 20
+"""Segments shorter than this (without spaces) are not judged on length."""
+RATIO_BOUNDS = (0.4, 2.5)
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Danish function words, and for each target language the ones that are ordinary words there too.
+_DANISH = _wordset(
+    """og ikke af på også når hvad hvor hvis jeg det til med eller skal nogle noget nogen meget
+    efter være blev bliver deres vores jeres fordi hvordan hvorfor hos mellem uden kun allerede
+    endnu som har kan vil kunne ville skulle jo nok selv blot dog hele alle andre denne dette disse
+    hun han sig os dem mig dig der er vi de den et en men for om nu her mod"""
+)
+_SHARED = {
+    "en": _wordset("for men her den hun han alle om et en de nu os mod dog kan selv"),
+    "de": _wordset("der den er dem alle her so man kann will mit vor an in um hat"),
+    "fr": _wordset("de en et os nu dont"),
+    "es": _wordset("de en han os"),
+    "pt": _wordset("de os"),
+    "it": _wordset("alle vi di"),
+    "nl": _wordset("de en om kan men er hun af nu den alle hele der"),
+    "pl": _wordset("dog"),
+    "fi": _wordset("on"),
+}
+# Targets close to Danish get their own short lists of words that differ from Danish.
+_MARKERS: dict[str, frozenset[str]] = {
+    "nb": _wordset(
+        "af hvad nogle nogen noget efter blev bliver sig mig dig ud op igennem endnu mellem hende vores nu"
+    ),
+    "sv": _wordset(
+        """og ikke af hvad hvor hvis også nogle noget nogen ud jeg bliver mellem endnu igennem være
+        meget hende deres kun når hvordan hvorfor til fordi vores jeres selv allerede"""
+    ),
+}
+_MARKERS["nn"] = _MARKERS["nb"] | _wordset("ikke jeg hvad hvor hvis hvordan hvorfor når meget")
+
+
+def danish_markers(target_lang: str) -> frozenset[str]:
+    """Words that, found in a ``target_lang`` translation of Danish, suggest untranslated text."""
+    base = target_lang.split("-")[0].lower()
+    if base in _MARKERS:
+        return _MARKERS[base]
+    if base == "da":
+        return frozenset()
+    return _DANISH - _SHARED.get(base, _SHARED["en"])
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+def _normalized(text: str) -> str:
+    return " ".join(strip_placeholders(text).casefold().split())
+
+
+def _untranslated(source: str, target: str, source_lang: str, target_lang: str) -> QAFlag | None:
+    if source_lang.split("-")[0] == target_lang.split("-")[0]:
+        return None
+    source_words = _words(strip_placeholders(source))
+    if len(source_words) >= 3 and _normalized(source) == _normalized(target):
+        return QAFlag(
+            UNTRANSLATED,
+            "The translation is identical to the source text: it was probably not translated.",
+        )
+    if not source_lang.startswith("da"):
+        return None
+    words = _words(strip_placeholders(target))
+    markers = danish_markers(target_lang)
+    hits = [w for w in words if w in markers]
+    distinct = sorted(set(hits))
+    if len(distinct) >= 2 and (len(hits) / max(len(words), 1) >= 0.08 or len(hits) >= 5):
+        shown = ", ".join(f"“{w}”" for w in distinct[:6])
+        return QAFlag(
+            UNTRANSLATED,
+            f"Danish words are left in the translation ({shown}): part of it may be untranslated.",
+        )
+    return None
+
+
+def _length_ratio(source: str, target: str, bounds: tuple[float, float]) -> QAFlag | None:
+    source_len = len("".join(strip_placeholders(source).split()))
+    target_len = len("".join(strip_placeholders(target).split()))
+    if source_len < MIN_RATIO_CHARS or target_len == 0:
+        return None
+    ratio = target_len / source_len
+    low, high = bounds
+    if ratio < low:
+        return QAFlag(
+            LENGTH_RATIO,
+            f"The translation is much shorter than the source ({ratio:.0%} of its length): "
+            "something may be missing.",
+        )
+    if ratio > high:
+        return QAFlag(
+            LENGTH_RATIO,
+            f"The translation is {ratio:.1f} times as long as the source: the engine may have "
+            "repeated itself or added text.",
+        )
+    return None
+
+
+def _placeholder_flags(source: str, target: str, segment: Segment | None) -> list[QAFlag]:
+    """Placeholder, link and number checks from the segmenter, when it provides them.
+
+    Looked up at call time (not imported at module level) because ``placeholder_problems`` lives in
+    ``syndication.segments``, which is developed separately; until it exists this adds nothing.
+    """
+    try:
+        module = importlib.import_module("syndication.segments")
+    except ImportError:
+        return []
+    problems = getattr(module, "placeholder_problems", None)
+    if problems is None:
+        return []
+    segment = segment or Segment(key="", kind="block", source=source)
+    return list(problems(segment, target))
+
+
+def check(
+    source: str,
+    target: str,
+    *,
+    source_lang: str,
+    target_lang: str,
+    engine_flags: Sequence[QAFlag] = (),
+    glossary: Glossary | None = None,
+    segment: Segment | None = None,
+    ratio_bounds: tuple[float, float] = RATIO_BOUNDS,
+) -> list[QAFlag]:
+    """Every QA flag for one segment: ``source`` and ``target`` are segment markup.
+
+    ``source`` is the segment as written (before glossary protection), ``target`` the final
+    translation (glossary terms restored). ``segment``, when given, is passed to the segmenter's
+    placeholder check (it knows which placeholder is a link).
+    """
+    flags: list[QAFlag] = list(engine_flags)
+    source_plain = strip_placeholders(source)
+    target_plain = strip_placeholders(target)
+    if any(ch.isalnum() for ch in source_plain) and not any(ch.isalnum() for ch in target_plain):
+        flags.append(QAFlag(EMPTY_OUTPUT, "The translation is empty although the source has text."))
+    else:
+        for found in (
+            _untranslated(source, target, source_lang, target_lang),
+            _length_ratio(source, target, ratio_bounds),
+        ):
+            if found is not None:
+                flags.append(found)
+    if glossary is not None:
+        flags.extend(glossary.violations(source, target, target_lang))
+    flags.extend(_placeholder_flags(source, target, segment))
+    return list(dict.fromkeys(flags))
