@@ -66,9 +66,9 @@ class RunContext:
             self._glossary_loaded = True
             path = self.settings.translation.glossary
             if path:
-                from syndication.translations.glossary import Glossary
+                from syndication.translations.glossary import load_glossary
 
-                self._glossary = Glossary.load(self.settings.resolve_path(path))
+                self._glossary = load_glossary(self.settings.resolve_path(path))
         return self._glossary
 
     def channels(self) -> dict[str, Channel]:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from syndication.errors import StoreError
+from syndication.models import Segment
 
 
 def utcnow() -> datetime:
@@ -162,6 +163,9 @@ class SegmentRow(Base):
     source: Mapped[str] = mapped_column(Text)
     source_hash: Mapped[str] = mapped_column(String(64))
     markup: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    def as_segment(self) -> Segment:
+        return Segment(key=self.key, kind=self.kind, source=self.source, markup=dict(self.markup))  # type: ignore[arg-type]
 
 
 class TMEntry(Base):

@@ -86,9 +86,7 @@ def approved_item(session: Session, translation_id: int) -> ApprovedTranslation:
     segments: list[Segment] = []
     targets: dict[str, str] = {}
     for source, target in rows:
-        segments.append(
-            Segment(key=source.key, kind=source.kind, source=source.source, markup=dict(source.markup))  # type: ignore[arg-type]
-        )
+        segments.append(source.as_segment())
         targets[source.key] = target.target
     joined = join(SplitDocument(skeleton=revision.skeleton, segments=segments), targets)
     linked_from = tuple(

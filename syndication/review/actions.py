@@ -165,7 +165,7 @@ def edit_segment(
         )
     source = session.get(SegmentRow, row.segment_id)
     assert source is not None
-    segment = Segment(key=source.key, kind=source.kind, source=source.source, markup=dict(source.markup))  # type: ignore[arg-type]
+    segment = source.as_segment()
     text = text.strip()
     if not text:
         raise ReviewError("a translation cannot be empty", post=post.post_key, lang=translation.lang)

@@ -18,7 +18,6 @@ placeholder, link and number mismatches are checked by the segmenter's ``placeho
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -140,20 +139,11 @@ def _length_ratio(source: str, target: str, bounds: tuple[float, float]) -> QAFl
 
 
 def _placeholder_flags(source: str, target: str, segment: Segment | None) -> list[QAFlag]:
-    """Placeholder, link and number checks from the segmenter, when it provides them.
+    """Placeholder, link and number checks are the segmenter's (it knows which placeholder is a
+    link); without ``segment`` the source alone tells the placeholders apart."""
+    from syndication.segments import placeholder_problems
 
-    Looked up at call time (not imported at module level) because ``placeholder_problems`` lives in
-    ``syndication.segments``, which is developed separately; until it exists this adds nothing.
-    """
-    try:
-        module = importlib.import_module("syndication.segments")
-    except ImportError:
-        return []
-    problems = getattr(module, "placeholder_problems", None)
-    if problems is None:
-        return []
-    segment = segment or Segment(key="", kind="block", source=source)
-    return list(problems(segment, target))
+    return list(placeholder_problems(segment or Segment(key="", kind="block", source=source), target))
 
 
 def check(
@@ -185,7 +175,8 @@ def check(
         ):
             if found is not None:
                 flags.append(found)
+        # An empty output has no placeholders to compare: the one flag says it all.
+        flags.extend(_placeholder_flags(source, target, segment))
     if glossary is not None:
         flags.extend(glossary.violations(source, target, target_lang))
-    flags.extend(_placeholder_flags(source, target, segment))
     return list(dict.fromkeys(flags))

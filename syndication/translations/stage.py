@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndication.errors import EngineUnavailableError, SyndicationError, TranslationError
-from syndication.models import QAFlag
+from syndication.models import QAFlag, Segment
 from syndication.store import (
     Post,
     ReviewEvent,
@@ -145,19 +145,20 @@ def _memory(
 
 
 def run_engine(
-    ctx: RunContext, engine: TranslationEngine, lang: str, texts: Sequence[str]
+    ctx: RunContext, engine: TranslationEngine, lang: str, segments: Sequence[Segment]
 ) -> list[MachineResult]:
-    """Translate unique texts with glossary protection and QA; one engine call per chunk."""
+    """Translate unique segments with glossary protection and QA; one engine call per chunk."""
+    from syndication.translations.glossary import restore
     from syndication.translations.qa import check
 
     source_lang = ctx.settings.translation.source_lang
     glossary = ctx.glossary()
     results: list[MachineResult] = []
-    for start in range(0, len(texts), ENGINE_CHUNK):
-        chunk = list(texts[start : start + ENGINE_CHUNK])
+    for start in range(0, len(segments), ENGINE_CHUNK):
+        chunk = list(segments[start : start + ENGINE_CHUNK])
         protected: list[str] = []
         restore_info: list[Any] = []
-        for text in chunk:
+        for text in (segment.source for segment in chunk):
             if glossary is not None:
                 masked, info = glossary.protect(text, lang)
             else:
@@ -171,17 +172,18 @@ def run_engine(
                 f"engine {engine.name!r} returned {len(outputs)} translations for {len(chunk)} texts",
                 lang=lang,
             )
-        for text, output, info in zip(chunk, outputs, restore_info, strict=True):
+        for segment, output, info in zip(chunk, outputs, restore_info, strict=True):
             target = output.text
             if glossary is not None and info is not None:
-                target = glossary.restore(target, info)
+                target = restore(target, info)
             flags = check(
-                text,
+                segment.source,
                 target,
                 source_lang=source_lang,
                 target_lang=lang,
                 engine_flags=output.flags,
                 glossary=glossary,
+                segment=segment,
             )
             results.append(MachineResult(target=target, flags=flags_json(flags)))
     return results
@@ -203,10 +205,10 @@ def translate_language(
         hashes = [s.source_hash for s in segments]
         human = _memory(session, HUMAN, "", source_lang, lang, hashes)
         machine = _memory(session, engine.name, version, source_lang, lang, hashes)
-        missing: dict[str, str] = {}
-        for segment in segments:
-            if segment.source_hash not in human and segment.source_hash not in machine:
-                missing.setdefault(segment.source_hash, segment.source)
+        missing: dict[str, Segment] = {}
+        for row in segments:
+            if row.source_hash not in human and row.source_hash not in machine:
+                missing.setdefault(row.source_hash, row.as_segment())
     # The engine runs outside any transaction: a long batch never holds a database lock.
     fresh: dict[str, MachineResult] = {}
     if missing:
@@ -221,7 +223,7 @@ def translate_language(
                 source_lang=source_lang,
                 target_lang=lang,
                 source_hash=digest,
-                source=missing[digest],
+                source=missing[digest].source,
                 target=result.target,
                 flags=result.flags,
             )
