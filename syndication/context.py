@@ -57,6 +57,8 @@ class RunContext:
             config = self.settings.engines.get(name)
             engine_type = config.type if config is not None else name
             options: dict[str, Any] = dict(config.model_extra or {}) if config is not None else {}
+            # Relative model and package paths resolve like every other path in the config.
+            options.setdefault("base_dir", str(self.settings.base_dir))
             factory = registry.load(registry.ENGINE_GROUP, engine_type)
             self._engines[name] = factory(options)
         return self._engines[name]
