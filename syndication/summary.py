@@ -26,6 +26,7 @@ class RunSummary:
     entries_baselined: int = 0
     pages_fetched: int = 0
     linked_articles: int = 0
+    """Links from posts to other articles of the same (or an allow-listed) site, found this run."""
     extraction_failed: int = 0
     revisions_new: int = 0
     segments_total: int = 0

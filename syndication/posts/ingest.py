@@ -182,6 +182,7 @@ def follow_links(ctx: RunContext, source_id: int, article: Article, *, depth: in
             link = session.get(PostLink, (source_id, target.id))
             if link is None:
                 session.add(PostLink(source_post_id=source_id, target_post_id=target.id))
+                ctx.summary.linked_articles += 1
             # Feed posts are extracted by the main loop (with their own link depth), never twice.
             needs_fetch = target.kind == "linked" and (
                 target.status == "new" or (target.status == "failed" and target.error_kind == "transient")
@@ -193,7 +194,6 @@ def follow_links(ctx: RunContext, source_id: int, article: Article, *, depth: in
                 _, is_new = store_revision(session, target, linked)
                 target.title = linked.title or target.title
                 target.status, target.last_error, target.error_kind = "extracted", None, None
-                ctx.summary.linked_articles += 1
                 if is_new:
                     ctx.summary.revisions_new += 1
                     changed.append(target.id)
