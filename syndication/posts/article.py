@@ -1,0 +1,138 @@
+"""Pages and feed entries to clean, structured ``Article`` values."""
+
+from __future__ import annotations
+
+import copy
+from urllib.parse import urlsplit, urlunsplit
+
+from lxml.html import HtmlElement
+
+from syndication.models import Article, Entry
+from syndication.posts.cleaning import finish
+from syndication.posts.generic import extract_generic
+from syndication.posts.metadata import read_metadata
+from syndication.posts.parsing import parse_document, parse_fragment
+from syndication.posts.text import element_text
+from syndication.posts.wordpress import article_element, find_content_container, looks_like_wordpress
+
+EXCERPT_CHARS = 300
+# The WordPress container is trusted unless it is this small...
+_WP_MIN_CHARS = 200
+# ...and trafilatura finds this many times more text on the page.
+_WP_FALLBACK_RATIO = 2.0
+
+
+def extract_article(html: str, url: str) -> Article:
+    """The article in a page: metadata plus the sanitized body and its plain text.
+
+    Never raises on bad input: a page without recognisable content (empty, binary, all scripts)
+    gives an ``Article`` with empty ``html`` and ``text``, which the caller turns into an
+    ``ExtractionError`` naming the URL.
+    """
+    root = parse_document(html) if isinstance(html, str) else None
+    if root is None:
+        return Article(url=url, title="", html="", text="")
+    container = find_content_container(root) if looks_like_wordpress(html) else None
+    meta = read_metadata(
+        root, url, article_root=article_element(container) if container is not None else None
+    )
+    body_html = ""
+    if container is not None:
+        body = copy.deepcopy(container)
+        body.tail = None
+        body_html = finish(body, meta.base_url)
+    body_root = parse_fragment(body_html) if body_html else None
+    body_text = element_text(body_root) if body_root is not None else ""
+    if len(body_text) < _WP_MIN_CHARS:
+        generic = extract_generic(root, url)
+        if generic is not None:
+            generic_html = finish(generic, meta.base_url)
+            generic_root = parse_fragment(generic_html)
+            generic_text = element_text(generic_root)
+            if len(generic_text) > _WP_FALLBACK_RATIO * len(body_text) or not body_text:
+                body_html, body_root, body_text = generic_html, generic_root, generic_text
+    excerpt = meta.description or _first_paragraph(body_text)
+    return Article(
+        url=url,
+        title=meta.title or "",
+        html=body_html,
+        text=body_text,
+        author=meta.author,
+        published=meta.published,
+        updated=meta.updated,
+        lang=meta.lang,
+        canonical=meta.canonical,
+        site_name=meta.site_name,
+        excerpt=excerpt,
+        categories=meta.categories,
+        tags=meta.tags,
+        featured_image=meta.featured_image,
+        links=body_links(body_root, url) if body_root is not None else [],
+    )
+
+
+def article_from_entry(entry: Entry, *, site_name: str | None = None) -> Article:
+    """An Article from a feed entry: its ``content:encoded`` (or summary) cleaned like a page."""
+    base = entry.link or ""
+    source = entry.content_html or entry.summary_html or ""
+    body_html = finish(parse_fragment(source), base) if source else ""
+    body_root = parse_fragment(body_html)
+    body_text = element_text(body_root)
+    excerpt = None
+    if entry.summary_html and entry.content_html:
+        excerpt = _first_paragraph(element_text(_cleaned(entry.summary_html, base)))
+    return Article(
+        url=entry.link or entry.entry_id,
+        title=" ".join((entry.title or "").split()),
+        html=body_html,
+        text=body_text,
+        author=entry.author,
+        published=entry.published,
+        updated=entry.updated,
+        lang=entry.lang,
+        canonical=entry.link,
+        site_name=site_name,
+        excerpt=excerpt or _first_paragraph(body_text),
+        categories=list(dict.fromkeys(c for c in entry.categories if c.strip())),
+        tags=[],
+        featured_image=None,
+        links=body_links(body_root, base),
+    )
+
+
+def _cleaned(html: str, base: str) -> HtmlElement:
+    return parse_fragment(finish(parse_fragment(html), base))
+
+
+def _first_paragraph(text: str) -> str | None:
+    for block in text.split("\n\n"):
+        block = " ".join(block.split())
+        if len(block) >= 40 or (block and block.endswith((".", "!", "?"))):
+            return _trim(block, EXCERPT_CHARS)
+    return None
+
+
+def _trim(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:-–— ")
+    return cut + "…"
+
+
+def _strip_fragment(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+
+
+def body_links(root: HtmlElement, page_url: str) -> list[str]:
+    """Absolute link targets in document order, without fragments, duplicates or self-links."""
+    page = _strip_fragment(page_url) if page_url else ""
+    links: dict[str, None] = {}
+    for a in root.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or ("://" not in href and not href.startswith(("mailto:", "tel:"))):
+            continue
+        target = _strip_fragment(href) if "#" in href else href
+        if target and target != page:
+            links.setdefault(target, None)
+    return list(links)
