@@ -36,21 +36,21 @@ def extract_article(html: str, url: str) -> Article:
     meta = read_metadata(
         root, url, article_root=article_element(container) if container is not None else None
     )
-    body_html = ""
+    # The text and links come from the cleaned tree itself: it holds exactly what the sanitized
+    # HTML holds (the lxml pass already removed all nh3 would), and re-parsing would cost time.
+    body_html, body_root = "", None
     if container is not None:
-        body = copy.deepcopy(container)
-        body.tail = None
-        body_html = finish(body, meta.base_url)
-    body_root = parse_fragment(body_html) if body_html else None
-    body_text = element_text(body_root) if body_root is not None else ""
+        body_root = copy.deepcopy(container)
+        body_root.tail = None
+        body_html = finish(body_root, meta.base_url)
+    body_text = element_text(body_root) if body_html else ""
     if len(body_text) < _WP_MIN_CHARS:
         generic = extract_generic(root, url)
         if generic is not None:
             generic_html = finish(generic, meta.base_url)
-            generic_root = parse_fragment(generic_html)
-            generic_text = element_text(generic_root)
+            generic_text = element_text(generic)
             if len(generic_text) > _WP_FALLBACK_RATIO * len(body_text) or not body_text:
-                body_html, body_root, body_text = generic_html, generic_root, generic_text
+                body_html, body_root, body_text = generic_html, generic, generic_text
     excerpt = meta.description or _first_paragraph(body_text)
     return Article(
         url=url,
@@ -67,7 +67,7 @@ def extract_article(html: str, url: str) -> Article:
         categories=meta.categories,
         tags=meta.tags,
         featured_image=meta.featured_image,
-        links=body_links(body_root, url) if body_root is not None else [],
+        links=body_links(body_root, url) if body_html else [],
     )
 
 

@@ -7,6 +7,7 @@ has-comments``) describe the page, not the block.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml.html import HtmlElement
@@ -75,12 +76,18 @@ BOILERPLATE_TEXT_MAX = 300
 TEXT_BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd"})
 
 
+@functools.lru_cache(maxsize=8192)
+def _marked(value: str) -> bool:
+    # Pages repeat the same class strings hundreds of times: the regex runs once per string.
+    return _BOILERPLATE_ATTR.search(value) is not None
+
+
 def is_boilerplate_element(el: HtmlElement) -> bool:
     """True for share/related/comment/author/widget blocks and hidden elements."""
     attrs = el.attrib
     for name in ("class", "id"):
         value = attrs.get(name)
-        if value and _BOILERPLATE_ATTR.search(value):
+        if value and _marked(value):
             return True
     if "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true":
         return True

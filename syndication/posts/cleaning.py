@@ -303,7 +303,9 @@ def _keeps_span(el: etree._Element) -> bool:
 
 
 def _collapse(value: str | None) -> str | None:
-    return _ASCII_SPACE.sub(" ", value) if value else value
+    if not value or not any(c in value for c in ("  ", "\n", "\t", "\r", "\f")):
+        return value
+    return _ASCII_SPACE.sub(" ", value)
 
 
 def tidy(root: etree._Element) -> None:
@@ -350,12 +352,20 @@ def tidy(root: etree._Element) -> None:
             el.text = el.text.rstrip() or None
 
 
+def drop_orphan_captions(root: etree._Element) -> None:
+    """A figure whose picture or embed is gone leaves a caption describing nothing: drop it."""
+    for figure in list(root.iterdescendants("figure")):
+        if not any(child.tag != "figcaption" for child in figure):
+            _remove(figure)
+
+
 def prepare(root: etree._Element, base_url: str) -> None:
     """The whole lxml stage, in place."""
     drop_unwanted(root)
     resolve_urls(root, base_url)
     flatten_layout(root)
     tidy(root)
+    drop_orphan_captions(root)  # after tidy, which removes the emptied links around lost images
 
 
 # ------------------------------------------------------------------------------------ serialize

@@ -73,8 +73,9 @@ def _render_inline(value: str) -> str:
     return "\n".join(line.strip() for line in value.split("\x01")).strip()
 
 
-def _image_figure(el: etree._Element) -> bool:
-    return el.find(".//img") is not None and el.find(".//table") is None and el.find(".//blockquote") is None
+def _caption_of_picture(figure: etree._Element) -> bool:
+    # WordPress wraps tables and pull quotes in <figure> too; their captions are prose.
+    return not any(figure.find(f".//{tag}") is not None for tag in ("table", "blockquote", "pre"))
 
 
 def _walk(
@@ -91,7 +92,7 @@ def _walk(
         out.raw("".join(el.itertext()))
         out.end_block()
         return
-    if tag == "figcaption" and parent_tag == "figure" and _image_figure(el.getparent()):
+    if tag == "figcaption" and parent_tag == "figure" and _caption_of_picture(el.getparent()):
         # An image caption describes a picture the plain text does not show.
         return
     nested_list = tag in _LISTS and parent_tag in _LINES
