@@ -105,3 +105,29 @@ def is_boilerplate_text(text: str) -> bool:
     if not text or len(text) > BOILERPLATE_TEXT_MAX:
         return False
     return _BOILERPLATE_TEXT.match(text) is not None
+
+
+# Regions of a page that hold other posts, comments or widgets, by exact class token or id (body
+# classes such as "has-sidebar" or "showing-comments" describe the page, so no substrings).
+_CHROME_CLASSES = frozenset(
+    {"comments", "comment-list", "commentlist", "comment-body", "comment-content", "comments-area",
+     "comment-respond", "related", "related-posts", "relatedposts", "jp-relatedposts",
+     "yarpp-related", "crp_related", "widget", "widget-area", "sidebar", "site-footer",
+     "post-navigation", "nav-links", "pagination-single", "author-bio"}
+)  # fmt: skip
+_CHROME_IDS = frozenset({"comments", "secondary", "sidebar", "colophon", "respond", "related-posts"})
+
+
+def in_page_chrome(el: HtmlElement) -> bool:
+    """True when ``el`` sits in navigation, a sidebar, the page footer, comments or related posts."""
+    for ancestor in el.iterancestors():
+        if ancestor.tag in ("aside", "nav"):
+            return True
+        if ancestor.tag == "footer" and ancestor.get("id") in ("site-footer", "colophon"):
+            return True
+        if ancestor.get("id") in _CHROME_IDS:
+            return True
+        classes = ancestor.get("class")
+        if classes and not _CHROME_CLASSES.isdisjoint(classes.split()):
+            return True
+    return False

@@ -18,6 +18,7 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from syndication.models import Image
+from syndication.posts.boilerplate import in_page_chrome
 from syndication.posts.cleaning import absolute_url, image_source
 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—·•»:]|-{1,2}|::)\s+")
@@ -218,9 +219,6 @@ def _terms(links: list[HtmlElement]) -> list[str]:
     return list(dict.fromkeys(t for t in (_text(a) for a in links) if t))
 
 
-_CHROME_WORDS = re.compile(r"widget|sidebar|related|site-footer|colophon|comment", re.IGNORECASE)
-
-
 def _term_kind(link: HtmlElement) -> str | None:
     """``category``/``tag`` for WordPress term links, from the block wrapper or ``rel``."""
     # Block themes mark both kinds rel="tag" and tell them apart by the wrapper's class.
@@ -239,14 +237,7 @@ def _term_kind(link: HtmlElement) -> str | None:
 
 
 def _outside_chrome(el: HtmlElement) -> bool:
-    """False for links in sidebars, navigation, related-post lists, comments and the page footer."""
-    for ancestor in el.iterancestors():
-        if ancestor.tag in ("aside", "nav"):
-            return False
-        marks = (ancestor.get("class") or "") + " " + (ancestor.get("id") or "")
-        if _CHROME_WORDS.search(marks):
-            return False
-    return True
+    return not in_page_chrome(el)
 
 
 def read_metadata(root: HtmlElement, url: str, *, article_root: HtmlElement | None = None) -> PageMeta:
@@ -299,6 +290,7 @@ def read_metadata(root: HtmlElement, url: str, *, article_root: HtmlElement | No
         parse_date(metas.first("article:published_time", "og:published_time", "datepublished"))
         or parse_date(_str(article.get("datePublished")))
         or _time_attr(root, "published", "entry-date")
+        or _time_in(root, ("wp-block-post-date", "posted-on", "post-date", "entry-date"))
         or parse_date(metas.first("date", "pubdate", "dc.date", "dc.date.issued", "publish-date"))
     )
     meta.updated = (
@@ -349,12 +341,30 @@ def read_metadata(root: HtmlElement, url: str, *, article_root: HtmlElement | No
     return meta
 
 
+_BYLINE_QUERIES = (
+    "//a[@rel='author'] | //*[@itemprop='author']//*[@itemprop='name']",
+    "//*[contains(@class, 'author')]//*[contains(@class, 'fn')]",
+    # Block themes and twentytwenty-style meta lists; then any link to a WordPress author page.
+    "//*[contains(@class, 'wp-block-post-author-name')]",
+    "//*[contains(@class, 'post-author') or contains(@class, 'byline')]//a",
+    "//a[contains(@href, '/author/')]",
+)
+
+
 def _byline(root: HtmlElement) -> str | None:
-    found = root.xpath(
-        "//a[@rel='author'] | //*[@itemprop='author']//*[@itemprop='name']"
-        " | //*[contains(@class, 'author')]//*[contains(@class, 'fn')]"
-    )
-    return _text(found[0]) if found else None
+    for query in _BYLINE_QUERIES:
+        for el in root.xpath(query):
+            if _outside_chrome(el) and (name := _text(el)):
+                return name
+    return None
+
+
+def _time_in(root: HtmlElement, classes: tuple[str, ...]) -> datetime | None:
+    condition = " or ".join(f"contains(@class, '{name}')" for name in classes)
+    for el in root.xpath(f"//*[{condition}]//time[@datetime] | //time[@datetime and ({condition})]"):
+        if _outside_chrome(el) and (parsed := parse_date(el.get("datetime"))):
+            return parsed
+    return None
 
 
 def _str(value: Any) -> str | None:

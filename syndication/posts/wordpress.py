@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from lxml.html import HtmlElement
 
+from syndication.posts.boilerplate import in_page_chrome
+
 _MARKERS = ("/wp-content/", "/wp-includes/", "wp-block-", 'content="WordPress', "wp-json")
 _CONTAINER_CLASSES = frozenset(
     {
@@ -23,14 +25,6 @@ _CONTAINER_CLASSES = frozenset(
 )
 # Every name above contains "content": one cheap XPath, then an exact class-token check in Python.
 _CANDIDATES_XPATH = "//*[contains(@class, 'content')]"
-# Containers inside these are another post's excerpt, a comment or a widget, not the post. Exact
-# class tokens and ids: body classes such as "has-sidebar" or "comments-open" describe the page.
-_ELSEWHERE_CLASSES = frozenset(
-    {"comments", "comment-list", "commentlist", "comment-body", "comment-content", "comments-area",
-     "related", "related-posts", "relatedposts", "jp-relatedposts", "yarpp-related", "widget",
-     "widget-area", "sidebar", "site-footer", "post-navigation", "nav-links", "crp_related"}
-)  # fmt: skip
-_ELSEWHERE_IDS = frozenset({"comments", "secondary", "sidebar", "colophon", "respond", "related-posts"})
 
 
 def looks_like_wordpress(html: str) -> bool:
@@ -38,15 +32,8 @@ def looks_like_wordpress(html: str) -> bool:
 
 
 def _elsewhere(el: HtmlElement) -> bool:
-    for ancestor in el.iterancestors():
-        if ancestor.tag in ("aside", "nav", "footer"):
-            return True
-        if ancestor.get("id") in _ELSEWHERE_IDS:
-            return True
-        classes = ancestor.get("class")
-        if classes and not _ELSEWHERE_CLASSES.isdisjoint(classes.split()):
-            return True
-    return False
+    # Inside a comment, a related-posts list or a widget the container is not this post's body.
+    return in_page_chrome(el) or any(a.tag == "footer" for a in el.iterancestors())
 
 
 def find_content_container(root: HtmlElement) -> HtmlElement | None:
