@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from lxml.html import HtmlElement
@@ -16,6 +17,8 @@ from syndication.posts.text import element_text
 from syndication.posts.wordpress import article_element, find_content_container, looks_like_wordpress
 
 EXCERPT_CHARS = 300
+# WordPress ends feed summaries with " [&hellip;]" (or a "Continue reading" link, removed as boilerplate).
+_READ_MORE = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]", re.IGNORECASE)
 # The WordPress container is trusted unless it is this small...
 _WP_MIN_CHARS = 200
 # ...and trafilatura finds this many times more text on the page.
@@ -80,7 +83,8 @@ def article_from_entry(entry: Entry, *, site_name: str | None = None) -> Article
     body_text = element_text(body_root)
     excerpt = None
     if entry.summary_html and entry.content_html:
-        excerpt = _first_paragraph(element_text(_cleaned(entry.summary_html, base)))
+        summary = element_text(_cleaned(entry.summary_html, base))
+        excerpt = _first_paragraph(_READ_MORE.sub("…", summary))
     return Article(
         url=entry.link or entry.entry_id,
         title=" ".join((entry.title or "").split()),

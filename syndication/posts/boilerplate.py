@@ -22,6 +22,12 @@ DROP_TAGS = frozenset(
     }
 )  # fmt: skip
 
+# Void by the HTML standard but not always to libxml2, which then nests the rest of the page in
+# them: these are unwrapped (their mis-nested content kept), not removed with their content.
+VOID_DROP_TAGS = frozenset(
+    {"embed", "source", "track", "param", "input", "area", "base", "link", "meta", "keygen"}
+)
+
 # Class/id tokens of share buttons, related posts, comments, author boxes, widgets and ads (WordPress
 # core, Jetpack, AddToAny, YARPP, Elementor and the common themes). Two strengths: a distinctive
 # name counts anywhere in a token (``sd-sharing-enabled``, ``td-post-sharing``); a common word

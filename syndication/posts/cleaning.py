@@ -23,6 +23,7 @@ from syndication.posts.boilerplate import (
     BOILERPLATE_TEXT_MAX,
     DROP_TAGS,
     TEXT_BLOCK_TAGS,
+    VOID_DROP_TAGS,
     is_boilerplate_element,
     is_boilerplate_text,
 )
@@ -140,6 +141,12 @@ def image_source(img: etree._Element) -> str | None:
 # Each pass lets libxml2 pick the elements it needs (``iterdescendants(*tags)``, compiled XPath):
 # walking every element in Python costs more than everything else here together.
 
+_FORM_IS_PAGE_CHARS = 1500
+_UNKNOWN = etree.XPath(
+    ".//*[not("
+    + " or ".join(f"self::{tag}" for tag in sorted(ALLOWED_TAGS | _CONTAINER_TAGS | _UNWRAP_TAGS))
+    + ")]"
+)
 _WITH_MARKS = etree.XPath(".//*[@class or @id or @hidden or @aria-hidden or @style]")
 _NAMESPACED = etree.XPath(".//*[contains(name(), ':')]")
 
@@ -193,6 +200,15 @@ def _in_attribution(el: etree._Element) -> bool:
 
 def drop_unwanted(root: etree._Element) -> None:
     """Remove active content, page chrome and boilerplate blocks below ``root``."""
+    # Void elements hold nothing; whatever libxml2 nested in one (it does not know <embed> or
+    # <source> are void) is the page's own content that followed it, so it stays.
+    for el in list(root.iterdescendants(*VOID_DROP_TAGS)):
+        _unwrap(el)
+    # A form around a whole page (ASP.NET does that) holds the article; a small one is a
+    # comment, search or signup form.
+    for el in list(root.iterdescendants("form")):
+        if len(text_of(el)) > _FORM_IS_PAGE_CHARS:
+            _unwrap(el)
     # Document order: an ancestor goes before its descendants, whose removal is then a no-op.
     for el in list(root.iterdescendants(*DROP_TAGS, etree.Comment, etree.ProcessingInstruction)):
         _remove(el)
@@ -281,6 +297,10 @@ def _wrap_inline_runs(el: etree._Element) -> None:
 
 def flatten_layout(root: etree._Element) -> None:
     """Turn layout wrappers into paragraphs or unwrap them, innermost first."""
+    # Elements we do not know (<my-widget>, <scr<script>) first: what they hold is kept, and
+    # they must not pass for inline content that a paragraph could wrap.
+    for el in reversed(_UNKNOWN(root)):
+        _unwrap(el)
     for el in reversed(list(root.iterdescendants(*_CONTAINER_TAGS, *_UNWRAP_TAGS))):
         tag = el.tag
         if tag in _UNWRAP_TAGS:
@@ -320,9 +340,14 @@ def tidy(root: etree._Element) -> None:
             el.text = _collapse(el.text)
             if el.getparent() not in preformatted:
                 el.tail = _collapse(el.tail)
-        if (tag == "a" and not el.get("href")) or (tag == "span" and not _keeps_span(el)):
-            # A link whose URL was unusable is just its words; a span without meaning likewise.
-            # Its children, already judged, become the parent's; its text moves up with them.
+        if (
+            (tag == "a" and not el.get("href"))
+            or (tag == "span" and not _keeps_span(el))
+            or tag not in ALLOWED_TAGS
+        ):
+            # A link whose URL was unusable is just its words; a span without meaning, or an
+            # element we do not know (<my-widget>, <scr<script>), likewise. Its children, already
+            # judged, become the parent's; its text moves up with them.
             _unwrap(el)
             continue
         if tag in ("br", "hr"):
@@ -359,12 +384,25 @@ def drop_orphan_captions(root: etree._Element) -> None:
             _remove(figure)
 
 
+_WITH_CLASS = etree.XPath("descendant-or-self::*[@class]")
+
+
+def keep_notranslate_only(root: etree._Element) -> None:
+    """``class`` survives only as ``notranslate`` (nh3 would otherwise leave ``class=""``)."""
+    for el in _WITH_CLASS(root):
+        if "notranslate" in el.get("class", "").split():
+            el.set("class", "notranslate")
+        else:
+            del el.attrib["class"]
+
+
 def prepare(root: etree._Element, base_url: str) -> None:
     """The whole lxml stage, in place."""
     drop_unwanted(root)
     resolve_urls(root, base_url)
     flatten_layout(root)
-    tidy(root)
+    tidy(root)  # needs the classes (span class="notranslate" is kept)
+    keep_notranslate_only(root)
     drop_orphan_captions(root)  # after tidy, which removes the emptied links around lost images
 
 

@@ -27,32 +27,23 @@ LOG = logging.getLogger(__name__)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _SOURCE_TAGS = (
     "p", "li", *_HEADINGS, "blockquote", "ul", "ol", "dl", "table", "pre", "td", "th", "dd", "dt",
-    "figcaption", "caption", "div", "section",
+    "figcaption", "caption", "div", "section", "nav", "aside", "footer",
 )  # fmt: skip
 # Which page elements may stand for each kind of trafilatura block, best first.
+# Which page elements may stand for each kind of trafilatura block, best first. Page chrome is
+# last: a block found only there is dropped (see ``_chrome``).
+_CHROME_TAGS = ("nav", "aside", "footer")
 _PREFERRED: dict[str, tuple[str, ...]] = {
-    "p": (
-        "p",
-        "div",
-        "section",
-        "dd",
-        "dt",
-        "li",
-        "td",
-        "th",
-        "figcaption",
-        "caption",
-        *_HEADINGS,
-        "blockquote",
-    ),
-    "head": (*_HEADINGS, "p", "div", "dt", "th", "caption"),
+    "p": ("p", "div", "section", "dd", "dt", "li", "td", "th", "figcaption", "caption", *_HEADINGS,
+          "blockquote", *_CHROME_TAGS),
+    "head": (*_HEADINGS, "p", "div", "dt", "th", "caption", *_CHROME_TAGS),
     "list": ("ul", "ol", "dl"),
     "item": ("li", "dd", "dt"),
     "quote": ("blockquote", "div", "p"),
     "table": ("table",),
     "cell": ("td", "th"),
     "code": ("pre", "div", "p"),
-}
+}  # fmt: skip
 # Page elements whose content can be moved into a <p> when they stand for a paragraph.
 _BLOCK_AS_P = frozenset({"div", "section", "dd", "dt", "li", "td", "th", "caption", "blockquote"})
 _MAX_FIGURE_TEXT = 400
@@ -99,7 +90,9 @@ class _SourceIndex:
         for el in root.iter(*_SOURCE_TAGS):
             # Only divs that hold text themselves can be a trafilatura paragraph; checking that
             # first keeps nested layout divs from costing a full text walk each.
-            if el.tag in ("div", "section") and (not (el.text and el.text.strip()) or len(el) > 50):
+            if el.tag in ("div", "section", *_CHROME_TAGS) and (
+                (not (el.text and el.text.strip()) and el.tag not in _CHROME_TAGS) or len(el) > 50
+            ):
                 continue
             text = el.text_content()
             if len(text) < 1 or len(text) > 3 * longest + 200:
@@ -135,6 +128,7 @@ def _texts(body: HtmlElement) -> set[str]:
 
 class _Builder:
     def __init__(self, root: HtmlElement, body: HtmlElement) -> None:
+        self.scope = root
         self.index = _SourceIndex(root, _texts(body))
         self.out = lxml.html.Element("div")
         self.last_line = 0
@@ -149,6 +143,9 @@ class _Builder:
         if not key and kind not in ("graphic", "lb"):
             return
         source = self.index.find(key, kind, self.last_line) if key else None
+        if source is not None and _chrome(source, self.scope):
+            # trafilatura's last-resort baseline takes any text, menus included.
+            return
         if source is not None and source not in self.used:
             self._bring_figures_before(source, parent)
             self._copy_source(source, kind, node, parent)
@@ -215,6 +212,24 @@ class _Builder:
                 continue
             self.used.add(sibling)
             parent.append(_detached_copy(sibling))
+
+
+def _chrome(el: HtmlElement, scope: HtmlElement) -> bool:
+    """A navigation, aside or footer element, or inside one below the scope.
+
+    Only tags and only below the scope: real pages put their article inside a "widget" section
+    or, through unclosed menus, inside a navigation list, so what is above the scope says little.
+    """
+    if el.tag in _CHROME_TAGS:
+        return True
+    for ancestor in el.iterancestors():
+        if ancestor is scope:
+            return False
+        if ancestor.tag in ("blockquote", "figure"):
+            return False  # a quote's <footer> is its attribution
+        if ancestor.tag in _CHROME_TAGS:
+            return True
+    return False
 
 
 def _detached_copy(el: HtmlElement) -> HtmlElement:
@@ -329,10 +344,14 @@ def content_scope(root: HtmlElement) -> HtmlElement:
 
 
 def _as_document(el: HtmlElement) -> HtmlElement:
+    # Inside <article>: trafilatura's main extractor looks for such a container, and without one
+    # it falls back to a "wild text" recovery that drops headings.
     document = lxml.html.Element("html")
     body = lxml.html.Element("body")
+    article = lxml.html.Element("article")
     document.append(body)
-    body.append(_detached_copy(el))
+    body.append(article)
+    article.append(_detached_copy(el))
     return document
 
 

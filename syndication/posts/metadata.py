@@ -333,8 +333,12 @@ def read_metadata(root: HtmlElement, url: str, *, article_root: HtmlElement | No
         for value in section if isinstance(section, list) else [section]:
             if isinstance(value, str) and _clean(value) and _clean(value) not in meta.categories:
                 meta.categories.append(str(_clean(value)))
-    for tag in metas.all("article:tag"):
-        if tag not in meta.tags:
+    keywords = article.get("keywords")
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    for tag in [*metas.all("article:tag"), *(keywords if isinstance(keywords, list) else [])]:
+        tag = _clean(tag) if isinstance(tag, str) else None
+        if tag and tag not in meta.tags:
             meta.tags.append(tag)
 
     meta.featured_image = _featured_image(root, metas, article, base)

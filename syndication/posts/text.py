@@ -22,7 +22,7 @@ _BLOCKS = frozenset(
         "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figure", "figcaption", "caption",
         "div", "section", "article", "main", "header", "footer", "address", "aside", "nav",
         "details", "summary", "center", "hgroup", "fieldset", "form", "body", "html", "hr",
-        "ul", "ol", "dl", "table", "thead", "tbody", "tfoot",
+        "ul", "ol", "dl", "table",
     }
 )  # fmt: skip
 # Lines of a block: they follow each other with a single newline.
