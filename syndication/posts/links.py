@@ -105,8 +105,8 @@ def linked_articles(
     if limit <= 0:
         return []
     hosts = {_host(urlsplit(site_url).netloc)} if site_url else set()
-    hosts.update(_host(h if "//" in h else f"//{h}") for h in allowed_hosts)
-    hosts.update(_host(urlsplit(h).netloc) for h in allowed_hosts if "//" in h)
+    # Allowed hosts may be given bare ("example.net") or as URLs ("https://example.net/").
+    hosts.update(_host(urlsplit(h).netloc if "//" in h else h) for h in allowed_hosts)
     hosts.discard("")
     own = {normalize_url(u) for u in (article.url, article.canonical) if u}
     own |= {u.rstrip("/") for u in own if u}
