@@ -10,7 +10,7 @@ from lxml.html import HtmlElement
 
 from syndication.models import Article, Entry
 from syndication.posts.cleaning import finish
-from syndication.posts.generic import extract_generic
+from syndication.posts.generic import extract_generic, prose_chars
 from syndication.posts.metadata import read_metadata
 from syndication.posts.parsing import parse_document, parse_fragment
 from syndication.posts.text import element_text
@@ -19,9 +19,11 @@ from syndication.posts.wordpress import article_element, find_content_container,
 EXCERPT_CHARS = 300
 # WordPress ends feed summaries with " [&hellip;]" (or a "Continue reading" link, removed as boilerplate).
 _READ_MORE = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]", re.IGNORECASE)
-# The WordPress container is trusted unless it is this small...
+# The WordPress container is checked against trafilatura when it holds less than this, or less
+# than this share of the page's prose (a theme that keeps only an intro in .entry-content)...
 _WP_MIN_CHARS = 200
-# ...and trafilatura finds this many times more text on the page.
+_WP_MIN_PROSE_SHARE = 0.5
+# ...and trafilatura's body replaces it when that has this many times more text.
 _WP_FALLBACK_RATIO = 2.0
 
 
@@ -47,7 +49,9 @@ def extract_article(html: str, url: str) -> Article:
         body_root.tail = None
         body_html = finish(body_root, meta.base_url)
     body_text = element_text(body_root) if body_html else ""
-    if len(body_text) < _WP_MIN_CHARS:
+    if len(body_text) < _WP_MIN_CHARS or (
+        container is not None and prose_chars(container) < _WP_MIN_PROSE_SHARE * prose_chars(root)
+    ):
         generic = extract_generic(root, url)
         if generic is not None:
             generic_html = finish(generic, meta.base_url)

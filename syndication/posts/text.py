@@ -9,8 +9,6 @@ prose the plain text can show.
 
 from __future__ import annotations
 
-import re
-
 from lxml import etree
 
 from syndication.posts.parsing import parse_fragment
@@ -29,7 +27,6 @@ _BLOCKS = frozenset(
 _LINES = frozenset({"li", "dt", "dd", "tr"})
 _CELLS = frozenset({"td", "th"})
 _LISTS = frozenset({"ul", "ol", "dl"})
-_SPACES = re.compile(r"[ \t\r\f\v\xa0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
 class _Collector:
@@ -66,11 +63,12 @@ class _Collector:
 
 def _render_inline(value: str) -> str:
     # A <pre> arrives alone, bracketed by \x00, and stays verbatim. Elsewhere \x01 is a <br> and
-    # every other run of whitespace is one space.
+    # every other run of whitespace (non-breaking spaces included) is one space.
     if value.startswith("\x00"):
         return value.strip("\x00").strip("\n").rstrip()
-    value = _SPACES.sub(" ", value.replace("\r", " ").replace("\n", " "))
-    return "\n".join(line.strip() for line in value.split("\x01")).strip()
+    if "\x01" not in value:
+        return " ".join(value.split())
+    return "\n".join(" ".join(line.split()) for line in value.split("\x01")).strip()
 
 
 def _caption_of_picture(figure: etree._Element) -> bool:
