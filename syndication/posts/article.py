@@ -6,8 +6,10 @@ import copy
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
+from syndication.errors import ExtractionError
 from syndication.models import Article, Entry
 from syndication.posts.cleaning import finish
 from syndication.posts.generic import extract_generic, prose_chars
@@ -30,10 +32,18 @@ _WP_FALLBACK_RATIO = 2.0
 def extract_article(html: str, url: str) -> Article:
     """The article in a page: metadata plus the sanitized body and its plain text.
 
-    Never raises on bad input: a page without recognisable content (empty, binary, all scripts)
-    gives an ``Article`` with empty ``html`` and ``text``, which the caller turns into an
-    ``ExtractionError`` naming the URL.
+    A page without recognisable content (empty, binary, all scripts, only navigation) gives an
+    ``Article`` with empty ``html`` and ``text``; the caller turns that into an
+    ``ExtractionError`` naming the URL. Only a failure inside the extractor itself (a bug, never
+    seen on the dev set or in fuzzing) raises, and then as ``ExtractionError`` naming the URL.
     """
+    try:
+        return _extract_article(html, url)
+    except (ValueError, TypeError, LookupError, RecursionError, etree.LxmlError) as exc:
+        raise ExtractionError(f"could not extract an article ({type(exc).__name__}: {exc})", url=url) from exc
+
+
+def _extract_article(html: str, url: str) -> Article:
     root = parse_document(html) if isinstance(html, str) else None
     if root is None:
         return Article(url=url, title="", html="", text="")

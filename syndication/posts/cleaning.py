@@ -12,9 +12,12 @@ finds nothing left to change in sanitized output and nh3 re-serializes what it p
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import logging
 import re
 from collections.abc import Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import nh3
 from lxml import etree
@@ -28,6 +31,8 @@ from syndication.posts.boilerplate import (
     is_boilerplate_text,
 )
 from syndication.posts.parsing import parse_fragment
+
+LOG = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------ allow-list
 
@@ -88,6 +93,53 @@ _URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
 # ------------------------------------------------------------------------------------------ URLs
 
 
+# Code points a WHATWG URL parser (nh3 uses one) refuses in a host; a URL that nh3 would strip
+# must be stripped here already, or cleaning twice would differ from cleaning once.
+_FORBIDDEN_HOST = re.compile(r"[\x00-\x20%<>\"'\\^|`{}\[\]#?/@:\x7f]")
+_NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _host_ok(host: str) -> bool:
+    # libxml2 percent-encodes non-ASCII in URL attributes when it serializes, so a host can
+    # come back as "landliv%C3%A9.dk"; a URL parser decodes that before judging it.
+    host = unquote(host)
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return host.endswith("]")
+    if not host or _FORBIDDEN_HOST.search(host):
+        return False
+    labels = host.rstrip(".").split(".")
+    if _NUMERIC_LABEL.match(labels[-1]):
+        # A host ending in a number must be an IPv4 address.
+        try:
+            ipaddress.IPv4Address(host.rstrip("."))
+        except ValueError:
+            return False
+        return True
+    try:
+        host.encode("idna").decode("idna")  # also rejects broken punycode such as "xn--zz"
+    except UnicodeError:
+        return False
+    return True
+
+
+def _http_url_ok(parts: SplitResult) -> bool:
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if netloc.startswith("["):
+        host = netloc[: netloc.find("]") + 1] if "]" in netloc else netloc
+    else:
+        host = netloc.split(":", 1)[0]
+    try:
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number
+    except ValueError:
+        return False
+    return _host_ok(host)
+
+
 def absolute_url(href: str | None, base_url: str) -> str | None:
     """``href`` resolved against ``base_url``; None for empty, scriptable or unparseable URLs."""
     if not href:
@@ -103,7 +155,10 @@ def absolute_url(href: str | None, base_url: str) -> str | None:
         parts = urlsplit(resolved)
     except ValueError:
         return None
-    if parts.scheme and parts.scheme.lower() not in URL_SCHEMES:
+    scheme = parts.scheme.lower()
+    if scheme and scheme not in URL_SCHEMES:
+        return None
+    if scheme in ("http", "https") and not _http_url_ok(parts):
         return None
     return resolved
 
@@ -122,7 +177,7 @@ def image_source(img: etree._Element) -> str | None:
     attrs = img.attrib
     for name in _LAZY_SRC_ATTRS:
         value = attrs.get(name, "").strip()
-        if value and not value.startswith("data:"):
+        if value and not _PLACEHOLDER_SRC.search(value):
             return str(value)
     src = attrs.get("src", "").strip()
     if src and not _PLACEHOLDER_SRC.search(src):
@@ -196,6 +251,25 @@ def _in_attribution(el: etree._Element) -> bool:
     return any(a.tag in ("blockquote", "figure") for a in el.iterancestors())
 
 
+def drop_stock_lines(root: etree._Element) -> None:
+    """Remove short leaf blocks that say nothing but a stock line ("Skriv en kommentar")."""
+    # The length test skips the regex for real paragraphs.
+    doomed = []
+    for el in root.iterdescendants(*TEXT_BLOCK_TAGS):
+        if len(el) <= 6:
+            text = text_of(el)
+            if len(text) <= BOILERPLATE_TEXT_MAX and is_boilerplate_text(text):
+                doomed.append(el)
+    for el in doomed:
+        parent = el.getparent()
+        _remove(el)
+        # A list or quote that held only that line is empty now: it goes too.
+        while parent is not None and parent is not root and not len(parent) and not text_of(parent).strip():
+            grandparent = parent.getparent()
+            _remove(parent)
+            parent = grandparent
+
+
 def drop_unwanted(root: etree._Element) -> None:
     """Remove active content, page chrome and boilerplate blocks below ``root``."""
     # Void elements hold nothing; whatever libxml2 nested in one (it does not know <embed> or
@@ -218,19 +292,17 @@ def drop_unwanted(root: etree._Element) -> None:
             _remove(el)
     for el in [el for el in _WITH_MARKS(root) if is_boilerplate_element(el)]:
         _remove(el)
-    # A stock line is a short leaf block; the length test skips the regex for real paragraphs.
-    doomed = []
-    for el in root.iterdescendants(*TEXT_BLOCK_TAGS):
-        if len(el) <= 6:
-            text = text_of(el)
-            if len(text) <= BOILERPLATE_TEXT_MAX and is_boilerplate_text(text):
-                doomed.append(el)
-    for el in doomed:
-        _remove(el)
+    drop_stock_lines(root)
 
 
 def _is_http(url: str) -> bool:
-    return url.startswith(("http://", "https://")) and not _URL_JUNK.search(url)
+    """Already absolute http(s) and valid: no need to resolve it again."""
+    if not url.startswith(("http://", "https://")) or _URL_JUNK.search(url):
+        return False
+    try:
+        return _http_url_ok(urlsplit(url))
+    except ValueError:
+        return False
 
 
 def resolve_urls(root: etree._Element, base_url: str) -> None:
@@ -299,6 +371,10 @@ def flatten_layout(root: etree._Element) -> None:
     # they must not pass for inline content that a paragraph could wrap.
     for el in reversed(_UNKNOWN(root)):
         _unwrap(el)
+    # A link whose URL was unusable is just its words; a span without meaning likewise.
+    for el in reversed(list(root.iterdescendants("a", "span"))):
+        if (el.tag == "a" and not el.get("href")) or (el.tag == "span" and not _keeps_span(el)):
+            _unwrap(el)
     for el in reversed(list(root.iterdescendants(*_CONTAINER_TAGS, *_UNWRAP_TAGS))):
         tag = el.tag
         if tag in _UNWRAP_TAGS:
@@ -310,10 +386,138 @@ def flatten_layout(root: etree._Element) -> None:
             _unwrap(el)
         else:
             el.tag = "p"
-            for name in [n for n in el.attrib if n not in ("lang", "translate", "dir")]:
-                del el.attrib[name]
+            # clear() and re-set: deleting one by one fails on junk names such as "a<b".
+            kept = {k: v for k in ("lang", "translate", "dir") if (v := el.get(k)) is not None}
+            el.attrib.clear()
+            el.attrib.update(kept)
     if any(_is_block(child) for child in root):
         _wrap_inline_runs(root)
+
+
+# Where a table part may stand, and what a table part may directly hold.
+_TABLE_PARENTS = {
+    "td": ("tr",), "th": ("tr",), "tr": ("table", "thead", "tbody", "tfoot"),
+    "thead": ("table",), "tbody": ("table",), "tfoot": ("table",), "caption": ("table",),
+}  # fmt: skip
+_TABLE_CHILDREN = {
+    "table": frozenset({"caption", "thead", "tbody", "tfoot", "tr"}),
+    "thead": frozenset({"tr"}), "tbody": frozenset({"tr"}), "tfoot": frozenset({"tr"}),
+    "tr": frozenset({"td", "th"}),
+}  # fmt: skip
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _has_block_inside(el: etree._Element) -> bool:
+    return next(el.iterdescendants(*BLOCK_TAGS), None) is not None
+
+
+def _foster(el: etree._Element, table: etree._Element) -> None:
+    """Move stray table content before its table, as an HTML parser would."""
+    if el.tag in BLOCK_TAGS:
+        el.tail = None
+        table.addprevious(el)
+    else:
+        p = table.makeelement("p", {})
+        table.addprevious(p)
+        p.append(el)
+
+
+def repair_nesting(root: etree._Element) -> None:
+    """Make the tree one that an HTML5 parser reads back as the same tree.
+
+    libxml2 and our own unwrapping can leave a block inside a paragraph or a link, a cell outside
+    any row, text loose in a table, a link in a link. Serialized, nh3 (html5ever) would re-nest
+    those its own way, and cleaning the output again would change it. Repairing them here keeps
+    ``clean_fragment`` idempotent.
+    """
+    for el in reversed(list(root.iterdescendants("a"))):
+        if any(a.tag == "a" for a in el.iterancestors()):
+            _unwrap(el)
+    # Inline elements around blocks (<a><div>..</div></a>, <b><p>..</p></b>): unwrapped.
+    for el in reversed(list(root.iterdescendants())):
+        tag = el.tag
+        if tag not in BLOCK_TAGS and tag not in ("img", "br") and _has_block_inside(el):
+            _unwrap(el)
+    # Table parts out of place lose their table role but keep their content.
+    # Outermost first: once a stray <tbody> is unwrapped, its rows are judged by their new parent.
+    for el in list(root.iterdescendants(*_TABLE_PARENTS)):
+        parent = el.getparent()
+        if parent is None or parent.tag not in _TABLE_PARENTS[el.tag]:
+            _unwrap(el)
+    for part in list(root.iterdescendants(*_TABLE_CHILDREN)):
+        table = part if part.tag == "table" else next(part.iterancestors("table"), None)
+        if table is None:
+            continue
+        allowed = _TABLE_CHILDREN[part.tag]
+        stray_text = [t for t in [part.text, *(c.tail for c in part)] if t and t.strip()]
+        if stray_text:
+            p = table.makeelement("p", {})
+            p.text = " ".join(t.strip() for t in stray_text)
+            table.addprevious(p)
+            part.text = None
+            for child in part:
+                child.tail = None
+        for child in list(part):
+            if child.tag not in allowed:
+                _foster(child, table)
+    # Paragraphs, headings and preformatted text hold no blocks: a paragraph around blocks
+    # becomes a wrapper, a heading or <pre> keeps only their words.
+    for el in reversed(list(root.iterdescendants("p", "pre", *_HEADINGS))):
+        if not _has_block_inside(el):
+            continue
+        if el.tag == "p":
+            _wrap_inline_runs(el)
+            _unwrap(el)
+        else:
+            for inner in reversed(list(el.iterdescendants(*BLOCK_TAGS))):
+                _unwrap(inner)
+    # Lists hold only items (libxml2 closes a list at anything else when it reads it back).
+    for lst in root.iterdescendants("ul", "ol", "dl"):
+        _only_items(lst, "dd" if lst.tag == "dl" else "li")
+    # A list item (or definition part) directly in another one: an HTML parser closes the first
+    # when the second starts, so they become siblings.
+    for el in list(root.iterdescendants("li", "dt", "dd")):
+        stops = ("ul", "ol", "menu", "li") if el.tag == "li" else ("dl", "dt", "dd")
+        holder = next((a for a in el.iterancestors(*stops)), None)
+        if holder is not None and holder.tag in ("li", "dt", "dd"):
+            holder.addnext(el)
+
+
+def _only_items(lst: etree._Element, item: str) -> None:
+    items = ("dt", "dd") if item == "dd" else ("li",)
+    run: list[etree._Element] = []
+    loose = lst.text if lst.text and lst.text.strip() else None
+    lst.text = None
+
+    def flush(before: etree._Element | None) -> None:
+        nonlocal loose
+        if not run and not loose:
+            return
+        wrapper = lst.makeelement(item, {})
+        wrapper.text = loose
+        for child in run:
+            wrapper.append(child)
+        if before is None:
+            lst.append(wrapper)
+        else:
+            before.addprevious(wrapper)
+        run.clear()
+        loose = None
+
+    for child in list(lst):
+        if (
+            child.tag in items
+            or (item == "li" and child.tag in ("dt", "dd"))
+            or (item == "dd" and child.tag == "li")
+        ):
+            if child.tag not in items:
+                child.tag = item
+            flush(child)
+            if child.tail and child.tail.strip():
+                loose, child.tail = child.tail, None
+        else:
+            run.append(child)
+    flush(None)
 
 
 def _keeps_span(el: etree._Element) -> bool:
@@ -327,7 +531,7 @@ def _collapse(value: str | None) -> str | None:
 
 
 def tidy(root: etree._Element) -> None:
-    """Unwrap meaningless spans and dead links, collapse whitespace, drop empty elements."""
+    """Collapse whitespace and drop empty elements."""
     preformatted = {x for pre in root.iter("pre") for x in pre.iter()}
     # Reverse document order visits children before their parent, so in one pass a parent
     # emptied on the way goes too (a set of live elements: lxml proxy ids are not stable).
@@ -338,32 +542,38 @@ def tidy(root: etree._Element) -> None:
             el.text = _collapse(el.text)
             if el.getparent() not in preformatted:
                 el.tail = _collapse(el.tail)
-        if (
-            (tag == "a" and not el.get("href"))
-            or (tag == "span" and not _keeps_span(el))
-            or tag not in ALLOWED_TAGS
-        ):
-            # A link whose URL was unusable is just its words; a span without meaning, or an
-            # element we do not know (<my-widget>, <scr<script>), likewise. Its children, already
-            # judged, become the parent's; its text moves up with them.
-            _unwrap(el)
+        if tag not in ALLOWED_TAGS:
+            _unwrap(el)  # nothing unknown is left by now; this only guards the allow-list
             continue
         if tag in ("br", "hr"):
             continue  # kept, but a paragraph of nothing but <br> is still empty
         if (
             tag in _KEEP_EMPTY
             or (el.text and el.text.strip())
-            or any(child in filled or (child.tail and child.tail.strip()) for child in el)
+            or any(
+                (child in filled and not (tag == "figure" and child.tag == "figcaption"))
+                or (child.tail and child.tail.strip())
+                for child in el
+            )
         ):
+            # (A figure whose picture or embed is gone leaves a caption describing nothing.)
             filled.add(el)
         else:
             _remove(el)
     root.text = _collapse(root.text)
-    # Whitespace at the edges of blocks and between them carries nothing.
+
+
+def trim_blocks(root: etree._Element) -> None:
+    """Whitespace at the edges of blocks and between them carries nothing."""
+    preformatted = {x for pre in root.iter("pre") for x in pre.iter()}
     for el in [root, *root.iterdescendants(*BLOCK_TAGS)]:
         if el is not root and el.tail is not None and not el.tail.strip():
             el.tail = None
-        if el.tag == "pre" or el in preformatted:
+        if el.tag == "pre":
+            if el.text and el.text.startswith(("\n", "\r")):
+                el.text = el.text.lstrip("\r\n") or None  # an HTML parser drops one such newline
+            continue
+        if el in preformatted:
             continue
         if el.text is not None:
             el.text = el.text.lstrip() or None
@@ -373,13 +583,6 @@ def tidy(root: etree._Element) -> None:
                 last.tail = last.tail.rstrip() or None
         elif el.text is not None:
             el.text = el.text.rstrip() or None
-
-
-def drop_orphan_captions(root: etree._Element) -> None:
-    """A figure whose picture or embed is gone leaves a caption describing nothing: drop it."""
-    for figure in list(root.iterdescendants("figure")):
-        if not any(child.tag != "figcaption" for child in figure):
-            _remove(figure)
 
 
 _WITH_CLASS = etree.XPath("descendant-or-self::*[@class]")
@@ -399,9 +602,17 @@ def prepare(root: etree._Element, base_url: str) -> None:
     drop_unwanted(root)
     resolve_urls(root, base_url)
     flatten_layout(root)
+    repair_nesting(root)
     tidy(root)  # needs the classes (span class="notranslate" is kept)
     keep_notranslate_only(root)
-    drop_orphan_captions(root)  # after tidy, which removes the emptied links around lost images
+    # Unwrapping and removing may have left loose words beside blocks at the top level, or in
+    # a list whose emptied item went away.
+    if any(_is_block(child) for child in root):
+        _wrap_inline_runs(root)
+    for lst in root.iterdescendants("ul", "ol", "dl"):
+        _only_items(lst, "dd" if lst.tag == "dl" else "li")
+    drop_stock_lines(root)  # again: unwrapping and emptying may have reduced a block to one
+    trim_blocks(root)
 
 
 # ------------------------------------------------------------------------------------ serialize
@@ -448,9 +659,15 @@ def finish(root: etree._Element, base_url: str) -> str:
 def clean_fragment(html: str, base_url: str) -> str:
     """Clean and sanitize an HTML fragment; relative URLs are resolved against ``base_url``.
 
-    Idempotent: ``clean_fragment(clean_fragment(x, b), b) == clean_fragment(x, b)``.
+    Idempotent: ``clean_fragment(clean_fragment(x, b), b) == clean_fragment(x, b)``. Never raises
+    on bad markup: if the article-aware pass trips over something, the fragment still goes
+    through nh3 alone, so what comes out is always sanitized.
     """
-    return finish(parse_fragment(html), base_url)
+    try:
+        return finish(parse_fragment(html), base_url)
+    except (ValueError, TypeError, etree.LxmlError) as exc:
+        LOG.warning("cleaning fell back to nh3 alone (%s: %s)", type(exc).__name__, exc)
+        return sanitize(inner_html(parse_fragment(html)))
 
 
 def iter_links(root: etree._Element) -> Iterable[str]:

@@ -256,13 +256,18 @@ _CONVERSIONS = {
 }  # fmt: skip
 
 
+_XML_ATTRIBUTES = ("rend", "role", "target", "src", "alt", "title")
+
+
 def _convert(node: HtmlElement) -> HtmlElement:
     """trafilatura XML → our HTML, for a block that could not be mapped back to the page."""
     clone = copy.deepcopy(node)
     clone.tail = None
     for el in list(clone.iter()):
         tag = el.tag if isinstance(el.tag, str) else ""
-        attrs = dict(el.attrib)
+        # Only the attributes we use, read by name: iterating all of them fails on junk names
+        # ("a<b") that trafilatura carries over from the page.
+        attrs = {name: value for name in _XML_ATTRIBUTES if (value := el.get(name)) is not None}
         el.attrib.clear()
         if tag == "head":
             el.tag = _heading_tag_from(attrs)

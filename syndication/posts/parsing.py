@@ -20,6 +20,13 @@ from lxml import etree
 # surrogates (left by a lossy decode upstream); both make lxml raise instead of parse.
 _UNPARSEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
+# Character references to those same characters: libxml2 decodes "&#1;" into the tree, and lxml
+# then refuses that text when it is moved or set again.
+_UNPARSEABLE_REF = re.compile(
+    r"&#(?:0*(?:[1-8]|1[124-9]|2[0-9]|3[01]|6553[45])(?![0-9])"
+    r"|[xX]0*(?:[1-8bBcCeEfF]|1[0-9a-fA-F]|[fF]{3}[eEfF])(?![0-9a-fA-F]));?"
+)
+
 # Stop reading absurdly large input instead of spending seconds on it: an article page is well
 # under this, and the fetcher caps response sizes long before.
 MAX_HTML_CHARS = 8_000_000
@@ -49,7 +56,10 @@ _DOCUMENT_PARSER = _parser()
 def _prepare(html: str) -> bytes:
     if len(html) > MAX_HTML_CHARS:
         html = html[:MAX_HTML_CHARS]
-    return _UNPARSEABLE.sub("", html).encode("utf-8")
+    html = _UNPARSEABLE.sub("", html)
+    if "&#" in html:
+        html = _UNPARSEABLE_REF.sub("", html)
+    return html.encode("utf-8")
 
 
 def parse_document(html: str) -> lxml.html.HtmlElement | None:
