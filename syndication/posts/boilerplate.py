@@ -105,6 +105,28 @@ def is_boilerplate_element(el: HtmlElement) -> bool:
     return False
 
 
+# The words a stock line can start with: a block whose own text starts otherwise is skipped
+# without assembling its full text.
+_FIRST_WORDS = frozenset(
+    {"this", "dette", "learn", "lær", "skriv", "efterlad", "læg", "tilføj", "leave", "one", "no",
+     "én", "en", "ingen", "annuller", "annullér", "cancel", "del", "share", "synes", "like",
+     "indlæser", "loading", "relateret", "relaterede", "related", "you", "continue", "læs", "read",
+     "the", "indlægget"}
+)  # fmt: skip
+_FIRST_WORD = re.compile(r"[^\W\d_]+|\d", re.UNICODE)
+
+
+def may_be_boilerplate_text(leading: str | None) -> bool:
+    """False when a block's leading text (``el.text``) rules out every stock line."""
+    if leading is None or not leading.strip():
+        return True  # starts with an element: the whole text must decide
+    word = _FIRST_WORD.search(leading)
+    if word is None:
+        return True
+    first = word.group(0).lower()
+    return first.isdigit() or first in _FIRST_WORDS
+
+
 def is_boilerplate_text(text: str) -> bool:
     """True when a whole block says nothing but a stock comment/share/feed-footer line."""
     text = " ".join(text.split())

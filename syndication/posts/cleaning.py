@@ -29,6 +29,7 @@ from syndication.posts.boilerplate import (
     VOID_DROP_TAGS,
     is_boilerplate_element,
     is_boilerplate_text,
+    may_be_boilerplate_text,
 )
 from syndication.posts.parsing import parse_fragment
 
@@ -44,13 +45,16 @@ ALLOWED_TAGS = frozenset(
         "figure", "figcaption", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
     }
 )  # fmt: skip
+# Allowed attributes per element, in the order they are written out (the element's own first, so
+# the output does not depend on the order in the page).
+_ATTRIBUTE_ORDER = {
+    "a": ("href",), "img": ("src", "alt", "width", "height"), "td": ("colspan", "rowspan"),
+    "th": ("colspan", "rowspan", "scope"), "ol": ("start", "reversed", "type"),
+}  # fmt: skip
+_GLOBAL_ATTRIBUTES = ("title", "lang", "translate", "dir")
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
-    "*": {"lang", "translate", "dir", "title"},
-    "a": {"href"},
-    "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "ol": {"start", "reversed", "type"},
+    "*": set(_GLOBAL_ATTRIBUTES),
+    **{tag: set(names) for tag, names in _ATTRIBUTE_ORDER.items()},
 }
 # ``class`` survives only as ``notranslate``, the marker the segmenter protects.
 ALLOWED_CLASSES = {tag: {"notranslate"} for tag in ALLOWED_TAGS}
@@ -209,8 +213,11 @@ def text_of(el: etree._Element) -> str:
     return str(etree.tostring(el, method="text", encoding="unicode", with_tail=False))
 
 
-def _remove(el: etree._Element) -> None:
-    """Remove an element and its content, keeping the text that follows it."""
+def _remove(el: etree._Element, *, collapse: bool = False) -> None:
+    """Remove an element and its content, keeping the text that follows it.
+
+    ``collapse`` folds the whitespace where two text runs meet (for removals after ``tidy``).
+    """
     parent = el.getparent()
     if parent is None:
         return
@@ -219,8 +226,12 @@ def _remove(el: etree._Element) -> None:
         prev = el.getprevious()
         if prev is not None:
             prev.tail = (prev.tail or "") + tail
+            if collapse:
+                prev.tail = _collapse(prev.tail)
         else:
             parent.text = (parent.text or "") + tail
+            if collapse:
+                parent.text = _collapse(parent.text)
     parent.remove(el)
 
 
@@ -256,17 +267,18 @@ def drop_stock_lines(root: etree._Element) -> None:
     # The length test skips the regex for real paragraphs.
     doomed = []
     for el in root.iterdescendants(*TEXT_BLOCK_TAGS):
-        if len(el) <= 6:
-            text = text_of(el)
-            if len(text) <= BOILERPLATE_TEXT_MAX and is_boilerplate_text(text):
-                doomed.append(el)
+        if len(el) > 6 or not may_be_boilerplate_text(el.text):
+            continue
+        text = text_of(el)
+        if len(text) <= BOILERPLATE_TEXT_MAX and is_boilerplate_text(text):
+            doomed.append(el)
     for el in doomed:
         parent = el.getparent()
-        _remove(el)
+        _remove(el, collapse=True)
         # A list or quote that held only that line is empty now: it goes too.
         while parent is not None and parent is not root and not len(parent) and not text_of(parent).strip():
             grandparent = parent.getparent()
-            _remove(parent)
+            _remove(parent, collapse=True)
             parent = grandparent
 
 
@@ -436,7 +448,7 @@ def repair_nesting(root: etree._Element) -> None:
     # Inline elements around blocks (<a><div>..</div></a>, <b><p>..</p></b>): unwrapped.
     for el in reversed(list(root.iterdescendants())):
         tag = el.tag
-        if tag not in BLOCK_TAGS and tag not in ("img", "br") and _has_block_inside(el):
+        if len(el) and tag not in BLOCK_TAGS and _has_block_inside(el):
             _unwrap(el)
     # Table parts out of place lose their table role but keep their content.
     # Outermost first: once a stray <tbody> is unwrapped, its rows are judged by their new parent.
@@ -585,16 +597,26 @@ def trim_blocks(root: etree._Element) -> None:
             el.text = el.text.rstrip() or None
 
 
-_WITH_CLASS = etree.XPath("descendant-or-self::*[@class]")
+_WITH_ATTRIBUTES = etree.XPath("descendant-or-self::*[@*]")
 
 
-def keep_notranslate_only(root: etree._Element) -> None:
-    """``class`` survives only as ``notranslate`` (nh3 would otherwise leave ``class=""``)."""
-    for el in _WITH_CLASS(root):
-        if "notranslate" in el.get("class", "").split():
-            el.set("class", "notranslate")
-        else:
-            del el.attrib["class"]
+def keep_allowed_attributes(root: etree._Element) -> None:
+    """Only allow-listed attributes survive; ``class`` only as ``notranslate``.
+
+    nh3 would drop the rest too, but a junk attribute name ("t/") serialized by lxml can make
+    nh3's parser read the markup after it differently; and nh3 would leave ``class=""``.
+    """
+    for el in _WITH_ATTRIBUTES(root):
+        tag = el.tag
+        kept = {
+            name: value
+            for name in (*_ATTRIBUTE_ORDER.get(tag, ()), *_GLOBAL_ATTRIBUTES)
+            if (value := el.get(name)) is not None
+        }
+        if "notranslate" in (el.get("class") or "").split():
+            kept["class"] = "notranslate"
+        el.attrib.clear()
+        el.attrib.update(kept)
 
 
 def prepare(root: etree._Element, base_url: str) -> None:
@@ -604,7 +626,7 @@ def prepare(root: etree._Element, base_url: str) -> None:
     flatten_layout(root)
     repair_nesting(root)
     tidy(root)  # needs the classes (span class="notranslate" is kept)
-    keep_notranslate_only(root)
+    keep_allowed_attributes(root)
     # Unwrapping and removing may have left loose words beside blocks at the top level, or in
     # a list whose emptied item went away.
     if any(_is_block(child) for child in root):

@@ -16,12 +16,12 @@ import logging
 import re
 from collections.abc import Iterable
 
-import lxml.html
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
 from syndication.posts.boilerplate import is_boilerplate_element
+from syndication.posts.parsing import new_element
 
 LOG = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class _Builder:
     def __init__(self, root: HtmlElement, body: HtmlElement) -> None:
         self.scope = root
         self.index = _SourceIndex(root, _texts(body))
-        self.out = lxml.html.Element("div")
+        self.out = new_element("div")
         self.last_line = 0
         self.last_source: HtmlElement | None = None
         self.used: set[HtmlElement] = set()
@@ -348,9 +348,9 @@ def content_scope(root: HtmlElement) -> HtmlElement:
 def _as_document(el: HtmlElement) -> HtmlElement:
     # Inside <article>: trafilatura's main extractor looks for such a container, and without one
     # it falls back to a "wild text" recovery that drops headings.
-    document = lxml.html.Element("html")
-    body = lxml.html.Element("body")
-    article = lxml.html.Element("article")
+    document = new_element("html")
+    body = new_element("body")
+    article = new_element("article")
     document.append(body)
     body.append(article)
     article.append(_detached_copy(el))

@@ -76,9 +76,14 @@ def parse_document(html: str) -> lxml.html.HtmlElement | None:
     return root
 
 
+def new_element(tag: str) -> lxml.html.HtmlElement:
+    """An empty element in a document of our parser (C-level class lookup, see ``_parser``)."""
+    return _DOCUMENT_PARSER.makeelement(tag)
+
+
 def parse_fragment(html: str) -> lxml.html.HtmlElement:
     """A ``<div>`` holding the parsed fragment (empty for empty or unparseable input)."""
-    container = lxml.html.Element("div")
+    container = new_element("div")
     if not isinstance(html, str) or not html.strip():
         return container
     data = _prepare(html)
