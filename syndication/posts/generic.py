@@ -48,7 +48,6 @@ _PREFERRED: dict[str, tuple[str, ...]] = {
 # Page elements whose content can be moved into a <p> when they stand for a paragraph.
 _BLOCK_AS_P = frozenset({"div", "section", "dd", "dt", "li", "td", "th", "caption", "blockquote"})
 _MAX_FIGURE_TEXT = 400
-_DIV_MAX_TEXT = 5_000
 
 _HI_TAGS = {"#b": "strong", "#i": "em", "#u": "u", "#t": "code", "#sub": "sub", "#sup": "sup"}
 

@@ -19,7 +19,7 @@ from lxml.html import HtmlElement
 
 from syndication.models import Image
 from syndication.posts.boilerplate import in_page_chrome
-from syndication.posts.cleaning import absolute_url, image_source
+from syndication.posts.urls import absolute_url, image_source
 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—·•»:]|-{1,2}|::)\s+")
 _ARTICLE_TYPES = frozenset(
