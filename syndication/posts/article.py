@@ -101,7 +101,7 @@ def article_from_entry(entry: Entry, *, site_name: str | None = None) -> Article
         excerpt = _first_paragraph(_READ_MORE.sub("…", summary))
     return Article(
         url=entry.link or entry.entry_id,
-        title=" ".join((entry.title or "").split()),
+        title=_plain_title(entry.title),
         html=body_html,
         text=body_text,
         author=entry.author,
@@ -116,6 +116,14 @@ def article_from_entry(entry: Entry, *, site_name: str | None = None) -> Article
         featured_image=None,
         links=body_links(body_root, base),
     )
+
+
+def _plain_title(title: str | None) -> str:
+    # Feed titles are text, but some feeds put markup (or escaped markup) in them.
+    title = title or ""
+    if "<" in title or "&" in title:
+        title = element_text(parse_fragment(title))
+    return " ".join(title.split())
 
 
 def _cleaned(html: str, base: str) -> HtmlElement:

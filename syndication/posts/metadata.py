@@ -413,22 +413,30 @@ def _base_url(root: HtmlElement, url: str) -> str:
     return url
 
 
+def _same_image(a: str, b: str) -> bool:
+    """The same upload, ignoring host form and WordPress size suffixes ("-1024x683")."""
+
+    def stem(url: str) -> str:
+        name = url.split("?", 1)[0].rsplit("/", 1)[-1]
+        return re.sub(r"-\d+x\d+(?=\.\w+$)", "", name).lower()
+
+    return stem(a) == stem(b)
+
+
 def _featured_image(root: HtmlElement, metas: _Metas, article: dict[str, Any], base: str) -> Image | None:
     src = metas.first("og:image:secure_url", "og:image", "og:image:url", "twitter:image", "twitter:image:src")
     alt = metas.first("og:image:alt", "twitter:image:alt") or ""
-    if not src:
-        thumb = _xpath_first(
-            root,
-            "//img["
-            + _has_class("wp-post-image")
-            + "] | //*["
-            + _has_class("post-thumbnail")
-            + " or "
-            + _has_class("wp-block-post-featured-image")
-            + "]//img",
-        )
-        if thumb is not None:
-            src = image_source(thumb)
+    thumb = _xpath_first(
+        root,
+        "//img[contains(@class, 'wp-post-image')]"
+        " | //*[contains(@class, 'post-thumbnail') or contains(@class, 'wp-block-post-featured-image')]//img",
+    )
+    if thumb is not None:
+        thumb_src = image_source(thumb)
+        if not src:
+            src, alt = thumb_src, _clean(thumb.get("alt")) or ""
+        elif not alt and thumb_src and _same_image(thumb_src, src):
+            # SEO plugins rarely give og:image:alt; the theme's thumbnail of the same file does.
             alt = _clean(thumb.get("alt")) or ""
     if not src:
         image = article.get("image")

@@ -78,3 +78,8 @@ def test_entry_without_content_or_link() -> None:
     assert article.html == "" and article.text == ""
     assert article.url == "https://landliv.example.dk/?p=301"
     assert article.excerpt is None
+
+
+def test_markup_in_the_title_becomes_text() -> None:
+    article = article_from_entry(entry(title="<b>Fælles</b> &amp; lokal <i>markedsføring</i>"))
+    assert article.title == "Fælles & lokal markedsføring"

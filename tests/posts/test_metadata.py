@@ -70,3 +70,15 @@ def test_json_ld_graph_and_ignored_junk() -> None:
     assert article.lang == "da-DK"
     assert article.categories == ["Erhverv", "Netværk"]
     assert article.tags == ["møder", "erhverv"]
+
+
+def test_featured_image_alt_from_the_theme_thumbnail() -> None:
+    html = """<html><head>
+    <meta property="og:image" content="https://landliv.example.dk/wp-content/uploads/2024/06/torv.jpg">
+    </head><body><article class="post">
+    <img class="wp-post-image" src="/wp-content/uploads/2024/06/torv-1024x683.jpg" alt="Torvet en sommerdag">
+    <div class="entry-content"><p>Tekst.</p></div></article></body></html>"""
+    image = extract_article(html, URL).featured_image
+    assert image is not None
+    assert image.src == "https://landliv.example.dk/wp-content/uploads/2024/06/torv.jpg"
+    assert image.alt == "Torvet en sommerdag"
