@@ -89,7 +89,23 @@ def _extract_article(html: str, url: str) -> Article:
 
 
 def article_from_entry(entry: Entry, *, site_name: str | None = None) -> Article:
-    """An Article from a feed entry: its ``content:encoded`` (or summary) cleaned like a page."""
+    """An Article from a feed entry: its ``content:encoded`` (or summary) cleaned like a page.
+
+    Feeds do not say which ``<category>`` is a tag, so all of them become ``categories`` and
+    ``tags`` stays empty; a feed carries no featured image either (``featured_image`` is None).
+    As with pages, only a failure inside the extractor raises, as ``ExtractionError``.
+    """
+    try:
+        return _article_from_entry(entry, site_name)
+    except (ValueError, TypeError, LookupError, RecursionError, etree.LxmlError) as exc:
+        raise ExtractionError(
+            f"could not read the feed entry's content ({type(exc).__name__}: {exc})",
+            post=entry.entry_id,
+            url=entry.link,
+        ) from exc
+
+
+def _article_from_entry(entry: Entry, site_name: str | None) -> Article:
     base = entry.link or ""
     source = entry.content_html or entry.summary_html or ""
     body_html = finish(parse_fragment(source), base) if source else ""

@@ -50,6 +50,15 @@ def _host(netloc: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def _netloc(value: str) -> str:
+    if "//" not in value:
+        return value
+    try:
+        return urlsplit(value).netloc
+    except ValueError:
+        return ""
+
+
 def normalize_url(url: str) -> str | None:
     """``url`` with scheme and host lower-cased, default port, fragment and tracking removed.
 
@@ -104,9 +113,8 @@ def linked_articles(
     """
     if limit <= 0:
         return []
-    hosts = {_host(urlsplit(site_url).netloc)} if site_url else set()
-    # Allowed hosts may be given bare ("example.net") or as URLs ("https://example.net/").
-    hosts.update(_host(urlsplit(h).netloc if "//" in h else h) for h in allowed_hosts)
+    # The site and the allowed hosts may be given as URLs or bare ("example.net").
+    hosts = {_host(_netloc(h)) for h in (site_url, *allowed_hosts) if h}
     hosts.discard("")
     own = {normalize_url(u) for u in (article.url, article.canonical) if u}
     own |= {u.rstrip("/") for u in own if u}
@@ -115,7 +123,7 @@ def linked_articles(
         href = (a.get("href") or "").strip()
         if not href.lower().startswith(("http://", "https://")):
             continue
-        fragment = urlsplit(href).fragment if "#" in href else ""
+        fragment = href.partition("#")[2]
         url = normalize_url(href)
         if url is None or url in found or url in own or url.rstrip("/") in own:
             continue

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from syndication.errors import ExtractionError
 from syndication.models import Entry
 from syndication.posts import article_from_entry, clean_fragment, extract_article, html_to_text
 from tests.posts.markup import dangerous
@@ -141,3 +142,22 @@ def test_huge_flat_page() -> None:
     article = extract_article(html, URL)
     assert article.text.count("Landsbyens erhvervsforening") == 3000
     assert article.text.split("\n\n")[2999].startswith("Afsnit 2999:")
+
+
+def test_an_internal_failure_is_an_extraction_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # If a stage trips over something unforeseen, the caller gets our error naming the URL.
+    import syndication.posts.article as article_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("unforeseen")
+
+    monkeypatch.setattr(article_module, "read_metadata", broken)
+    with pytest.raises(ExtractionError) as caught:
+        extract_article(f"<html><body><p>{PROSE}</p></body></html>", URL)
+    assert URL in str(caught.value) and "unforeseen" in str(caught.value)
+    monkeypatch.setattr(article_module, "finish", broken)
+    with pytest.raises(ExtractionError) as caught_entry:
+        article_from_entry(
+            Entry(entry_id="https://landliv.example.dk/?p=9", link=URL, title="x", content_html="<p>x</p>")
+        )
+    assert "https://landliv.example.dk/?p=9" in str(caught_entry.value)

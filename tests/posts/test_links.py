@@ -91,3 +91,12 @@ def test_normalize_url() -> None:
     assert normalize_url("mailto:a@b.dk") is None
     assert normalize_url("/relativ/sti") is None
     assert normalize_url("https://[::1]:99999/") is None
+
+
+def test_malformed_urls_are_skipped_not_fatal() -> None:
+    article = article_with(
+        "http://[zz/broken", "https://landliv.example.dk:99999/x", "https://landliv.example.dk/ok/"
+    )
+    assert linked_articles(
+        article, site_url="https://landliv.example.dk/", allowed_hosts=["[::1", "http://[x"]
+    ) == ["https://landliv.example.dk/ok/"]
