@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -162,8 +161,7 @@ def _trim(text: str, limit: int) -> str:
 
 
 def _strip_fragment(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+    return url.split("#", 1)[0]
 
 
 def body_links(root: HtmlElement, page_url: str) -> list[str]:

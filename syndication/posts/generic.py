@@ -7,6 +7,10 @@ then map every block it returns back to the element of the page it came from (sa
 text), and copy that element: links, emphasis, inline images and the heading level survive. A block
 we cannot map is converted from trafilatura's own XML. Figures that sit between two kept blocks of
 the same parent are brought back, because trafilatura's text configuration drops them.
+
+For speed, trafilatura runs on the innermost article-like element holding most of the page's prose
+(``content_scope``) and in its fast mode, with a full run only when the fast one finds too little;
+on the dev set that picks the same text at about half the cost.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ _SOURCE_TAGS = (
     "p", "li", *_HEADINGS, "blockquote", "ul", "ol", "dl", "table", "pre", "td", "th", "dd", "dt",
     "figcaption", "caption", "div", "section", "nav", "aside", "footer",
 )  # fmt: skip
-# Which page elements may stand for each kind of trafilatura block, best first.
 # Which page elements may stand for each kind of trafilatura block, best first. Page chrome is
 # last: a block found only there is dropped (see ``_chrome``).
 _CHROME_TAGS = ("nav", "aside", "footer")
