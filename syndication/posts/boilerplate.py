@@ -76,10 +76,22 @@ _BOILERPLATE_TEXT = re.compile(
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
 BOILERPLATE_TEXT_MAX = 300
+# The labels among those that head a list of links (share buttons, related posts).
+_LIST_LABEL = re.compile(
+    r"""^(?:del\ dette|del|share\ this(?:\ post|\ article)?|share|del\ på\ \w+|share\ on\ \w+
+      | relateret|relaterede\ indlæg|related(?:\ posts|\ articles)?|you\ may\ also\ like
+    )[\s:.!…»→]*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 # Blocks the text patterns are tried on (a stock line is always one of these on its own).
 # Inline elements are left alone: "we <em>share</em>" is prose, not a share button.
 TEXT_BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd"})
+
+
+def is_link_list_label(text: str) -> bool:
+    """True for "Del dette:", "Relateret" and the like: a label whose list of links goes too."""
+    return _LIST_LABEL.match(" ".join(text.split())) is not None
 
 
 @functools.lru_cache(maxsize=8192)

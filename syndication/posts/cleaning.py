@@ -26,6 +26,7 @@ from syndication.posts.boilerplate import (
     VOID_DROP_TAGS,
     is_boilerplate_element,
     is_boilerplate_text,
+    is_link_list_label,
     may_be_boilerplate_text,
 )
 from syndication.posts.nesting import only_items, repair_nesting
@@ -102,6 +103,20 @@ def _in_attribution(el: etree._Element) -> bool:
     return any(a.tag in ("blockquote", "figure") for a in el.iterancestors())
 
 
+_LINK_LIST_MAX_CHARS = 600
+
+
+def _only_links(el: etree._Element) -> bool:
+    """A short list or block whose words are all inside links (share buttons, post titles)."""
+    if el.tag not in ("ul", "ol", "div", "p", "nav"):
+        return False
+    letters = "".join(text_of(el).split())
+    if not letters or len(letters) > _LINK_LIST_MAX_CHARS:
+        return False
+    linked = sum(len("".join(text_of(a).split())) for a in el.iter("a"))
+    return linked >= 0.85 * len(letters)
+
+
 def drop_stock_lines(root: etree._Element) -> None:
     """Remove short leaf blocks that say nothing but a stock line ("Skriv en kommentar")."""
     # The length test skips the regex for real paragraphs.
@@ -113,6 +128,10 @@ def drop_stock_lines(root: etree._Element) -> None:
         if len(text) <= BOILERPLATE_TEXT_MAX and is_boilerplate_text(text):
             doomed.append(el)
     for el in doomed:
+        # A share or related-posts label without its plugin's classes: the links it heads go too.
+        following = el.getnext()
+        if following is not None and is_link_list_label(text_of(el)) and _only_links(following):
+            remove_element(following, collapse=True)
         parent = el.getparent()
         remove_element(el, collapse=True)
         # A list or quote that held only that line is empty now: it goes too.

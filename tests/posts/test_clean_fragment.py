@@ -77,6 +77,22 @@ def test_stock_lines_go_but_prose_mentioning_them_stays() -> None:
     )
 
 
+def test_unmarked_share_and_related_lists_go_with_their_label() -> None:
+    html = (
+        "<p>Tekst.</p><h3>Del dette:</h3><ul><li><a href='https://facebook.com/sharer'>Facebook</a></li>"
+        "<li><a href='/x'>X</a></li></ul><h4>Relateret</h4><div><a href='/a'>Indlæg A</a> "
+        "<a href='/b'>Indlæg B</a></div>"
+        "<h3>Læs også</h3><ul><li><a href='/c'>Forfatterens eget valg</a></li></ul>"
+        "<h3>Relateret</h3><p>Et almindeligt afsnit med <a href='/d'>et link</a> og mere tekst omkring.</p>"
+    )
+    assert clean_fragment(html, BASE) == (
+        "<p>Tekst.</p>\n<h3>Læs også</h3>\n"
+        '<ul><li><a href="https://landliv.example.dk/c">Forfatterens eget valg</a></li></ul>\n'
+        '<p>Et almindeligt afsnit med <a href="https://landliv.example.dk/d">et link</a> '
+        "og mere tekst omkring.</p>"
+    )
+
+
 @pytest.mark.parametrize(
     "html",
     [
