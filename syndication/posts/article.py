@@ -58,8 +58,14 @@ def _extract_article(html: str, url: str) -> Article:
         body_root.tail = None
         body_html = finish(body_root, meta.base_url)
     body_text = element_text(body_root) if body_html else ""
-    if len(body_text) < _WP_MIN_CHARS or (
-        container is not None and prose_chars(container) < _WP_MIN_PROSE_SHARE * prose_chars(root)
+    # A container with pictures and little text is a photo post, not a theme that put the post
+    # elsewhere: trafilatura would only find the sidebar's words.
+    gallery = body_root is not None and body_root.find(".//img") is not None
+    if not body_html or (
+        not gallery
+        and (
+            len(body_text) < _WP_MIN_CHARS or prose_chars(container) < _WP_MIN_PROSE_SHARE * prose_chars(root)
+        )
     ):
         generic = extract_generic(root, url)
         if generic is not None:

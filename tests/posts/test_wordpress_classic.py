@@ -131,3 +131,16 @@ def test_tiny_container_falls_back_to_the_page() -> None:
     <article class="story"><h1>Værkstedet</h1><p>{prose}</p><p>{prose}</p></article></body></html>"""
     article = extract_article(html, "https://vaerksted.example.dk/nyt/")
     assert "Lokale håndværkere deler værktøj" in article.text
+
+
+def test_photo_post_keeps_its_container() -> None:
+    sidebar = " ".join(["Seneste nyt fra foreningen og kalenderen for de kommende måneder."] * 5)
+    html = f"""<html lang="da"><head><link rel="stylesheet" href="/wp-content/themes/x/style.css"></head>
+    <body><article class="post"><div class="entry-content">
+    <figure><img src="/wp-content/uploads/2024/05/marked-1.jpg" alt="Boder"></figure>
+    <figure><img src="/wp-content/uploads/2024/05/marked-2.jpg" alt="Musik"></figure>
+    <p>Billeder fra markedsdagen.</p></div></article>
+    <div class="sidebar-box"><p>{sidebar}</p></div></body></html>"""
+    article = extract_article(html, "https://landliv.example.dk/2024/05/billeder/")
+    assert article.text == "Billeder fra markedsdagen."
+    assert [img.get("alt") for img in parse(article.html).iter("img")] == ["Boder", "Musik"]
