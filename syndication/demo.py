@@ -172,6 +172,9 @@ def prepare_demo(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / CONFIG_NAME
+    glossary = demo_dir() / "glossary.csv"
+    if glossary.is_file():
+        _write_atomically(workdir / glossary.name, glossary.read_bytes())
     _write_atomically(target, resolved.encode("utf-8"))
     load_settings(target, environ={})  # fail here, naming the file, rather than halfway into the demo
     return target
