@@ -13,7 +13,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -104,6 +104,36 @@ class TranslationSettings(_Model):
         return value
 
 
+class DeliverySettings(_Model):
+    claim_lease_seconds: int = Field(600, ge=1)
+    """How long a delivery claim protects a row being sent. A worker killed mid-send leaves its claim
+    behind; after this many seconds the next run takes the row over (at-most-once channels report it
+    as ``uncertain`` instead). Longer than any single send may take."""
+
+
+class OrchestrationSettings(_Model):
+    """How the Prefect flows run (``[orchestration]``); none of this matters to the plain pipeline."""
+
+    task_runner: Literal["default", "dask"] = "default"
+    """``dask``: translation batches (one per target language) fan out over a Dask cluster through
+    ``prefect-dask`` (``pip install 'syndication[dask]'``); ``default``: Prefect's thread pool."""
+    dask_address: str | None = None
+    """Scheduler of an existing Dask cluster (``tcp://10.0.0.5:8786``); unset: a local cluster per run."""
+    dask_workers: int = Field(2, ge=1)
+    """Workers of the local cluster when ``dask_address`` is unset."""
+    review_url: str | None = None
+    """Base URL of the review web app for links in Prefect artifacts and notifications (default:
+    ``[web] base_url`` when the app is configured)."""
+    notify_block: str | None = None
+    """A Prefect notification block (``custom-webhook/editors``, ``syndication-email/editors``, …)
+    messaged when items wait for review or a delivery failed terminally; unset: no message (the
+    flows still emit the events an automation can act on)."""
+    notify_on: list[Literal["review", "failure"]] = Field(default_factory=lambda: ["review", "failure"])
+    backfill_chunk: int = Field(100, ge=1, le=10_000)
+    """Posts per extract → translate → deliver round of a backfill (bounds memory; one task per stage
+    per chunk in Prefect)."""
+
+
 class Settings(_Model):
     store: StoreSettings = Field(default_factory=lambda: StoreSettings())
     fetch: FetchSettings = Field(default_factory=lambda: FetchSettings())
@@ -114,6 +144,8 @@ class Settings(_Model):
         default_factory=lambda: {"apertium": EngineSettings(type="apertium")}
     )
     review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
+    deliveries: DeliverySettings = Field(default_factory=lambda: DeliverySettings())
+    orchestration: OrchestrationSettings = Field(default_factory=lambda: OrchestrationSettings())
     channels: dict[str, ChannelSettings] = Field(
         default_factory=lambda: {"outbox": ChannelSettings(type="outbox", path="outbox")}
     )
