@@ -27,7 +27,8 @@ from syndication.models import Receipt
 from syndication.store import Delivery, Store, utcnow
 
 LEASE = timedelta(minutes=10)
-"""How long a claim protects a row; longer than any single send may take."""
+"""Default of how long a claim protects a row (``[deliveries] claim_lease_seconds``); longer than any
+single send may take."""
 MAX_ATTEMPTS = 8
 """Transient failures retried across runs up to this many attempts, then kept as terminal."""
 
@@ -91,8 +92,16 @@ def ensure(session: Session, planned: Planned) -> Delivery:
     return row
 
 
-def claim(store: Store, delivery_id: int, *, at_most_once: bool, worker: str | None = None) -> bool:
-    """Take the row for sending; ``True`` for exactly one caller."""
+def claim(
+    store: Store,
+    delivery_id: int,
+    *,
+    at_most_once: bool,
+    worker: str | None = None,
+    lease: timedelta = LEASE,
+) -> bool:
+    """Take the row for sending; ``True`` for exactly one caller. A ``sending`` row whose claim is
+    older than ``lease`` (its worker died) can be taken over, except on at-most-once channels."""
     now = utcnow()
     claimable = [
         Delivery.state == "pending",
@@ -103,7 +112,7 @@ def claim(store: Store, delivery_id: int, *, at_most_once: bool, worker: str | N
         ),
     ]
     if not at_most_once:
-        claimable.append(and_(Delivery.state == "sending", Delivery.claimed_at < now - LEASE))
+        claimable.append(and_(Delivery.state == "sending", Delivery.claimed_at < now - lease))
     with store.session() as session:
         result = session.execute(
             update(Delivery)
@@ -120,13 +129,13 @@ def claim(store: Store, delivery_id: int, *, at_most_once: bool, worker: str | N
         return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def mark_uncertain(store: Store, channels: list[str]) -> list[int]:
+def mark_uncertain(store: Store, channels: list[str], *, lease: timedelta = LEASE) -> list[int]:
     """At-most-once sends that started but never finished (a crash between the far side accepting
     and our record): marked ``uncertain`` and reported for an operator, never resent automatically
     (``syndicate deliveries retry ID`` does that on purpose)."""
     if not channels:
         return []
-    cutoff = utcnow() - LEASE
+    cutoff = utcnow() - lease
     with store.session() as session:
         rows = list(
             session.scalars(

@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
@@ -43,6 +44,11 @@ class PlannedSend:
     planned: ledger.Planned
     item: ApprovedTranslation
     previous: Delivery | None
+
+
+def claim_lease(ctx: RunContext) -> timedelta:
+    """``[deliveries] claim_lease_seconds`` as a duration (see ``ledger.claim``)."""
+    return timedelta(seconds=ctx.settings.deliveries.claim_lease_seconds)
 
 
 def desired_states(session: Session, post_ids: Sequence[int] | None = None) -> list[Desired]:
@@ -232,7 +238,7 @@ def deliver_approved(
     summary = ctx.summary
     channels = ctx.channels()
     at_most_once = [name for name, ch in channels.items() if ch.at_most_once]
-    for delivery_id in ledger.mark_uncertain(ctx.store, at_most_once):
+    for delivery_id in ledger.mark_uncertain(ctx.store, at_most_once, lease=claim_lease(ctx)):
         summary.deliveries_failed += 1
         summary.error("deliver", f"delivery {delivery_id} is uncertain: see `syndicate status`")
     with ctx.store.session() as session:
@@ -273,7 +279,7 @@ def _deliver_each(
         if state == "sent":
             summary.deliveries_skipped += 1
             continue
-        if not ledger.claim(ctx.store, delivery_id, at_most_once=chan.at_most_once):
+        if not ledger.claim(ctx.store, delivery_id, at_most_once=chan.at_most_once, lease=claim_lease(ctx)):
             summary.deliveries_skipped += 1
             continue
         _send_with_retries(ctx, chan, send, payload, delivery_id, sleep)
@@ -373,7 +379,9 @@ def _deliver_batches(
             with ctx.store.session() as session:
                 row = ledger.ensure(session, send.planned)
                 delivery_id, state = row.id, row.state
-            if state == "sent" or not ledger.claim(ctx.store, delivery_id, at_most_once=chan.at_most_once):
+            if state == "sent" or not ledger.claim(
+                ctx.store, delivery_id, at_most_once=chan.at_most_once, lease=claim_lease(ctx)
+            ):
                 summary.deliveries_skipped += 1
                 continue
             claimed.append((send, delivery_id))
