@@ -111,6 +111,10 @@ class DeliverySettings(_Model):
     as ``uncertain`` instead). Longer than any single send may take."""
 
 
+NotifyEvent = Literal["review", "failure"]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("review", "failure")
+
+
 class OrchestrationSettings(_Model):
     """How the Prefect flows run (``[orchestration]``); none of this matters to the plain pipeline."""
 
@@ -128,7 +132,7 @@ class OrchestrationSettings(_Model):
     """A Prefect notification block (``custom-webhook/editors``, ``syndication-email/editors``, …)
     messaged when items wait for review or a delivery failed terminally; unset: no message (the
     flows still emit the events an automation can act on)."""
-    notify_on: list[Literal["review", "failure"]] = Field(default_factory=lambda: ["review", "failure"])
+    notify_on: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
     backfill_chunk: int = Field(100, ge=1, le=10_000)
     """Posts per extract → translate → deliver round of a backfill (bounds memory; one task per stage
     per chunk in Prefect)."""
