@@ -7,6 +7,7 @@ Layout under the configured ``path`` (relative paths resolve against the config'
         netvaerk-er-guld.html      one standalone HTML5 document per post or linked article
         feed.atom                  Atom 1.0 feed of everything approved in this language
         .index.json                the channel's own state: one record per post (slug, key, feed entry)
+        .journal.jsonl             index records not yet merged into .index.json (see below)
         .lock                      serializes writers (fcntl) so two runs cannot interleave an update
       sv/
         ...
@@ -28,6 +29,16 @@ is written then, because a ``file://`` canonical would tell search engines nothi
 The index makes every send and retract rebuild ``feed.atom`` from the channel's own state without the
 database. Every file is written to a temporary name and moved into place with ``os.replace``, so a
 reader never sees half a document and a crash leaves the previous version.
+
+Runs: rebuilding the index and the feed after every send costs time in proportion to everything
+ever published, which makes a run of *n* sends quadratic (a 1,000-post backfill). Between
+``begin_run()`` and ``close()`` (the deliver stage calls both) a send therefore writes its HTML file
+and appends its index record to ``.journal.jsonl`` (flushed and fsynced, under the lock), and
+``close()`` merges the journal into ``.index.json`` and rebuilds ``feed.atom`` once per language.
+Every index read replays the journal, so a run killed before ``close()`` loses nothing: the next
+send, retraction or ``close()`` merges what it left (until then ``feed.atom`` lacks those entries).
+The parsed index is kept between sends and re-read only when the file changed, and the journal is
+read from where the last read stopped.
 """
 
 from __future__ import annotations
@@ -41,7 +52,7 @@ import tempfile
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +71,7 @@ except ImportError:  # pragma: no cover - exercised only on Windows
     fcntl = None  # type: ignore[assignment]
 
 INDEX_NAME = ".index.json"
+JOURNAL_NAME = ".journal.jsonl"
 FEED_NAME = "feed.atom"
 INDEX_FORMAT = 1
 PAYLOAD_FORMAT = 1
@@ -210,6 +222,22 @@ class _Index:
         return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
 
 
+@dataclass
+class _JournalState:
+    """What this channel has read of a language's journal so far."""
+
+    inode: int
+    offset: int = 0
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    feed_updated: datetime | None = None
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -259,6 +287,28 @@ class OutboxChannel:
         self.base_url: str | None = base_url
         title = context.config.get("title")
         self.title_template: str | None = str(title) if title else None
+        self._deferred = False
+        self._dirty: set[str] = set()
+        self._base_cache: dict[str, tuple[tuple[int, int, int], _Index]] = {}
+        self._journal_cache: dict[str, _JournalState] = {}
+
+    # ----------------------------------------------------------------------------------------- runs
+
+    def begin_run(self) -> None:
+        """Sends until ``close()`` journal their index records instead of rebuilding index and feed."""
+        self._deferred = True
+
+    def close(self) -> None:
+        """Merge what this run journaled into ``.index.json`` and rebuild each touched ``feed.atom``."""
+        self._deferred = False
+        dirty, self._dirty = sorted(self._dirty), set()
+        for lang in dirty:
+            with self._locked(lang, None) as folder:
+                index = self._load_index(folder, lang, None)
+                try:
+                    self._save(folder, index)
+                except OSError as exc:
+                    raise self._io_error(exc, "write", lang, None) from exc
 
     # ------------------------------------------------------------------------------------- protocol
 
@@ -362,7 +412,11 @@ class OutboxChannel:
                 _write_atomically(folder / f"{slug}.html", body)
                 index.entries[post_key] = entry
                 index.feed_updated = max(filter(None, [index.feed_updated, _parse_iso(entry["updated"])]))
-                self._save(folder, index)
+                if self._deferred:
+                    self._journal(folder, lang, post_key, entry)
+                    self._dirty.add(lang)
+                else:
+                    self._save(folder, index)
             except OSError as exc:
                 raise self._io_error(exc, "write", lang, post_key) from exc
             return self._receipt(key, lang, post_key, entry)
@@ -512,7 +566,7 @@ class OutboxChannel:
                 raise self._io_error(exc, "retract", lang, post_key) from exc
 
     @contextlib.contextmanager
-    def _locked(self, lang: str, post_key: str) -> Iterator[Path]:
+    def _locked(self, lang: str, post_key: str | None) -> Iterator[Path]:
         folder = self.root / lang
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -527,7 +581,74 @@ class OutboxChannel:
             handle.close()  # closing releases the lock
 
     def _load_index(self, folder: Path, lang: str, post_key: str | None) -> _Index:
+        """The index as stored plus the journal's records (a copy the caller may change)."""
+        base = self._load_base(folder, lang, post_key)
+        journal = self._read_journal(folder, lang, post_key)
+        entries = dict(base.entries)
+        entries.update(journal.entries)
+        updated = max(filter(None, [base.feed_updated, journal.feed_updated]), default=None)
+        return _Index(lang=lang, feed_updated=updated, entries=entries)
+
+    def _load_base(self, folder: Path, lang: str, post_key: str | None) -> _Index:
         path = folder / INDEX_NAME
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return _Index(lang=lang, feed_updated=None, entries={})
+        except OSError as exc:
+            raise self._io_error(exc, "read", lang, post_key) from exc
+        # Files are only ever replaced (os.replace), never rewritten in place: a new inode, size or
+        # mtime means someone saved a new index.
+        stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        cached = self._base_cache.get(lang)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        index = self._parse_index(path, lang, post_key)
+        self._base_cache[lang] = (stamp, index)
+        return index
+
+    def _read_journal(self, folder: Path, lang: str, post_key: str | None) -> _JournalState:
+        path = folder / JOURNAL_NAME
+        state = self._journal_cache.get(lang)
+        try:
+            with open(path, "rb") as handle:
+                inode = os.fstat(handle.fileno()).st_ino
+                if state is None or state.inode != inode:
+                    state = _JournalState(inode=inode)
+                handle.seek(state.offset)
+                tail = handle.read()
+        except FileNotFoundError:
+            state = _JournalState(inode=-1)
+            self._journal_cache[lang] = state
+            return state
+        except OSError as exc:
+            raise self._io_error(exc, "read", lang, post_key) from exc
+        # Only whole lines count: a run killed mid-append leaves a partial last line, which the next
+        # append completes or the next merge drops.
+        complete = tail[: tail.rfind(b"\n") + 1]
+        for line in complete.splitlines():
+            try:
+                record = json.loads(line)
+                state.entries[str(record["post_key"])] = dict(record["entry"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged record: the HTML file exists, the next publish of it rewrites it
+            updated = _parse_iso(record.get("feed_updated"))
+            state.feed_updated = max(filter(None, [state.feed_updated, updated]), default=None)
+        state.offset += len(complete)
+        self._journal_cache[lang] = state
+        return state
+
+    def _journal(self, folder: Path, lang: str, post_key: str, entry: Mapping[str, Any]) -> None:
+        record = {"post_key": post_key, "entry": entry, "feed_updated": entry.get("updated")}
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+        with open(folder / JOURNAL_NAME, "ab") as handle:
+            if handle.tell() and not _ends_with_newline(folder / JOURNAL_NAME):
+                handle.write(b"\n")  # end a partial line a killed run left
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _parse_index(self, path: Path, lang: str, post_key: str | None) -> _Index:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -553,8 +674,11 @@ class OutboxChannel:
         return _Index(lang=lang, feed_updated=_parse_iso(data.get("feed_updated")), entries=entries)
 
     def _save(self, folder: Path, index: _Index) -> None:
+        """Write index and feed; the journal is merged then (``index`` was read with it)."""
         _write_atomically(folder / INDEX_NAME, index.to_json())
         _write_atomically(folder / FEED_NAME, self.feed_bytes(index))
+        (folder / JOURNAL_NAME).unlink(missing_ok=True)
+        self._journal_cache.pop(index.lang, None)
 
     def feed_bytes(self, index: _Index) -> bytes:
         lang = index.lang
