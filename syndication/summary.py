@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+log = logging.getLogger("syndication.run")
 
 
 @dataclass
@@ -24,6 +27,8 @@ class RunSummary:
     entries_new: int = 0
     entries_updated: int = 0
     entries_baselined: int = 0
+    feed_pages: int = 0
+    """Older feed pages (``?paged=N``) read by a backfill."""
     pages_fetched: int = 0
     linked_articles: int = 0
     """Links from posts to other articles of the same (or an allow-listed) site, found this run."""
@@ -62,6 +67,15 @@ class RunSummary:
         else:
             kind, message = "terminal", str(exc)
         self.errors.append(ItemError(stage=stage, message=message, kind=kind, **where))
+        # Every recorded error is also a log line naming the item (a Prefect run shows it in its
+        # log; see ``syndication.orchestration.runlog``).
+        log.warning(
+            "%s [%s]: %s",
+            stage,
+            kind,
+            message,
+            extra={"post": where.get("post"), "lang": where.get("lang"), "channel": where.get("channel")},
+        )
 
     def merge(self, other: RunSummary) -> RunSummary:
         for f in fields(self):
@@ -86,7 +100,8 @@ class RunSummary:
             f"feeds      polled {self.feeds_polled}, not modified {self.feeds_not_modified}, "
             f"failed {self.feeds_failed}",
             f"entries    new {self.entries_new}, updated {self.entries_updated}, "
-            f"baselined {self.entries_baselined}",
+            f"baselined {self.entries_baselined}"
+            + (f", from {self.feed_pages} backfill pages" if self.feed_pages else ""),
             f"pages      fetched {self.pages_fetched}, linked articles {self.linked_articles}, "
             f"extraction failed {self.extraction_failed}",
             f"segments   total {self.segments_total}, translated by engine {self.segments_translated} "

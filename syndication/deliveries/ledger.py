@@ -228,3 +228,36 @@ def retry(store: Store, delivery_id: int) -> bool:
             return False
         row.state, row.error_kind, row.next_attempt_at, row.attempts = "pending", None, None, 0
         return True
+
+
+def requeue_current(session: Session, *, post_id: int, lang: str, channel: str, revision: str) -> list[int]:
+    """An operator says: send this item to this channel again (``syndicate deliveries redeliver``).
+
+    Per target, the newest finished row (sent, failed or uncertain) goes back to ``pending`` when it
+    carries ``revision`` (the current approved content) and is not a retraction; the next deliver
+    claims it like any other pending row, under the same idempotency key (a receiver that keeps keys
+    sees the same event again). Its receipt stays, so the channel updates the copy it made before.
+    Rows of older content are left alone: a normal publish already brings those targets up to date.
+    """
+    newest: dict[str, Delivery] = {}
+    for row in session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.post_id == post_id,
+            Delivery.lang == lang,
+            Delivery.channel == channel,
+            Delivery.state.in_(["sent", "failed", "uncertain"]),
+        )
+        .order_by(Delivery.id)
+    ):
+        newest[row.target] = row
+    requeued: list[int] = []
+    for row in newest.values():
+        if row.action == "retract" or row.revision != revision:
+            continue
+        row.state, row.attempts, row.error, row.error_kind = "pending", 0, None, None
+        row.next_attempt_at, row.claimed_at, row.claimed_by = None, None, None
+        row.updated_at = utcnow()
+        requeued.append(row.id)
+    session.flush()
+    return requeued

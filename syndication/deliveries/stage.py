@@ -8,6 +8,7 @@ revision was sent); a rejection after a send, or a retracted source post, means 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from syndication.store import Delivery, Post, PostLink, Revision, SegmentRow, Tr
 if TYPE_CHECKING:
     from syndication.context import RunContext
     from syndication.deliveries.channel import Channel
+
+log = logging.getLogger(__name__)
 
 IN_RUN_ATTEMPTS = 3
 """Transient failures are retried this many times inside one run (with backoff) before the row is
@@ -139,12 +142,18 @@ def approved_item(session: Session, translation_id: int) -> ApprovedTranslation:
 
 
 def plan(
-    ctx: RunContext, session: Session, post_ids: Sequence[int] | None, only_channel: str | None
+    ctx: RunContext,
+    session: Session,
+    post_ids: Sequence[int] | None,
+    only_channel: str | None,
+    only_lang: str | None = None,
 ) -> list[PlannedSend]:
     channels = ctx.channels()
     sends: list[PlannedSend] = []
     items: dict[int, ApprovedTranslation] = {}
     for desired in desired_states(session, post_ids):
+        if only_lang is not None and desired.lang != only_lang:
+            continue
         post = session.get(Post, desired.post_id)
         assert post is not None
         for name, channel in channels.items():
@@ -232,9 +241,11 @@ def deliver_approved(
     *,
     post_ids: Sequence[int] | None = None,
     channel: str | None = None,
+    lang: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Payload]:
-    """Send everything approved and not yet out; returns the payloads (rendered only, on dry run)."""
+    """Send everything approved and not yet out (of ``post_ids``, to ``channel``, in ``lang`` when
+    given); returns the payloads (rendered only, on dry run)."""
     summary = ctx.summary
     channels = ctx.channels()
     at_most_once = [name for name, ch in channels.items() if ch.at_most_once]
@@ -242,8 +253,9 @@ def deliver_approved(
         summary.deliveries_failed += 1
         summary.error("deliver", f"delivery {delivery_id} is uncertain: see `syndicate status`")
     with ctx.store.session() as session:
-        sends = plan(ctx, session, post_ids, channel)
+        sends = plan(ctx, session, post_ids, channel, lang)
     batches, sends = _split_batched(channels, sends)
+    _begin(channels)
     try:
         payloads = _deliver_each(ctx, channels, sends, sleep)
         payloads += _deliver_batches(ctx, channels, batches, sleep)
@@ -281,6 +293,7 @@ def _deliver_each(
             continue
         if not ledger.claim(ctx.store, delivery_id, at_most_once=chan.at_most_once, lease=claim_lease(ctx)):
             summary.deliveries_skipped += 1
+            log.info("%s skipped: claimed by another worker", send.planned.action, extra=where)
             continue
         _send_with_retries(ctx, chan, send, payload, delivery_id, sleep)
     return payloads
@@ -317,6 +330,12 @@ def _send_with_retries(
             return
         ledger.complete(ctx.store, delivery_id, receipt)
         summary.deliveries_sent += 1
+        log.info(
+            "%s sent%s",
+            send.planned.action,
+            f" to {receipt.remote_url}" if receipt.remote_url else "",
+            extra=where,
+        )
         return
 
 
@@ -440,9 +459,77 @@ def _preview(chan: Channel, payload: Payload) -> None:
         write(payload)
 
 
+def _begin(channels: dict[str, Channel]) -> None:
+    """Tell channels a run of sends starts (the outbox then merges its index once, at ``close``)."""
+    for chan in channels.values():
+        begin = getattr(chan, "begin_run", None)
+        if callable(begin):
+            begin()
+
+
 def _close(channels: dict[str, Channel]) -> None:
     """Release what channels hold for the run (the newsletter's SMTP connection)."""
     for chan in channels.values():
         close = getattr(chan, "close", None)
         if callable(close):
             close()
+
+
+def redeliver(
+    ctx: RunContext,
+    post_id: int,
+    lang: str,
+    channel: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Payload]:
+    """Send one post's current approved translation in ``lang`` to ``channel`` again, even though
+    the ledger says it went out (a partner lost it, a file was deleted). The newest ledger row for
+    that content goes back to pending (``ledger.requeue_current``) and the usual claim → send →
+    complete path sends it, so two workers redelivering at once still send it once. On a dry run
+    nothing is requeued: the payload is rendered and previewed only.
+    """
+    from syndication.errors import ConfigError, DeliveryError
+
+    if channel not in ctx.settings.channels:
+        known = ", ".join(sorted(ctx.settings.channels)) or "none"
+        raise ConfigError(f"no channel named {channel!r} (configured: {known})", channel=channel)
+    channels = ctx.channels()
+    if channel not in channels:
+        raise ConfigError(f"channel {channel!r} is disabled", channel=channel)
+    if lang not in ctx.channel_languages(channel):
+        raise ConfigError(f"channel {channel!r} does not receive {lang!r}", channel=channel, lang=lang)
+    with ctx.store.session() as session:
+        post = session.get(Post, post_id)
+        desired = [d for d in desired_states(session, [post_id]) if d.lang == lang]
+        if (
+            post is None
+            or not desired
+            or desired[0].state != "published"
+            or desired[0].translation_id is None
+        ):
+            raise DeliveryError(
+                "nothing approved to redeliver: approve the translation first (`syndicate review approve`)",
+                post=post.post_key if post else str(post_id),
+                lang=lang,
+                channel=channel,
+            )
+        item = approved_item(session, desired[0].translation_id)
+        if ctx.dry_run:
+            chan = channels[channel]
+            payloads = []
+            for target in chan.targets(item):
+                payload = chan.render(item, target=target)
+                _preview(chan, payload)
+                ctx.summary.deliveries_planned += 1
+                payloads.append(payload)
+            return payloads
+        requeued = ledger.requeue_current(
+            session, post_id=post_id, lang=lang, channel=channel, revision=item.content_version
+        )
+    log.info(
+        "redeliver: %d ledger row(s) back to pending",
+        len(requeued),
+        extra={"post": item.post_key, "lang": lang, "channel": channel},
+    )
+    return deliver_approved(ctx, post_ids=[post_id], channel=channel, lang=lang, sleep=sleep)

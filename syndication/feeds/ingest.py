@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -15,6 +16,7 @@ from syndication.store import Feed, Post, utcnow
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
+    from syndication.feeds.backfill import FeedPage
 
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:
@@ -119,9 +121,9 @@ def record_entry(
     entry: Entry,
     *,
     baseline: bool,
-) -> None:
+) -> Post:
     """Insert or update the post an entry stands for; queue it for extraction when it is new or
-    its content changed."""
+    its content changed. Returns the post row."""
     summary = ctx.summary
     conditions = [Post.post_key == entry.entry_id]
     if entry.link:
@@ -146,18 +148,83 @@ def record_entry(
             summary.entries_baselined += 1
         else:
             summary.entries_new += 1
-        return
+        return post
     if post.kind != "post":
         # An article first met as a link has now appeared in the feed: it becomes a feed post
         # under its existing key, so deliveries already made keep pointing at the same object.
         post.kind, post.feed_id, post.depth = "post", feed.id, 0
     if post.entry_hash == entry.content_hash:
-        return
+        return post
     post.entry_hash = entry.content_hash
     post.entry = data
     post.title = entry.title
     if post.status == "baselined" and baseline:
-        return
+        return post
     post.status = "new"
     post.last_error = None
     summary.entries_updated += 1
+    return post
+
+
+def backfill_feeds(
+    ctx: RunContext,
+    *,
+    feed: str | None = None,
+    pages: int | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    on_page: Callable[[FeedPage], None] | None = None,
+) -> list[int]:
+    """Walk the older pages (``?paged=N``) of every configured feed, or the one named, and store
+    their entries in [``since``, ``until``]; returns the ids of the posts this leaves queued for
+    extraction, oldest first.
+
+    New entries are queued, and so are posts a baseline marked as seen (a backfill asks for them);
+    posts already extracted and unchanged are not, so running the same backfill again costs page
+    fetches only. One page per transaction: a walk that fails halfway keeps what it stored.
+    Validators (ETag, Last-Modified) of the regular poll are left alone.
+    """
+    from syndication.errors import ConfigError, SyndicationError
+    from syndication.feeds.backfill import walk_pages
+
+    configs = [c for c in ctx.settings.feeds if feed is None or feed in (c.url, c.name)]
+    if not configs:
+        raise ConfigError(
+            f"no configured feed matches {feed!r}" if feed else "no feeds configured: add [[feeds]] first"
+        )
+    summary = ctx.summary
+    queued: list[int] = []
+    for config in configs:
+        with ctx.store.session() as session:
+            row = feed_row(session, config)
+            url, retired = row.current_url, row.status == "retired"
+        if retired:
+            summary.error(
+                "backfill", f"feed {config.url} is retired (410 Gone); not backfilled", post=config.url
+            )
+            continue
+        try:
+            for page in walk_pages(ctx.fetcher(), url, pages=pages, since=since, until=until):
+                summary.feed_pages += 1
+                with ctx.store.session() as session:
+                    row = feed_row(session, config)
+                    for entry in page.entries:
+                        post = record_entry(session, ctx, row, config, entry, baseline=False)
+                        if post.status == "baselined":
+                            post.status = "new"
+                            summary.entries_new += 1
+                        session.flush()
+                        queued_now = post.status == "new" or (
+                            post.status == "failed" and post.error_kind == "transient"
+                        )
+                        if queued_now and post.id not in queued:
+                            queued.append(post.id)
+                    for problem in page.problems:
+                        summary.errors.append(_item_error("backfill", problem, "terminal", page.url))
+                if on_page is not None:
+                    on_page(page)
+        except SyndicationError as exc:
+            summary.feeds_failed += 1
+            summary.error("backfill", exc, post=config.url)
+    queued.reverse()  # pages come newest first; extracting and publishing oldest first keeps order
+    return queued

@@ -4,6 +4,7 @@ in the articles they link to."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,6 +18,8 @@ from syndication.translations.memory import source_hash
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
+
+log = logging.getLogger(__name__)
 
 
 def fetch_article(ctx: RunContext, url: str) -> Article:
@@ -109,15 +112,21 @@ def _fail(post: Post, exc: BaseException) -> None:
     post.error_kind = exc.kind if isinstance(exc, SyndicationError) else "terminal"
 
 
-def extract_posts(ctx: RunContext, *, post_ids: list[int] | None = None) -> list[int]:
-    """Extract every queued post (new, edited, or failed transiently); returns ids that got a new
-    revision. Each post is its own transaction: one bad page never loses the others."""
+def extract_posts(ctx: RunContext, *, post_ids: list[int] | None = None, force: bool = False) -> list[int]:
+    """Extract every queued post (new, edited, or failed transiently), or only those of
+    ``post_ids`` that are queued; returns ids that got a new revision. Each post is its own
+    transaction: one bad page never loses the others.
+
+    ``force=True`` (with ``post_ids``) extracts the named posts whatever their status says — already
+    extracted, failed for good, baselined — except retracted ones; an unchanged article keeps its
+    revision (nothing new to translate), a changed one gets a new revision.
+    """
+    queued_status = or_(Post.status == "new", (Post.status == "failed") & (Post.error_kind == "transient"))
     with ctx.store.session() as session:
-        query = select(Post.id).where(
-            or_(Post.status == "new", (Post.status == "failed") & (Post.error_kind == "transient"))
-        )
+        query = select(Post.id).where(queued_status)
         if post_ids is not None:
-            query = select(Post.id).where(Post.id.in_(post_ids))
+            query = select(Post.id).where(Post.id.in_(list(post_ids)))
+            query = query.where(Post.status != "retracted") if force else query.where(queued_status)
         queued = list(session.scalars(query.order_by(Post.id)))
     changed: list[int] = []
     for post_id in queued:
@@ -135,6 +144,9 @@ def extract_posts(ctx: RunContext, *, post_ids: list[int] | None = None) -> list
                 if is_new:
                     ctx.summary.revisions_new += 1
                     changed.append(post.id)
+                log.info(
+                    "extracted: %s", "new revision" if is_new else "unchanged", extra={"post": post.post_key}
+                )
             except (SyndicationError, OSError, ValueError) as exc:
                 _fail(post, exc)
                 ctx.summary.extraction_failed += 1
@@ -202,3 +214,40 @@ def follow_links(ctx: RunContext, source_id: int, article: Article, *, depth: in
                 ctx.summary.extraction_failed += 1
                 ctx.summary.error("links", exc, post=url)
     return changed
+
+
+def post_for_url(ctx: RunContext, url: str) -> tuple[int, bool]:
+    """The post a URL names (by its key, GUID or URL), created and queued when it is not known yet;
+    returns ``(post id, created)``. A post of a configured feed's site is attached to that feed."""
+    from syndication.feeds.ingest import feed_row
+    from syndication.posts.links import normalize_url
+
+    normalized = normalize_url(url) if len(url) <= 2000 else None
+    if normalized is None:
+        raise ExtractionError(f"{url[:200]!r} is not an absolute http(s) URL of a post", url=url[:200])
+    candidates = {url.strip(), normalized, normalized.rstrip("/"), normalized.rstrip("/") + "/"}
+    with ctx.store.session() as session:
+        post = session.scalars(
+            select(Post).where(or_(Post.post_key.in_(candidates), Post.url.in_(candidates))).order_by(Post.id)
+        ).first()
+        if post is not None:
+            if post.status == "retracted":
+                raise ExtractionError(
+                    "the post was retracted; it is not syndicated again", post=post.post_key, url=url
+                )
+            return post.id, False
+        host = urlsplit(normalized).hostname
+        config = next((f for f in ctx.settings.feeds if urlsplit(f.url).hostname == host), None)
+        feed = feed_row(session, config) if config is not None else None
+        post = Post(
+            post_key=normalized,
+            feed_id=feed.id if feed is not None else None,
+            kind="post",
+            url=normalized,
+            source_lang=config.source_lang if config is not None else ctx.settings.translation.source_lang,
+            status="new",
+            site_name=feed.title if feed is not None else None,
+        )
+        session.add(post)
+        session.flush()
+        return post.id, True

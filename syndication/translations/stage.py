@@ -9,6 +9,7 @@ the engine again; an editor's version (a human entry) always wins over machine o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syndication.errors import EngineUnavailableError, SyndicationError, TranslationError
+from syndication.errors import ConfigError, EngineUnavailableError, SyndicationError, TranslationError
 from syndication.models import QAFlag, Segment
 from syndication.store import (
     Post,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from syndication.translations.engine import TranslationEngine
 
 HUMAN = "human"
+log = logging.getLogger(__name__)
 ENGINE_CHUNK = 2000
 """Texts per engine call: bounds memory on a big backfill while keeping calls few."""
 
@@ -56,10 +58,17 @@ def flags_json(flags: Iterable[QAFlag]) -> list[dict[str, str]]:
     return out
 
 
+REDO = (None, "pending", "failed")
+"""Translation states the translate stage (re)does; ``force`` adds ``machine_translated``."""
+DECIDED = ("approved", "rejected")
+
+
 def pending_work(
-    session: Session, targets: Sequence[str], post_ids: Sequence[int] | None
+    session: Session, targets: Sequence[str], post_ids: Sequence[int] | None, *, force: bool = False
 ) -> dict[str, list[int]]:
-    """Language → revision ids whose translation is missing or must be redone."""
+    """Language → revision ids whose translation is missing or must be redone (with ``force``, also
+    the ones waiting for review; an editor's decision is never undone by a re-translation)."""
+    redo: tuple[str | None, ...] = (*REDO, "machine_translated") if force else REDO
     query = select(Post.current_revision_id).where(
         Post.current_revision_id.is_not(None), Post.status == "extracted"
     )
@@ -73,16 +82,44 @@ def pending_work(
     work: dict[str, list[int]] = {lang: [] for lang in targets}
     for revision_id in revisions:
         for lang in targets:
-            if existing.get((revision_id, lang)) in (None, "pending", "failed"):
+            if existing.get((revision_id, lang)) in redo:
                 work[lang].append(revision_id)
     return {lang: ids for lang, ids in work.items() if ids}
 
 
-def translate_pending(ctx: RunContext, *, post_ids: Sequence[int] | None = None) -> None:
+def target_languages(ctx: RunContext, languages: Sequence[str] | None) -> list[str]:
+    """The configured target languages, or those of ``languages`` (each must be configured)."""
+    targets = list(ctx.settings.translation.targets)
+    if languages is None:
+        return targets
+    unknown = [lang for lang in languages if lang not in targets]
+    if unknown:
+        raise ConfigError(
+            f"language(s) {', '.join(unknown)} not among the configured targets "
+            f"({', '.join(targets) or 'none'}); add them to [translation] targets first"
+        )
+    return [lang for lang in targets if lang in languages]
+
+
+def translate_pending(
+    ctx: RunContext,
+    *,
+    post_ids: Sequence[int] | None = None,
+    languages: Sequence[str] | None = None,
+    force: bool = False,
+) -> None:
+    """Translate what is missing, for every target language or those of ``languages``.
+
+    ``force=True`` (meant with ``post_ids``) re-translates the posts' current revisions with fresh
+    engine output even where machine memory has them (a changed glossary or engine setting takes
+    effect); editors' memory entries still win, and decided items (approved, rejected) stay as the
+    editor left them.
+    """
     settings = ctx.settings
     source_lang = settings.translation.source_lang
+    targets = target_languages(ctx, languages)
     with ctx.store.session() as session:
-        work = pending_work(session, settings.translation.targets, post_ids)
+        work = pending_work(session, targets, post_ids, force=force)
     for lang, revision_ids in work.items():
         try:
             engine = ctx.engine(lang)
@@ -95,7 +132,7 @@ def translate_pending(ctx: RunContext, *, post_ids: Sequence[int] | None = None)
             _fail_all(ctx, revision_ids, lang, exc)
             continue
         try:
-            translate_language(ctx, engine, version, lang, revision_ids)
+            translate_language(ctx, engine, version, lang, revision_ids, refresh=force)
         except SyndicationError as exc:  # engine failure or a bad glossary: this language waits
             _fail_all(ctx, revision_ids, lang, exc)
 
@@ -190,8 +227,16 @@ def run_engine(
 
 
 def translate_language(
-    ctx: RunContext, engine: TranslationEngine, version: str, lang: str, revision_ids: Sequence[int]
+    ctx: RunContext,
+    engine: TranslationEngine,
+    version: str,
+    lang: str,
+    revision_ids: Sequence[int],
+    *,
+    refresh: bool = False,
 ) -> None:
+    """One language's batch; ``refresh`` sends segments to the engine even when machine memory has
+    them, and replaces those memory entries with the new output."""
     source_lang = ctx.settings.translation.source_lang
     summary = ctx.summary
     with ctx.store.session() as session:
@@ -205,6 +250,10 @@ def translate_language(
         hashes = [s.source_hash for s in segments]
         human = _memory(session, HUMAN, "", source_lang, lang, hashes)
         machine = _memory(session, engine.name, version, source_lang, lang, hashes)
+        replaced: dict[str, int] = {}
+        if refresh:
+            replaced = {digest: entry.id for digest, entry in machine.items()}
+            machine = {}
         missing: dict[str, Segment] = {}
         for row in segments:
             if row.source_hash not in human and row.source_hash not in machine:
@@ -215,8 +264,21 @@ def translate_language(
         results = run_engine(ctx, engine, lang, list(missing.values()))
         fresh = dict(zip(missing, results, strict=True))
         summary.segments_translated += len(fresh)
+    log.info(
+        "%d revision(s): %d unique segment(s) sent to %s, %d segment(s) from memory",
+        len(revision_ids),
+        len(fresh),
+        engine.name,
+        len(segments) - sum(1 for s in segments if s.source_hash in missing),
+        extra={"lang": lang},
+    )
     with ctx.store.session() as session:
         for digest, result in fresh.items():
+            old = session.get(TMEntry, replaced[digest]) if digest in replaced else None
+            if old is not None:
+                old.target, old.flags = result.target, result.flags
+                result.tm_id = old.id
+                continue
             entry = TMEntry(
                 engine=engine.name,
                 model_version=version,
@@ -344,6 +406,13 @@ def build_translation(
             seg.state = "approved"
         session.add(ReviewEvent(translation_id=translation.id, action=action, actor=actor))
         summary.auto_approved += 1
+    post = session.get(Post, translation.post_id)
+    log.info(
+        "translated (%s): %s",
+        engine,
+        f"approved ({action})" if action else "waiting for review" + (" (QA flags)" if flagged else ""),
+        extra={"post": post.post_key if post else None, "lang": lang},
+    )
     return translation
 
 
