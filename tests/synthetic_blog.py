@@ -104,9 +104,7 @@ class SyntheticBlog:
         for n in range(self.posts):
             wp_id = 10_000 + self.posts - n
             title = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(NOUNS)[0]} nummer {wp_id}"
-            paragraphs = [
-                " ".join(_sentence(rng) for _ in range(3)) for _ in range(rng.randint(3, 5))
-            ]
+            paragraphs = [" ".join(_sentence(rng) for _ in range(3)) for _ in range(rng.randint(3, 5))]
             items = "".join(f"<li>{escape(_sentence(rng))}</li>" for _ in range(3))
             body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
             body += f"<h2>{escape(rng.choice(EXTRAS))}</h2><ul>{items}</ul>"
@@ -235,7 +233,9 @@ def serve_blog(blog: SyntheticBlog) -> BlogServer:
     return BlogServer(blog)
 
 
-def blog_config(base_url: str, *, store_url: str, outbox: str, auto_approve: bool = True, extra: str = "") -> str:
+def blog_config(
+    base_url: str, *, store_url: str, outbox: str, auto_approve: bool = True, extra: str = ""
+) -> str:
     """A config for the synthetic blog: Apertium to nb and sv, the outbox channel."""
     approve = '["nb", "sv"]' if auto_approve else "[]"
     return f"""
