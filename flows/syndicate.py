@@ -1,7 +1,10 @@
 """Prefect flow ``syndicate``: poll → extract → translate → queue for review → deliver approved.
 
-Thin on purpose: each task is one pipeline stage (``syndication.pipeline.run_stage``); all logic
-lives in the package. Run it with ``python -m flows.syndicate`` or ``syndicate run``.
+Thin on purpose: each task is one pipeline stage (``syndication.pipeline``); all logic lives in the
+package. ``post_url`` syndicates one post instead of polling (re-extracted even when seen; ``force``
+re-translates it too). Deployed from ``prefect.yaml`` (every 30 minutes); run it by hand with
+``prefect deployment run 'syndicate/syndicate' --param post_url=…``, ``syndicate run`` or
+``python -m flows.syndicate``.
 """
 
 from __future__ import annotations
@@ -12,48 +15,94 @@ from typing import Any
 
 from prefect import flow, task
 
-from syndication.pipeline import run_stage
+from flows.params import ConfigPath, FeedRef, Languages, PostURL, SyndicateOptions
+from syndication.orchestration.report import report_run
+from syndication.orchestration.runners import translate_batches
+from syndication.orchestration.tasks import run_logged_stage
 from syndication.summary import RunSummary
 
 
 @task(name="poll feeds")
 def poll_feeds(config: str | None, feed: str | None) -> dict[str, Any]:
-    return run_stage("poll", config, feed=feed)
+    return run_logged_stage("poll", config, feed=feed)
 
 
 @task(name="extract posts and linked articles")
 def extract_posts(config: str | None) -> dict[str, Any]:
-    return run_stage("extract", config)
+    return run_logged_stage("extract", config)
 
 
 @task(name="translate and queue for review")
-def translate_posts(config: str | None) -> dict[str, Any]:
-    return run_stage("translate", config)
+def translate_posts(config: str | None, languages: list[str] | None) -> dict[str, Any]:
+    return run_logged_stage("translate", config, languages=languages)
 
 
 @task(name="deliver approved")
 def deliver_approved(config: str | None, dry_run: bool) -> dict[str, Any]:
-    return run_stage("deliver", config, dry_run=dry_run)
+    return run_logged_stage("deliver", config, dry_run=dry_run)
+
+
+@task(name="syndicate one post")
+def syndicate_post(
+    config: str | None, post_url: str, force: bool, languages: list[str] | None, dry_run: bool
+) -> dict[str, Any]:
+    return run_logged_stage(
+        "syndicate_url", config, dry_run=dry_run, url=post_url, force=force, languages=languages
+    )
+
+
+@task(name="report")
+def report(config: str | None, summary: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    return report_run(config, summary, flow="syndicate", parameters=parameters)
 
 
 @flow(name="syndicate")
 def syndicate_flow(
-    config: str | None = None, feed: str | None = None, dry_run: bool = False
+    config: ConfigPath = None,
+    feed: FeedRef = None,
+    languages: Languages = None,
+    dry_run: bool = False,
+    force: bool = False,
+    post_url: PostURL = None,
 ) -> dict[str, Any]:
+    SyndicateOptions(post_url=post_url, force=force)
+    if post_url:
+        parts = [syndicate_post(config, post_url, force, languages, dry_run)]
+    else:
+        parts = [poll_feeds(config, feed), extract_posts(config)]
+        parts += translate_batches(translate_posts, config, languages)
+        parts.append(deliver_approved(config, dry_run))
     summary = RunSummary(dry_run=dry_run)
-    for part in (poll_feeds(config, feed), extract_posts(config), translate_posts(config)):
+    for part in parts:
         summary.merge(RunSummary.from_dict(part))
-    summary.merge(RunSummary.from_dict(deliver_approved(config, dry_run)))
-    return summary.as_dict()
+    parameters = {
+        "feed": feed,
+        "languages": languages,
+        "dry_run": dry_run,
+        "force": force,
+        "post_url": post_url,
+    }
+    return report(config, summary.as_dict(), parameters)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m flows.syndicate", description=__doc__)
     parser.add_argument("--config", default=None)
     parser.add_argument("--feed", default=None)
+    parser.add_argument("--lang", action="append", dest="languages", default=None)
+    parser.add_argument("--post", dest="post_url", default=None)
+    parser.add_argument("--force", action="store_true")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    print(json.dumps(syndicate_flow(config=args.config, feed=args.feed, dry_run=args.dry_run), default=str))
+    result = syndicate_flow(
+        config=args.config,
+        feed=args.feed,
+        languages=args.languages,
+        dry_run=args.dry_run,
+        force=args.force,
+        post_url=args.post_url,
+    )
+    print(json.dumps(result, default=str))
 
 
 if __name__ == "__main__":
