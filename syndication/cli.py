@@ -134,19 +134,63 @@ def init(path: Path, feed_url: str, force: bool) -> None:
 @config_option
 @click.option("--dry-run", is_flag=True, help="Do everything except send: show what would go out.")
 @click.option("--feed", default=None, help="Poll only this feed (URL or name).")
+@click.option(
+    "--post",
+    "post_url",
+    default=None,
+    metavar="URL",
+    help="Syndicate just this post (its URL or GUID), re-extracted even if seen; no poll.",
+)
+@click.option("--force", is_flag=True, help="With --post: re-translate it with fresh engine output too.")
+@click.option("--lang", "languages", multiple=True, help="Only this target language (repeatable).")
 @json_option
-def run(config: Path | None, dry_run: bool, feed: str | None, as_json: bool) -> None:
+def run(
+    config: Path | None,
+    dry_run: bool,
+    feed: str | None,
+    post_url: str | None,
+    force: bool,
+    languages: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """One cycle: poll → extract → translate → queue for review → deliver approved (a Prefect flow)."""
     from syndication.summary import RunSummary
 
+    if force and not post_url:
+        raise click.UsageError("--force re-translates one post: give it with --post URL")
     _prefect_quiet()
     from flows.syndicate import syndicate_flow
 
     path = _config_path(config)
     _check_config(path)
-    data = syndicate_flow(config=path, feed=feed, dry_run=dry_run)
+    data = _run_flow(
+        syndicate_flow,
+        config=path,
+        feed=feed,
+        dry_run=dry_run,
+        post_url=post_url,
+        force=force,
+        languages=list(languages) or None,
+    )
     summary = RunSummary.from_dict(data)
     _print_summary(summary, as_json)
+    if post_url and summary.errors:
+        sys.exit(1)
+
+
+def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
+    """Call a flow; a parameter Prefect rejects, or a configuration error inside, is a clean
+    command-line error rather than a traceback."""
+    from prefect.exceptions import ParameterTypeError
+
+    from syndication.errors import SyndicationError
+
+    try:
+        return flow(**parameters)
+    except (ParameterTypeError, SyndicationError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:  # pydantic's ValidationError of the cross-field checks
+        raise click.ClickException(str(exc)) from exc
 
 
 def _check_config(path: str | None) -> None:
@@ -174,8 +218,144 @@ def publish(config: Path | None, dry_run: bool, channel: str | None, as_json: bo
 
     path = _config_path(config)
     _check_config(path)
-    summary = RunSummary.from_dict(publish_flow(config=path, dry_run=dry_run, channel=channel))
+    summary = RunSummary.from_dict(_run_flow(publish_flow, config=path, dry_run=dry_run, channel=channel))
     _print_summary(summary, as_json)
+
+
+# ------------------------------------------------------------------------------------- backfill
+
+
+class _ProgressBars:
+    """Terminal progress of a backfill: feed pages, then posts (on stderr, so --json stays clean)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.phase: str | None = None
+        self.shown = 0
+
+    def __call__(self, progress: Any) -> None:
+        if not self.enabled:
+            return
+        if progress.phase != self.phase:
+            self.close()
+            self.phase, self.shown = progress.phase, 0
+            label = "feed pages" if progress.phase == "pages" else "posts     "
+            if progress.total is None:
+                click.echo(f"{label.strip()}: reading until the date range is passed", err=True)
+            else:
+                self.bar = click.progressbar(
+                    length=progress.total, label=label, file=sys.stderr, show_pos=True
+                )
+                self.bar.__enter__()
+        if self.bar is not None:
+            self.bar.update(progress.done - self.shown)
+            self.shown = progress.done
+        elif progress.total is None:
+            click.echo(f"  page {progress.done}", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@main.command()
+@config_option
+@click.option("--pages", type=click.IntRange(1, 10_000), default=None, help="Read this many feed pages.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Posts from this day on.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Posts up to this day.")
+@click.option("--feed", default=None, help="Only this feed (URL or name); default: every configured feed.")
+@click.option("--lang", "languages", multiple=True, help="Only this target language (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Fetch, extract and translate; send nothing.")
+@click.option("--progress/--no-progress", default=True, help="Progress bars on stderr.")
+@json_option
+def backfill(
+    config: Path | None,
+    pages: int | None,
+    since: Any,
+    until: Any,
+    feed: str | None,
+    languages: tuple[str, ...],
+    dry_run: bool,
+    progress: bool,
+    as_json: bool,
+) -> None:
+    """Older posts through the WordPress feed's ?paged=N pages, or a date range (whole days, UTC).
+
+    Walks until --pages, the first empty page or 404, or past --since; then extracts, translates and
+    delivers in chunks. Running it again skips what is stored. (The Prefect way: the `backfill`
+    deployment, with a progress artifact.)
+    """
+    from syndication import pipeline
+
+    if pages is None and since is None:
+        raise click.UsageError("give --pages N, or --since DATE (and optionally --until DATE)")
+    if since is not None and until is not None and until < since:
+        raise click.UsageError("--until is before --since")
+    bars = _ProgressBars(progress and not as_json)
+    with _context(config, dry_run=dry_run) as ctx:
+        try:
+            summary = pipeline.backfill(
+                ctx,
+                feed=feed,
+                pages=pages,
+                since=since.date() if since else None,
+                until=until.date() if until else None,
+                languages=list(languages) or None,
+                progress=bars,
+            )
+        finally:
+            bars.close()
+    _print_summary(summary, as_json)
+
+
+# --------------------------------------------------------------------------------------- deploy
+
+
+@main.command()
+@click.option("--pool", default="syndication", show_default=True, help="Work pool (type process).")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Checkout the workers run flows from (default: this one); the pull step's $SYNDICATION_HOME.",
+)
+def deploy(pool: str, home: Path | None) -> None:
+    """Create the process work pool if missing and `prefect deploy --all` from prefect.yaml.
+
+    Needs PREFECT_API_URL (a running `prefect server start`). Afterwards start workers with
+    `prefect worker start --pool POOL` (see docs/operations.md).
+    """
+    import subprocess
+
+    root = (home or Path(__file__).resolve().parent.parent).resolve()
+    if not (root / "prefect.yaml").is_file():
+        raise click.ClickException(f"no prefect.yaml in {root}; give --home with the checkout's folder")
+    _prefect_quiet()
+    env = {**os.environ, "SYNDICATION_HOME": str(root)}
+    prefect = [sys.executable, "-m", "prefect"]
+    listed = subprocess.run([*prefect, "work-pool", "inspect", pool], env=env, capture_output=True, text=True)
+    if listed.returncode != 0:
+        created = subprocess.run(
+            [*prefect, "work-pool", "create", pool, "--type", "process"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if created.returncode != 0:
+            raise click.ClickException(f"cannot create work pool {pool!r}:\n{created.stdout}{created.stderr}")
+        click.echo(f"created work pool {pool!r} (type process)")
+    command = [*prefect, "--no-prompt", "deploy", "--all"]
+    if pool != "syndication":
+        command += ["--pool", pool]  # prefect.yaml names "syndication"; this overrides it for all
+    result = subprocess.run(command, cwd=root, env=env, check=False)
+    if result.returncode != 0:
+        raise click.ClickException("prefect deploy failed (see above)")
+    click.echo(
+        f"deployed from {root}; start a worker with:\n"
+        f"  SYNDICATION_HOME={root} prefect worker start --pool {pool}"
+    )
 
 
 # --------------------------------------------------------------------------------------- status
@@ -460,6 +640,26 @@ def deliveries_list(config: Path | None, state: str | None, as_json: bool) -> No
             f"{r['id']:>5} post {r['post_id']} {r['lang']} {r['channel']}:{r['target'] or '-'} "
             f"{r['action']} {r['state']}{extra}"
         )
+
+
+@deliveries.command("redeliver")
+@config_option
+@click.argument("post")
+@click.option("--lang", required=True, help="Language of the item.")
+@click.option("--channel", required=True, help="Channel to send it to again.")
+@click.option("--dry-run", is_flag=True, help="Render and preview, change nothing.")
+@json_option
+def deliveries_redeliver(
+    config: Path | None, post: str, lang: str, channel: str, dry_run: bool, as_json: bool
+) -> None:
+    """Send one approved item (POST × --lang) to one --channel again, although it went out."""
+    from syndication import pipeline
+
+    with _context(config, dry_run=dry_run) as ctx:
+        summary = pipeline.redeliver(ctx, post, lang, channel)
+    _print_summary(summary, as_json)
+    if summary.deliveries_failed:
+        sys.exit(1)
 
 
 @deliveries.command("retry")
