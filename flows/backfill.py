@@ -67,6 +67,17 @@ def backfill_flow(
     languages: Languages = None,
     dry_run: bool = False,
 ) -> dict[str, Any]:
+    """Older posts, through the feed's ?paged=N pages or a date range.
+
+    Args:
+        config: Config file on the worker (default: $SYNDICATION_CONFIG, else config/syndication.toml).
+        feed: Only this configured feed (URL or name); default: every feed.
+        pages: How many feed pages to read, newest first (WordPress: 10 posts a page).
+        since: First day of a date range (posts published on or after it, UTC).
+        until: Last day of the date range (inclusive).
+        languages: Only these target languages (default: all configured).
+        dry_run: Fetch, extract and translate; send nothing.
+    """
     BackfillOptions(pages=pages, since=since, until=until)
     progress = ProgressArtifact()
     progress(Progress("pages", 0, pages))

@@ -44,6 +44,15 @@ def publish_flow(
     post_ids: PostIds = None,
     redeliver: Redelivery | None = None,
 ) -> dict[str, Any]:
+    """Deliver what is approved.
+
+    Args:
+        config: Config file on the worker (default: $SYNDICATION_CONFIG, else config/syndication.toml).
+        dry_run: Render what would be sent, send nothing.
+        channel: Only this channel.
+        post_ids: Only these posts (ids as `syndicate review list` shows them).
+        redeliver: Send one approved item to one channel again: {"post": …, "lang": …, "channel": …}.
+    """
     if redeliver is not None:
         part = redeliver_item(config, dry_run, redeliver.post, redeliver.lang, redeliver.channel)
     else:

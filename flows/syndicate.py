@@ -65,6 +65,16 @@ def syndicate_flow(
     force: bool = False,
     post_url: PostURL = None,
 ) -> dict[str, Any]:
+    """One syndication cycle, or one post.
+
+    Args:
+        config: Config file on the worker (default: $SYNDICATION_CONFIG, else config/syndication.toml).
+        feed: Poll only this configured feed (URL or name).
+        languages: Only these target languages, e.g. ["nb"] (default: all configured).
+        dry_run: Do everything except send; deliveries are only rendered.
+        force: With post_url: re-translate the post with fresh engine output.
+        post_url: Syndicate just this post (URL or GUID), re-extracted even if seen; no poll.
+    """
     SyndicateOptions(post_url=post_url, force=force)
     if post_url:
         parts = [syndicate_post(config, post_url, force, languages, dry_run)]

@@ -1,0 +1,60 @@
+"""The manual-trigger commands that run the plain pipeline: backfill and deliveries redeliver."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from syndication.cli import main
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_backfill_command_prints_the_summary_as_json(write_config, tmp_path):
+    config = write_config()
+    result = invoke("backfill", "-c", str(config), "--pages", "1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["entries_new"] == 10 and data["feed_pages"] == 1 and data["deliveries_sent"] == 20
+    assert len(list((tmp_path / "outbox" / "sv").glob("*.html"))) == 10
+
+
+def test_backfill_command_shows_progress_on_stderr(write_config):
+    result = CliRunner().invoke(main, ["backfill", "-c", str(write_config()), "--since", "2026-11-19"])
+    assert result.exit_code == 0, result.output
+    assert "feed pages: reading until the date range is passed" in result.output
+    assert "entries    new 7" in result.output  # 19 Nov 00:00 … 20 Nov 12:00, six hours apart
+
+
+def test_backfill_command_needs_pages_or_since(write_config):
+    result = CliRunner().invoke(main, ["backfill", "-c", str(write_config())])
+    assert result.exit_code == 2 and "give --pages N, or --since DATE" in result.output
+    result = CliRunner().invoke(
+        main, ["backfill", "-c", str(write_config()), "--since", "2026-05-02", "--until", "2026-05-01"]
+    )
+    assert result.exit_code == 2 and "--until is before --since" in result.output
+
+
+def test_redeliver_command(write_config, blog, tmp_path):
+    config = str(write_config())
+    assert invoke("backfill", "-c", config, "--pages", "1", "--json").exit_code == 0
+    post = blog.blog.items[0]
+    (tmp_path / "outbox" / "nb" / f"{post.slug}.html").unlink()
+    result = invoke(
+        "deliveries", "redeliver", blog.url(post.path()), "--lang", "nb", "--channel", "outbox", "-c", config
+    )
+    assert result.exit_code == 0, result.output
+    assert "delivery   sent 1, failed 0" in result.output
+    assert (tmp_path / "outbox" / "nb" / f"{post.slug}.html").exists()
+    bad = CliRunner().invoke(
+        main, ["deliveries", "redeliver", "99999", "--lang", "nb", "--channel", "outbox", "-c", config]
+    )
+    assert bad.exit_code == 1 and "no post matches '99999'" in bad.output
+
+
+def test_run_force_without_post_is_a_usage_error(write_config):
+    result = CliRunner().invoke(main, ["run", "-c", str(write_config()), "--force"])
+    assert result.exit_code == 2 and "--force re-translates one post" in result.output
