@@ -177,8 +177,10 @@ def prefect_server(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory)
         "PYTHON": sys.executable,
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_API_DATABASE_CONNECTION_URL": database,
-        # The schedule test uses a 3-second interval: let the scheduler look every second.
+        # The schedule test uses a 3-second interval: let the scheduler look every second, and
+        # schedule a few runs ahead rather than an hour's worth.
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "3",
     }
     up = run_script("prefect_up.sh", env)
     if up.returncode != 0:
