@@ -122,7 +122,7 @@ class PrefectServer:
         )
 
     # REST API, enough for the tests: flow runs, task runs, artifacts, logs, deployments.
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    def post(self, path: str, body: dict[str, Any] | list[Any] | None = None) -> Any:
         response = requests.post(f"{self.api_url}{path}", json=body or {}, timeout=30)
         response.raise_for_status()
         return response.json() if response.content else None
@@ -177,7 +177,7 @@ def prefect_server(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory)
         "PYTHON": sys.executable,
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_API_DATABASE_CONNECTION_URL": database,
-        # The schedule test uses a 3-second interval: let the scheduler look every second, and
+        # The schedule test uses a 4-second interval: let the scheduler look every second, and
         # schedule a few runs ahead rather than an hour's worth.
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
         "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "3",
