@@ -12,15 +12,22 @@ from syndication.pipeline import run_stage
 
 
 @task(name="deliver approved")
-def deliver_approved(config: str | None, dry_run: bool, channel: str | None) -> dict[str, Any]:
-    return run_stage("deliver", config, dry_run=dry_run, channel=channel)
+def deliver_approved(
+    config: str | None, dry_run: bool, channel: str | None, post_ids: list[int] | None = None
+) -> dict[str, Any]:
+    return run_stage("deliver", config, dry_run=dry_run, channel=channel, post_ids=post_ids)
 
 
 @flow(name="publish")
 def publish_flow(
-    config: str | None = None, dry_run: bool = False, channel: str | None = None
+    config: str | None = None,
+    dry_run: bool = False,
+    channel: str | None = None,
+    post_ids: list[int] | None = None,
 ) -> dict[str, Any]:
-    return deliver_approved(config, dry_run, channel)
+    """Deliver everything approved; ``post_ids`` limits it to those posts (the review app starts the
+    deployment with the one just approved)."""
+    return deliver_approved(config, dry_run, channel, post_ids)
 
 
 def main(argv: list[str] | None = None) -> None:
