@@ -1,0 +1,137 @@
+"""Fixtures for the review app's HTTP tests: a translated database built once per session (real
+Apertium), copied for each test so tests never see each other's edits."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+from starlette.types import ASGIApp
+
+from syndication.context import RunContext
+from syndication.store import Translation
+from syndication.web.app import create_app
+from syndication.web.publishing import Publisher
+from tests.web.live import LiveServer
+from tests.web.support import (
+    PASSWORD,
+    POST_HTML,
+    add_users,
+    open_context,
+    store_post,
+    translate,
+    write_config,
+)
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Env:
+    config: Path
+    ctx: RunContext
+    post_id: int
+
+    def translation_id(self, lang: str, post_id: int | None = None) -> int:
+        with self.ctx.store.session() as session:
+            return session.scalars(
+                select(Translation.id).where(
+                    Translation.post_id == (post_id or self.post_id),
+                    Translation.lang == lang,
+                    Translation.status != "superseded",
+                )
+            ).one()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("web-template")
+    config = write_config(folder)
+    ctx = open_context(config)
+    store_post(
+        ctx,
+        key="https://lokaltliv.example.dk/?p=7",
+        title="Et godt møde i forsamlingshuset",
+        html=POST_HTML,
+        excerpt="Kort om mødet: æøå <script>alert(1)</script>",
+    )
+    translate(ctx)
+    add_users(ctx)
+    ctx.close()  # checkpoints the WAL into the file
+    return folder
+
+
+@pytest.fixture
+def env(template_db: Path, tmp_path: Path) -> Iterator[Env]:
+    shutil.copy(template_db / "syndication.db", tmp_path / "syndication.db")
+    config = write_config(tmp_path)
+    ctx = open_context(config)
+    with ctx.store.session() as session:
+        post_id = session.scalars(select(Translation.post_id)).first()
+    assert post_id is not None
+    yield Env(config=config, ctx=ctx, post_id=post_id)
+    ctx.close()
+
+
+class Client:
+    """A browser-like HTTP client (cookies kept, redirects not followed) against a real uvicorn."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.server = LiveServer(app)
+        self.session = requests.Session()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def cookies(self) -> requests.cookies.RequestsCookieJar:
+        return self.session.cookies
+
+    def get(self, path: str, **kwargs: object) -> requests.Response:
+        return self.session.get(self.url + path, allow_redirects=False, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kwargs: object) -> requests.Response:
+        return self.session.post(self.url + path, allow_redirects=False, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def __enter__(self) -> Client:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+        self.server.stop()
+
+
+def make_client(env: Env, publisher: Publisher | None = None, app: ASGIApp | None = None) -> Client:
+    if app is None:
+        app = create_app(env.ctx, publisher=publisher or Publisher(env.ctx, prefect_api_url=None))
+    return Client(app)
+
+
+@pytest.fixture
+def client(env: Env) -> Iterator[Client]:
+    with make_client(env) as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(client: Client, username: str = "anna", password: str = PASSWORD) -> str:
+    """Log in; returns the CSRF token of the new session."""
+    page = client.get("/login")
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf_of(page.text)}
+    )
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/").text)
