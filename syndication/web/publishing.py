@@ -59,7 +59,7 @@ class Publisher:
     def after_approval(self, *, translation_id: int, post_id: int, actor: str) -> PublishResult:
         if not self.uses_prefect:
             return PublishResult(
-                "queued", "It will go out on the next `syndicate publish` (or `syndicate run`)."
+                "queued", "It goes out on the next `syndicate publish` (or `syndicate run`)."
             )
         runner = self._run_deployment
         if runner is None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from starlette.types import ASGIApp
 
 from syndication.context import RunContext
-from syndication.store import Translation
+from syndication.store import Post, Translation
 from syndication.web.app import create_app
 from syndication.web.publishing import Publisher
 from tests.web.live import LiveServer
@@ -39,12 +39,15 @@ class Env:
     post_id: int
 
     def translation_id(self, lang: str, post_id: int | None = None) -> int:
+        """The item for the post's current revision in ``lang``."""
         with self.ctx.store.session() as session:
             return session.scalars(
-                select(Translation.id).where(
+                select(Translation.id)
+                .join(Post, Post.id == Translation.post_id)
+                .where(
                     Translation.post_id == (post_id or self.post_id),
                     Translation.lang == lang,
-                    Translation.status != "superseded",
+                    Translation.revision_id == Post.current_revision_id,
                 )
             ).one()
 
