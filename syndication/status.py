@@ -11,7 +11,7 @@ from syndication.store import Delivery, Feed, Post, Translation
 
 
 def _counts(session: Session, *group: Any) -> dict[str, int]:
-    rows = session.execute(select(*group, func.count()).group_by(*group)).tuples()
+    rows = session.execute(select(*group, func.count()).group_by(*group))
     return {"/".join(str(v) for v in row[:-1]): int(row[-1]) for row in rows}
 
 
@@ -42,7 +42,7 @@ def status(session: Session, *, failures: int = 10) -> dict[str, Any]:
         .where(Translation.status == "failed")
         .order_by(Translation.updated_at.desc())
         .limit(failures)
-    ).tuples():
+    ):
         failed.append(
             {
                 "stage": "translate",
@@ -57,7 +57,7 @@ def status(session: Session, *, failures: int = 10) -> dict[str, Any]:
         .where(Delivery.state.in_(["failed", "uncertain"]))
         .order_by(Delivery.updated_at.desc())
         .limit(failures)
-    ).tuples():
+    ):
         failed.append(
             {
                 "stage": "deliver",

@@ -82,7 +82,7 @@ def approved_item(session: Session, translation_id: int) -> ApprovedTranslation:
         .join(TranslatedSegment, TranslatedSegment.segment_id == SegmentRow.id)
         .where(TranslatedSegment.translation_id == translation.id)
         .order_by(SegmentRow.position)
-    ).tuples()
+    )
     segments: list[Segment] = []
     targets: dict[str, str] = {}
     for source, target in rows:

@@ -119,7 +119,7 @@ def _queue_rows(session: Session, translation_ids: list[int] | None, **filters: 
         query = query.where(or_(Feed.name == filters["feed"], Feed.url == filters["feed"]))
     if filters.get("current_only", True):
         query = query.where(Post.current_revision_id == Translation.revision_id)
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     flagged = _flag_counts(session, [t.id for t, *_ in rows])
     items = []
     for translation, post, revision, feed_name, feed_url, total, open_count in rows:
@@ -157,7 +157,7 @@ def _flag_counts(session: Session, ids: list[int]) -> dict[int, int]:
         select(TranslatedSegment.translation_id, TranslatedSegment.flags, TranslatedSegment.state).where(
             TranslatedSegment.translation_id.in_(ids)
         )
-    ).tuples():
+    ):
         if flags and state == "open":
             counts[tid] = counts.get(tid, 0) + 1
     return counts
@@ -188,7 +188,7 @@ def segments_of(session: Session, translation_id: int) -> list[SegmentView]:
         .join(TranslatedSegment, TranslatedSegment.segment_id == SegmentRow.id)
         .where(TranslatedSegment.translation_id == translation_id)
         .order_by(SegmentRow.position)
-    ).tuples()
+    )
     return [
         SegmentView(
             key=src.key,
@@ -219,13 +219,13 @@ def item_detail(session: Session, translation_id: int) -> ItemDetail:
         .join(PostLink, PostLink.target_post_id == Post.id)
         .where(PostLink.source_post_id == item.post_id)
         .order_by(Post.id)
-    ).tuples()
+    )
     linked_from = session.execute(
         select(Post.id, Post.title, Post.url)
         .join(PostLink, PostLink.source_post_id == Post.id)
         .where(PostLink.target_post_id == item.post_id)
         .order_by(Post.id)
-    ).tuples()
+    )
     deliveries = [
         DeliveryView(d.id, d.channel, d.target, d.action, d.state, d.error, d.remote_url, d.sent_at)
         for d in session.scalars(

@@ -281,7 +281,7 @@ def build_translation(
             select(TranslatedSegment, SegmentRow)
             .join(SegmentRow, SegmentRow.id == TranslatedSegment.segment_id)
             .where(TranslatedSegment.translation_id == previous.id)
-        ).tuples():
+        ):
             carried[src.source_hash] = seg
             previous_sources[src.key] = src.source
     flagged = False
