@@ -4,7 +4,7 @@ Layout of the ASGI app::
 
     /unsubscribe, /feeds/… (channel_routes: public, signed links; no login, no session)
     everything else → review app:
-        SecurityHeaders → BodyLimit → SecureCookies → SessionMiddleware → RequireLogin → routes
+        ServerTiming → SecurityHeaders → BodyLimit → SecureCookies → SessionMiddleware → RequireLogin → routes
         /login  /logout  /  /items/{id}[/preview|/segments/{key}|/approve|/reject|/publish]
         /admin/users  /admin/settings  /static/… (the package's static folder only)
 """
@@ -12,11 +12,13 @@ Layout of the ASGI app::
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -24,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syndication.context import RunContext
 from syndication.settings import Settings, load_settings
@@ -58,6 +61,28 @@ class WebState:
     def lookup(self, token: str) -> SignedIn | None:
         with self.ctx.store.session() as session:
             return session_user(session, token)
+
+
+class ServerTiming:
+    """``Server-Timing: app;dur=<ms>`` on every response: the time spent in the app, as browser dev
+    tools and the benchmark read it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def send_timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = (time.perf_counter() - started) * 1000
+                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={elapsed:.2f}")
+            await send(message)
+
+        await self.app(scope, receive, send_timed)
 
 
 def state_of(request: Request) -> WebState:
@@ -96,6 +121,7 @@ def review_app(state: WebState) -> Starlette:
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
+        Middleware(ServerTiming),
         Middleware(SecurityHeaders),
         Middleware(BodyLimit),
         Middleware(

@@ -61,13 +61,12 @@ class Publisher:
             return PublishResult(
                 "queued", "It goes out on the next `syndicate publish` (or `syndicate run`)."
             )
-        runner = self._run_deployment
-        if runner is None:
-            from prefect.deployments import run_deployment
-
-            runner = run_deployment
+        parameters = {"post_ids": [post_id]}
         try:
-            flow_run = runner(name=self.deployment, parameters={"post_ids": [post_id]}, timeout=0)
+            if self._run_deployment is not None:
+                flow_run = self._run_deployment(name=self.deployment, parameters=parameters, timeout=0)
+            else:
+                flow_run = self._start_deployment(parameters)
         except Exception as exc:  # a Prefect or network failure must not undo the approval
             log.warning("could not start the %s deployment for post %s: %s", self.deployment, post_id, exc)
             return PublishResult(
@@ -87,6 +86,15 @@ class Publisher:
                 )
             )
         return PublishResult("started", f"Publishing started: Prefect flow run {name} of {self.deployment}.")
+
+    def _start_deployment(self, parameters: dict[str, Any]) -> Any:
+        from prefect.deployments import run_deployment
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        # The URL this publisher was made with, whatever Prefect profile or context the request
+        # thread happens to have.
+        with temporary_settings(updates={PREFECT_API_URL: self.prefect_api_url}):
+            return run_deployment(name=self.deployment, parameters=parameters, timeout=0)
 
     def publish_now(self, *, translation_id: int, post_id: int, actor: str) -> RunSummary:
         """Run the deliver stage here, for this post only (a single-machine setup without Prefect)."""
