@@ -487,16 +487,19 @@ def deliveries_retry(config: Path | None, ids: tuple[int, ...]) -> None:
     default=Path("."),
     help="Where outbox/ and the demo database go.",
 )
+@click.option("--port", default=8765, show_default=True, help="Loopback port for the demo blog.")
 @click.option(
     "--serve/--no-serve", "keep_serving", default=False, help="Keep the demo site up after the run."
 )
 @json_option
-def demo(workdir: Path, keep_serving: bool, as_json: bool) -> None:
+def demo(workdir: Path, port: int, keep_serving: bool, as_json: bool) -> None:
     """Run the whole pipeline on the bundled Danish demo blog, publishing to ./outbox/."""
     from syndication.demo import run_demo
 
     _prefect_quiet()
-    result = run_demo(workdir.resolve(), keep_serving=keep_serving, echo=None if as_json else click.echo)
+    result = run_demo(
+        workdir.resolve(), port=port, keep_serving=keep_serving, echo=None if as_json else click.echo
+    )
     if as_json:
         _echo_json(result)
 

@@ -172,6 +172,9 @@ def prepare_demo(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / CONFIG_NAME
+    glossary = demo_dir() / "glossary.csv"
+    if glossary.is_file():
+        _write_atomically(workdir / glossary.name, glossary.read_bytes())
     _write_atomically(target, resolved.encode("utf-8"))
     load_settings(target, environ={})  # fail here, naming the file, rather than halfway into the demo
     return target
@@ -324,11 +327,15 @@ def _handler_for(server: DemoServer) -> type[BaseHTTPRequestHandler]:
 
 
 DEMO_STATE = ".syndication-demo"
+DEMO_PORT = 8765
+"""The demo blog's usual port: post identities (``{base}/?p=ID``) include it, so a second
+``syndicate demo`` only shows the incremental path (304, nothing translated) on the same port."""
 
 
 def run_demo(
     workdir: Path,
     *,
+    port: int = DEMO_PORT,
     keep_serving: bool = False,
     echo: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
@@ -343,7 +350,12 @@ def run_demo(
 
     say = echo or (lambda _line: None)
     outbox = (workdir / "outbox").resolve()
-    with serve_site(demo_dir() / "site") as server:
+    try:
+        server = serve_site(demo_dir() / "site", port=port)
+    except ConfigError:
+        say(f"port {port} is busy; serving the demo blog on a free port (a new blog to the pipeline)")
+        server = serve_site(demo_dir() / "site")
+    with server:
         config = prepare_demo(workdir / DEMO_STATE, server.base_url, outbox=outbox)
         say(f"demo blog (Danish) at {server.base_url}/  — feed {server.base_url}/feed/")
         summary = RunSummary.from_dict(syndicate_flow(config=str(config)))

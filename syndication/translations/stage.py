@@ -96,7 +96,7 @@ def translate_pending(ctx: RunContext, *, post_ids: Sequence[int] | None = None)
             continue
         try:
             translate_language(ctx, engine, version, lang, revision_ids)
-        except TranslationError as exc:
+        except SyndicationError as exc:  # engine failure or a bad glossary: this language waits
             _fail_all(ctx, revision_ids, lang, exc)
 
 

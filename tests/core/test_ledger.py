@@ -69,7 +69,9 @@ def test_sent_rows_are_never_claimed_again(store):
     with store.session() as session:
         delivery_id = ledger.ensure(session, planned()).id
     assert ledger.claim(store, delivery_id, at_most_once=False)
-    ledger.complete(store, delivery_id, Receipt(channel="outbox", key="k", remote_id="42", remote_url="file:///x"))
+    ledger.complete(
+        store, delivery_id, Receipt(channel="outbox", key="k", remote_id="42", remote_url="file:///x")
+    )
     assert not ledger.claim(store, delivery_id, at_most_once=False)
     with store.session() as session:
         assert ledger.last_sent(session, 1, "nb", "outbox", "").remote_id == "42"

@@ -79,7 +79,7 @@ def test_norwegian_must_be_bokmal_or_nynorsk(tmp_path):
 
 
 def test_unknown_keys_and_bad_toml_are_clear_errors(tmp_path):
-    with pytest.raises(ConfigError, match="fetch.timeoutt"):
+    with pytest.raises(ConfigError, match=r"fetch\.timeoutt"):
         load_settings(write(tmp_path, "[fetch]\ntimeoutt = 3\n"), environ={})
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(write(tmp_path, "[fetch\n"), environ={})

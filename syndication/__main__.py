@@ -1,0 +1,5 @@
+"""``python -m syndication`` is ``syndicate``."""
+
+from syndication.cli import main
+
+main()
