@@ -25,13 +25,13 @@ TRAVERSALS = [
 
 
 @pytest.mark.parametrize("target", TRAVERSALS)
-def test_paths_out_of_the_static_folder_are_404(client, target):
-    status, body = raw_get(client.server.host, client.server.port, target)
+def test_paths_out_of_the_static_folder_are_404(anonymous, target):
+    status, body = raw_get(anonymous.server.host, anonymous.server.port, target)
     assert status == 404, (target, status)
     assert b"SQLAlchemy" not in body and b"root:" not in body and b"{% extends" not in body
 
 
-def test_the_static_folder_itself_is_served(client):
-    status, body = raw_get(client.server.host, client.server.port, "/static/review.js")
+def test_the_static_folder_itself_is_served(anonymous):
+    status, body = raw_get(anonymous.server.host, anonymous.server.port, "/static/review.js")
     assert status == 200
     assert b"serialize" in body
