@@ -24,7 +24,7 @@ from syndication.context import RunContext
 from syndication.store import Post, Translation
 from syndication.web.app import create_app
 from syndication.web.publishing import Publisher
-from tests.web.live import LiveServer
+from tests.web.live import LiveServer, SwitchableApp
 from tests.web.support import (
     PASSWORD,
     POST_HTML,
@@ -102,11 +102,30 @@ def env(template_db: Path, tmp_path: Path) -> Iterator[Env]:
     made.ctx.close()
 
 
+_SHARED = SwitchableApp()
+_SHARED_SERVER: list[LiveServer] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_server() -> Iterator[LiveServer]:
+    """One uvicorn for the package's tests; each test's client points it at that test's app."""
+    server = LiveServer(_SHARED).start()
+    _SHARED_SERVER.append(server)
+    yield server
+    _SHARED_SERVER.clear()
+    server.stop()
+
+
 class Client:
-    """A browser-like HTTP client (cookies kept, redirects not followed) against a real uvicorn."""
+    """A browser-like HTTP client (cookies kept, redirects not followed) against a real uvicorn.
+
+    The app is served by the shared server (set as its target when the client is entered); tests in
+    this package run one at a time, so one target at a time is enough.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
-        self.server = LiveServer(app)
+        self.app = app
+        self.server = _SHARED_SERVER[0]
         self.session = requests.Session()
 
     @property
@@ -124,12 +143,11 @@ class Client:
         return self.session.post(self.url + path, allow_redirects=False, timeout=30, **kwargs)  # type: ignore[arg-type]
 
     def __enter__(self) -> Client:
-        self.server.start()
+        _SHARED.target = self.app
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.session.close()
-        self.server.stop()
 
 
 def make_client(env: Env, publisher: Publisher | None = None, app: ASGIApp | None = None) -> Client:
@@ -155,6 +173,7 @@ def shared_client(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture
 def anonymous(shared_client: Client) -> Client:
+    _SHARED.target = shared_client.app
     shared_client.cookies.clear()
     return shared_client
 

@@ -8,7 +8,7 @@ import time
 from types import TracebackType
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class LiveServer:
@@ -49,6 +49,26 @@ class LiveServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class SwitchableApp:
+    """An ASGI app that forwards to whichever app was set last: one server for many tests, each
+    with an app (and database) of its own."""
+
+    def __init__(self) -> None:
+        self.target: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:  # nothing to start or stop: each target is set up by its test
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        assert self.target is not None, "no app set on the shared server"
+        await self.target(scope, receive, send)
 
 
 def raw_get(host: str, port: int, target: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
