@@ -403,4 +403,5 @@ def test_a_source_change_after_approval_reopens_only_the_changed_segment(env: En
     assert "<ins>god</ins>" in page or "<ins>god </ins>" in page
     old_page = client.get(f"/items/{tid}").text
     assert "this revision can no longer be approved" in old_page
+    assert f'action="/items/{tid}/approve"' not in old_page
     assert f'href="/items/{new}"' in old_page
