@@ -47,6 +47,7 @@ DOCS_SCREENSHOT = ROOT / "docs" / "review-item.png"
 NEW_POST = "netvaerk-er-guld"
 OLD_POST = "messebesoeg-i-berlin-og-landdistrikterne"
 PASSWORD = "correct horse battery staple"
+UNKNOWN = ("butikken på gården", "gårdbutikken")
 
 
 @dataclass
@@ -92,6 +93,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     tmp = tmp_path_factory.mktemp("review-browser")
     root = tmp / "site"
     shutil.copytree(demo_dir() / "site", root)
+    # A word Apertium's dictionary lacks, so the engine's QA flags are on the page for real.
+    for relative in ("feed/index.xml", f"{NEW_POST}/index.html"):
+        path = root / relative
+        text = path.read_text(encoding="utf-8")
+        assert UNKNOWN[0] in text
+        path.write_text(text.replace(UNKNOWN[0], UNKNOWN[1]), encoding="utf-8")
     with serve_site(root) as site:
         # Editors decide here: nothing is auto-approved.
         template = (demo_dir() / "syndication.toml").read_text(encoding="utf-8")
@@ -149,6 +156,8 @@ def test_log_in_edit_a_segment_keeping_its_chips_approve_and_find_it_in_the_outb
     expect(page.locator(f'table.queue a[href="/items/{tid}"]').locator("xpath=../..")).to_contain_text("⚑")
     page.locator(f'a[href="/items/{tid}"]').click()
     expect(page.locator("h1")).to_have_text("Netværk er guld – men kun når vi giver noget af os selv")
+    # The engine's QA flag sits beside the segment it is about.
+    expect(page.locator("#seg-b3 .flag")).to_contain_text("gårdbutikken")
 
     # b14 links to the Berlin post: the link is a chip the editor cannot break by typing.
     box = editor(page, "b14")
