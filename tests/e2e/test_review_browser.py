@@ -176,11 +176,17 @@ def test_log_in_edit_a_segment_keeping_its_chips_approve_and_find_it_in_the_outb
     # Ctrl+Enter moved on to the next open segment.
     expect(editor(page, "b15")).to_be_focused()
 
-    # The screenshot for the README: decision bar, QA flags, link chips and the saved edit.
+    # The screenshot for the README: the top of the page (header, decision bar, the first segments
+    # with chips and a QA flag); the phone and reopened views are saved by the tests below.
     ARTIFACTS.mkdir(exist_ok=True)
-    page.locator("#seg-b13").evaluate("el => el.scrollIntoView({block: 'start', behavior: 'instant'})")
-    page.evaluate("window.scrollBy({top: -145, behavior: 'instant'})")
-    page.screenshot(path=str(ARTIFACTS / "review-item.png"))
+    page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
+    page.screenshot(
+        path=str(ARTIFACTS / "review-item.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": 1380},
+    )
+    page.locator("#seg-b14").evaluate("el => el.scrollIntoView({block: 'center', behavior: 'instant'})")
+    page.screenshot(path=str(ARTIFACTS / "review-item-edited.png"))
     DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
     shutil.copyfile(ARTIFACTS / "review-item.png", DOCS_SCREENSHOT)
 
