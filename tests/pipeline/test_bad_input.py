@@ -14,7 +14,6 @@ from sqlalchemy import select
 from syndication import pipeline
 from syndication.context import RunContext
 from syndication.store import Feed, Post
-from tests.httpserver import Reply
 
 PAGE = """<!DOCTYPE html><html lang="da"><head><meta charset="{charset}"><title>{title}</title>
 <script>document.write('<p>reklame</p>')</script></head><body>
