@@ -19,7 +19,8 @@ PAGE = """<!DOCTYPE html><html lang="da"><head><meta charset="{charset}"><title>
 <script>document.write('<p>reklame</p>')</script></head><body>
 <nav><a href="/">Forside</a></nav>
 <article class="post"><h1 class="entry-title">{title}</h1>
-<div class="entry-content"><p>{body}</p><p onclick="alert(1)">Vi ses til mødet i forsamlingshuset på torsdag.</p>
+<div class="entry-content"><p>{body}</p>
+<p onclick="alert(1)">Vi ses til mødet i forsamlingshuset på torsdag.</p>
 <script>alert('x')</script></div></article>
 <div id="comments"><h3>Skriv en kommentar</h3><form><textarea></textarea></form></div>
 </body></html>"""
@@ -101,7 +102,7 @@ path = "{tmp_path}/outbox"
 
 
 def test_run_goes_on_and_every_failure_says_why(hostile_blog):
-    config, server, base = hostile_blog
+    config, _server, base = hostile_blog
     ctx = RunContext.open(config)
     summary = pipeline.syndicate(ctx)
 
