@@ -216,8 +216,8 @@ def translate_language(
         fresh = dict(zip(missing, results, strict=True))
         summary.segments_translated += len(fresh)
     with ctx.store.session() as session:
-        for digest, result in fresh.items():
-            entry = TMEntry(
+        entries = {
+            digest: TMEntry(
                 engine=engine.name,
                 model_version=version,
                 source_lang=source_lang,
@@ -227,9 +227,12 @@ def translate_language(
                 target=result.target,
                 flags=result.flags,
             )
-            session.add(entry)
-            session.flush()
-            result.tm_id = entry.id
+            for digest, result in fresh.items()
+        }
+        session.add_all(entries.values())
+        session.flush()  # one flush for the batch: ids for the translated segments below
+        for digest, entry in entries.items():
+            fresh[digest].tm_id = entry.id
         by_revision: dict[int, list[SegmentRow]] = {}
         for segment in segments:
             by_revision.setdefault(segment.revision_id, []).append(segment)
