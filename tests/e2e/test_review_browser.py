@@ -286,6 +286,39 @@ def test_without_javascript_the_textarea_saves_and_a_broken_placeholder_is_refus
         context.close()
 
 
+def test_two_editors_on_one_segment_the_second_sees_a_conflict(browser: Browser, demo: Demo):
+    tid = demo.item(NEW_POST, "sv")
+    first, second = browser.new_context(), browser.new_context()
+    try:
+        anna, admin = first.new_page(), second.new_page()
+        log_in(anna, demo, user="anna", path=f"/items/{tid}")
+        log_in(admin, demo, user="admin", path=f"/items/{tid}")
+        for page, words in (
+            (anna, "Vad vill du få ut av nätverket?"),
+            (admin, "Vad vill du ha av nätverket?"),
+        ):
+            box = editor(page, "b5")
+            box.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type(words)
+        anna.locator("#seg-b5 button", has_text="Save").click()
+        expect(anna.locator("#seg-b5 .seg-status")).to_have_text("Saved")
+        admin.locator("#seg-b5 button", has_text="Save").click()
+        status = admin.locator("#seg-b5 .seg-status")
+        expect(status).to_contain_text("anna changed this segment")
+        expect(admin.locator("#seg-b5 .seg-theirs")).to_contain_text("Vad vill du få ut av nätverket?")
+        expect(editor(admin, "b5")).to_have_text("Vad vill du ha av nätverket?")  # nothing lost
+        assert demo.segment(tid, "b5").target == "Vad vill du få ut av nätverket?"
+        # Having seen anna's text, the second editor saves on purpose.
+        admin.locator("#seg-b5 button", has_text="Save").click()
+        expect(status).to_have_text("Saved")
+        expect(admin.locator("#seg-b5 .seg-theirs")).to_have_count(0)
+        assert demo.segment(tid, "b5").target == "Vad vill du ha av nätverket?"
+    finally:
+        first.close()
+        second.close()
+
+
 def test_phone_layout_stacks_source_above_translation(browser: Browser, demo: Demo):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
