@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syndication.errors import EngineUnavailableError, SyndicationError, TranslationError
+from syndication.errors import SyndicationError, TranslationError
 from syndication.models import QAFlag, Segment
 from syndication.store import (
     Post,
@@ -86,10 +86,7 @@ def translate_pending(ctx: RunContext, *, post_ids: Sequence[int] | None = None)
     for lang, revision_ids in work.items():
         try:
             engine = ctx.engine(lang)
-            if (source_lang, lang) not in engine.pairs():
-                raise EngineUnavailableError(
-                    f"engine {engine.name!r} has no {source_lang}→{lang} pair installed", lang=lang
-                )
+            # Engines raise EngineUnavailableError for a missing pair, saying what to install.
             version = engine.version(source_lang, lang)
         except SyndicationError as exc:
             _fail_all(ctx, revision_ids, lang, exc)
