@@ -24,6 +24,7 @@ is recorded with a message that says what to fix and is not retried until someth
     │   ├── StaleRevisionError            approving a revision that is no longer current
     │   ├── EditConflictError             someone else changed the segment first
     │   └── PlaceholderError              an edit removed or invented a placeholder
+    ├── UserError                         a review-app account that cannot be made or changed
     └── DeliveryError                     a channel failed for (post, language, channel)
         ├── TransientDeliveryError        timeout, 429, 5xx, SMTP 4xx              (transient)
         └── TerminalDeliveryError         401/403, 400, SMTP 5xx, bad channel config
@@ -152,6 +153,10 @@ class EditConflictError(ReviewError):
 
 
 class PlaceholderError(ReviewError):
+    pass
+
+
+class UserError(SyndicationError):
     pass
 
 

@@ -22,7 +22,9 @@ from syndication.errors import ConfigError
 ENV_PREFIX = "SYNDICATION__"
 DEFAULT_CONFIG_PATH = Path("config/syndication.toml")
 LANG_TAGS = {"da", "en", "de", "sv", "nb", "nn", "fr", "es", "it", "nl", "pl", "fi", "is", "uk", "pt"}
-SECRET_KEYS = {"password", "secret", "token", "api_key", "apikey", "app_password", "smtp_password"}
+SECRET_KEYS = {
+    "password", "secret", "secret_key", "token", "api_key", "apikey", "app_password", "smtp_password"
+}  # fmt: skip
 
 
 class _Model(BaseModel):
@@ -138,6 +140,31 @@ class OrchestrationSettings(_Model):
     per chunk in Prefect)."""
 
 
+class WebSettings(_Model):
+    """The review web app (``syndicate serve``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    base_url: str | None = None
+    """Public URL of the app, used in links from e-mails and artifacts; default ``http://host:port``."""
+    secure_cookies: bool | None = None
+    """Session cookie only over HTTPS: ``true``/``false``; unset = when the request or ``base_url``
+    is https."""
+    session_max_age: int = Field(12 * 3600, gt=0)
+    """Seconds a login lasts."""
+    prefect_publish_deployment: str = "publish/publish"
+    """Deployment started on approval when a Prefect server is configured (``PREFECT_API_URL``)."""
+    secret_key: SecretStr | None = None
+    """Signs session cookies; only from ``SYNDICATION__WEB__SECRET_KEY``, else a generated key file
+    next to the database."""
+
+    def public_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
 class Settings(_Model):
     store: StoreSettings = Field(default_factory=lambda: StoreSettings())
     fetch: FetchSettings = Field(default_factory=lambda: FetchSettings())
@@ -150,6 +177,7 @@ class Settings(_Model):
     review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
     deliveries: DeliverySettings = Field(default_factory=lambda: DeliverySettings())
     orchestration: OrchestrationSettings = Field(default_factory=lambda: OrchestrationSettings())
+    web: WebSettings = Field(default_factory=lambda: WebSettings())
     channels: dict[str, ChannelSettings] = Field(
         default_factory=lambda: {"outbox": ChannelSettings(type="outbox", path="outbox")}
     )

@@ -103,6 +103,10 @@ def poll_feeds(ctx: RunContext, *, only: str | None = None) -> None:
             for entry in entries:
                 record_entry(session, ctx, feed, config, entry, baseline=baseline)
             feed.baselined = True
+            # A malformed feed yields what could be read; the problems stay visible in status.
+            feed.last_error = "; ".join(entries.problems) or None
+            if entries.problems and not entries:
+                summary.feeds_failed += 1
             for problem in entries.problems:
                 summary.errors.append(_item_error("poll", problem, "terminal", config.url))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import syndication.deliveries.subscribers
+import syndication.web.users  # noqa: F401  (tables defined next to their feature join the metadata)
 from syndication.store import Base
 
 target_metadata = Base.metadata

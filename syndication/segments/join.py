@@ -101,7 +101,14 @@ def render_segment(segment: Segment, text: str, *, alts: Mapping[str, str] | Non
                 out.append(closers.pop())
         else:
             markup = segment.markup.get(token.value)
-            if markup is not None and token.value not in paired and token.value not in used:
+            # An element holding a link cannot go inside an open link either: it goes to the end.
+            link_in_link = "</a>" in closers and markup is not None and _LINK_RE.search(markup) is not None
+            if (
+                markup is not None
+                and token.value not in paired
+                and token.value not in used
+                and not link_in_link
+            ):
                 used.add(token.value)
                 out.append(_with_alt(markup, (alts or {}).get(token.value)))
     out.extend(reversed(closers))
@@ -113,6 +120,9 @@ def render_segment(segment: Segment, text: str, *, alts: Mapping[str, str] | Non
                 out.append(" ")
             out.append(_with_alt(markup, (alts or {}).get(pid)))
     return "".join(out)
+
+
+_LINK_RE = re.compile(r"<a[\s>]", re.IGNORECASE)
 
 
 def _closing_tag(markup: str) -> str:

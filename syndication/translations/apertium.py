@@ -106,7 +106,7 @@ class ApertiumEngine:
             if key in self._versions:
                 return self._versions[key]
         mode = self._mode(source, target)
-        version = _package_version(mode)
+        version = _package_version(mode, _DEBIAN_PACKAGES.get(frozenset(key)))
         with self._lock:
             self._versions[key] = version
         return version
@@ -313,8 +313,10 @@ def _install_hint(source: str, target: str) -> str:
     )
 
 
-def _package_version(mode: str) -> str:
-    """The Debian package (name and version) that owns the mode file, else a content hash."""
+def _package_version(mode: str, package: str | None = None) -> str:
+    """The Debian package (name and version) holding the pair's data, else a content hash of the
+    mode file. Read from dpkg's status file rather than ``dpkg-query -S``, which scans every
+    package's file list (~0.3 s per pair, paid on every run)."""
     datadirs = (os.environ.get("APERTIUM_DATADIR"), "/usr/share/apertium", "/usr/local/share/apertium")
     for datadir in filter(None, datadirs):
         path = Path(datadir) / "modes" / f"{mode}.mode"
@@ -322,27 +324,26 @@ def _package_version(mode: str) -> str:
             break
     else:
         return f"apertium {mode} (version unknown)"
-    try:
-        owner = (
-            subprocess.run(
-                ["dpkg-query", "-S", str(path)], capture_output=True, text=True, timeout=30, check=True
-            )
-            .stdout.split(":", 1)[0]
-            .strip()
-        )
-        version = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Package} ${Version}", owner],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
-        if owner and version:
-            return version
-    except (OSError, subprocess.SubprocessError):
-        pass
+    if package is not None:
+        version = _dpkg_version(package)
+        if version is not None:
+            return f"{package} {version}"
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     except OSError:
         return f"apertium {mode} (version unknown)"
     return f"apertium {mode} (unpackaged, mode {digest})"
+
+
+def _dpkg_version(package: str, status: Path = Path("/var/lib/dpkg/status")) -> str | None:
+    """``Version:`` of an installed package from dpkg's status database (a plain RFC 822 file)."""
+    try:
+        text = status.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for stanza in text.split("\n\n"):
+        if stanza.startswith(f"Package: {package}\n") and "Status: install ok installed" in stanza:
+            for line in stanza.splitlines():
+                if line.startswith("Version: "):
+                    return line[len("Version: ") :].strip()
+    return None

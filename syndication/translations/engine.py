@@ -31,7 +31,8 @@ class TranslationEngine(Protocol):
         ...
 
     def version(self, source: str, target: str) -> str:
-        """Model/package version for the pair: part of the translation-memory key and provenance."""
+        """Model/package version for the pair: part of the translation-memory key and provenance.
+        Raises ``EngineUnavailableError`` (saying what to install) when the pair is missing."""
         ...
 
     def translate(self, texts: Sequence[str], *, source: str, target: str) -> list[EngineOutput]: ...

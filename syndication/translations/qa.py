@@ -92,11 +92,18 @@ def _normalized(text: str) -> str:
     return " ".join(strip_placeholders(text).casefold().split())
 
 
+SCANDINAVIAN = frozenset({"da", "nb", "nn", "no", "sv"})
+
+
 def _untranslated(source: str, target: str, source_lang: str, target_lang: str) -> QAFlag | None:
     if source_lang.split("-")[0] == target_lang.split("-")[0]:
         return None
     source_words = _words(strip_placeholders(source))
-    if len(source_words) >= 3 and _normalized(source) == _normalized(target):
+    pair = frozenset({source_lang.split("-")[0], target_lang.split("-")[0]})
+    # Danish, Norwegian and Swedish share much of their vocabulary: a short sentence can come out
+    # letter for letter the same ("En god dag i landsbyen"), so only longer ones are suspicious.
+    minimum = 8 if pair <= SCANDINAVIAN else 3
+    if len(source_words) >= minimum and _normalized(source) == _normalized(target):
         return QAFlag(
             UNTRANSLATED,
             "The translation is identical to the source text: it was probably not translated.",

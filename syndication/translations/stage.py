@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syndication.errors import ConfigError, EngineUnavailableError, SyndicationError, TranslationError
+from syndication.errors import ConfigError, SyndicationError, TranslationError
 from syndication.models import QAFlag, Segment
 from syndication.store import (
     Post,
@@ -123,10 +123,7 @@ def translate_pending(
     for lang, revision_ids in work.items():
         try:
             engine = ctx.engine(lang)
-            if (source_lang, lang) not in engine.pairs():
-                raise EngineUnavailableError(
-                    f"engine {engine.name!r} has no {source_lang}→{lang} pair installed", lang=lang
-                )
+            # Engines raise EngineUnavailableError for a missing pair, saying what to install.
             version = engine.version(source_lang, lang)
         except SyndicationError as exc:
             _fail_all(ctx, revision_ids, lang, exc)
@@ -275,11 +272,11 @@ def translate_language(
     with ctx.store.session() as session:
         for digest, result in fresh.items():
             old = session.get(TMEntry, replaced[digest]) if digest in replaced else None
-            if old is not None:
+            if old is not None:  # forced re-translation: the memory entry is replaced in place
                 old.target, old.flags = result.target, result.flags
                 result.tm_id = old.id
-                continue
-            entry = TMEntry(
+        entries = {
+            digest: TMEntry(
                 engine=engine.name,
                 model_version=version,
                 source_lang=source_lang,
@@ -289,9 +286,13 @@ def translate_language(
                 target=result.target,
                 flags=result.flags,
             )
-            session.add(entry)
-            session.flush()
-            result.tm_id = entry.id
+            for digest, result in fresh.items()
+            if digest not in replaced
+        }
+        session.add_all(entries.values())
+        session.flush()  # one flush for the batch: ids for the translated segments below
+        for digest, entry in entries.items():
+            fresh[digest].tm_id = entry.id
         by_revision: dict[int, list[SegmentRow]] = {}
         for segment in segments:
             by_revision.setdefault(segment.revision_id, []).append(segment)

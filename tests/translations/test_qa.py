@@ -91,3 +91,11 @@ def test_engine_flags_pass_through_and_glossary_is_checked() -> None:
     )
     assert codes(flags) == ["unknown_words", "glossary_violation"]
     assert flags[0] is apertium_flag
+
+
+def test_identical_short_sentences_are_normal_between_scandinavian_languages() -> None:
+    same = "En god dag i landsbyen"
+    assert qa.check(same, same, source_lang="da", target_lang="nb") == []
+    assert codes(qa.check(same, same, source_lang="da", target_lang="en")) == ["untranslated"]
+    long = "Vi mødes i forsamlingshuset hver torsdag klokken syv og taler om landsbyen"
+    assert codes(qa.check(long, long, source_lang="da", target_lang="nb")) == ["untranslated"]

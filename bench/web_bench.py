@@ -1,0 +1,160 @@
+"""Review app benchmark: server time to render the item page of a 60-segment post.
+
+The post is ``bench/argos_post.py``'s 60 Danish blocks (title + 59 body blocks: headings, paragraphs
+with links, bold and italics), stored in a temporary SQLite database and translated da→nb by real
+Apertium. The app runs under uvicorn on loopback; a logged-in client fetches the item page
+``ROUNDS`` times after a warm-up. The figure is the median of the app's own ``Server-Timing`` (from
+the request entering the app to the response head: session lookup, the database reads, chips and
+template rendering); the round trip seen by the client is reported beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = 40
+PASSWORD = "benchmark password"
+
+
+def _block_html(block: str) -> str:
+    # Short lines without a full stop are the post's headings, the rest paragraphs.
+    text = re.sub(r"<[^>]+>", "", block)
+    heading = len(text) < 60 and not text.rstrip().endswith((".", ":", "!", "?", "“"))
+    return f"<h2>{block}</h2>" if heading else f"<p>{block}</p>"
+
+
+def _setup(folder: Path) -> tuple[object, int]:
+    from sqlalchemy import select
+
+    from bench.argos_post import BLOCKS
+    from syndication.context import RunContext
+    from syndication.segments import split
+    from syndication.settings import load_settings
+    from syndication.store import Post, Revision, SegmentRow, Translation, open_store
+    from syndication.translations.memory import source_hash
+    from syndication.translations.stage import translate_pending
+    from syndication.web.users import add_user
+
+    config = folder / "syndication.toml"
+    config.write_text(
+        textwrap.dedent(
+            """
+            [store]
+            url = "sqlite:///bench.db"
+            [translation]
+            targets = ["nb"]
+            default_engine = "apertium"
+            [channels.outbox]
+            type = "outbox"
+            path = "./outbox"
+            """
+        ),
+        encoding="utf-8",
+    )
+    settings = load_settings(config, environ={})
+    ctx = RunContext(settings=settings, store=open_store(settings.store_url()))
+    title, body = BLOCKS[0], "".join(_block_html(b) for b in BLOCKS[1:])
+    doc = split(body, title=title)
+    with ctx.store.session() as session:
+        post = Post(post_key="bench-1", url="https://example.dk/netvaerk/", title=title, status="extracted")
+        session.add(post)
+        session.flush()
+        revision = Revision(
+            post_id=post.id,
+            content_hash=hashlib.sha256(body.encode()).hexdigest(),
+            title=title,
+            html=body,
+            text=title,
+            skeleton=doc.skeleton,
+        )
+        session.add(revision)
+        session.flush()
+        for position, segment in enumerate(doc.segments):
+            session.add(
+                SegmentRow(
+                    revision_id=revision.id,
+                    position=position,
+                    key=segment.key,
+                    kind=segment.kind,
+                    source=segment.source,
+                    source_hash=source_hash(segment.source),
+                    markup=dict(segment.markup),
+                )
+            )
+        post.current_revision_id = revision.id
+        add_user(session, "bench", PASSWORD)
+    translate_pending(ctx)
+    with ctx.store.session() as session:
+        tid = session.scalars(select(Translation.id)).one()
+    return ctx, tid
+
+
+def _measure(ctx: object, tid: int) -> tuple[list[float], list[float], int, int]:
+    import requests
+
+    from syndication.context import RunContext
+    from syndication.store import TranslatedSegment
+    from syndication.web.app import create_app
+    from syndication.web.publishing import Publisher
+
+    sys.path.insert(0, str(ROOT))
+    from tests.web.live import LiveServer
+
+    assert isinstance(ctx, RunContext)
+    with ctx.store.session() as session:
+        segments = session.query(TranslatedSegment).filter_by(translation_id=tid).count()
+    app = create_app(ctx, publisher=Publisher(ctx, prefect_api_url=None), channel_routes=False)
+    server_ms: list[float] = []
+    client_ms: list[float] = []
+    size = 0
+    with LiveServer(app) as server, requests.Session() as http:
+        page = http.get(server.url + "/login", timeout=30)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        http.post(
+            server.url + "/login",
+            data={"username": "bench", "password": PASSWORD, "csrf_token": token.group(1)},
+            timeout=30,
+        )
+        url = f"{server.url}/items/{tid}"
+        for _ in range(5):  # warm-up: template compilation, connection pool, SQLite page cache
+            http.get(url, timeout=30)
+        for _ in range(ROUNDS):
+            started = time.perf_counter()
+            response = http.get(url, timeout=30)
+            client_ms.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.status_code
+            timing = re.search(r"app;dur=([0-9.]+)", response.headers["Server-Timing"])
+            assert timing
+            server_ms.append(float(timing.group(1)))
+            size = len(response.content)
+    return server_ms, client_ms, segments, size
+
+
+def run() -> list[tuple[str, float, str]]:
+    with tempfile.TemporaryDirectory(prefix="web-bench-") as tmp:
+        ctx, tid = _setup(Path(tmp))
+        try:
+            server_ms, client_ms, segments, size = _measure(ctx, tid)
+        finally:
+            ctx.close()  # type: ignore[attr-defined]
+    return [
+        ("web_item_page_segments", float(segments), "segments"),
+        ("web_item_page_render_ms", statistics.median(server_ms), f"ms median server time, {ROUNDS} runs"),
+        ("web_item_page_render_p90_ms", statistics.quantiles(server_ms, n=10)[-1], "ms p90 server time"),
+        ("web_item_page_roundtrip_ms", statistics.median(client_ms), "ms median client round trip"),
+        ("web_item_page_kib", size / 1024, "KiB HTML"),
+    ]
+
+
+if __name__ == "__main__":
+    for name, value, unit in run():
+        print(f"{name} {value:.4g} {unit}")

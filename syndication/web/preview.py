@@ -1,0 +1,79 @@
+"""The translated post as it will look, before it is approved.
+
+``syndication.deliveries.stage.approved_item`` joins an *approved* translation for the channels;
+this joins whatever the segments hold right now (edits included) the same way, and sanitizes the
+result with the channels' own allow-list (nh3), because it is shown inside the review app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syndication.deliveries.attribution import attribution_line
+from syndication.deliveries.safe_html import clean_html, clean_inline
+from syndication.errors import ReviewError
+from syndication.models import Segment
+from syndication.segments import SplitDocument, join, plain_text
+from syndication.store import Post, Revision, SegmentRow, TranslatedSegment, Translation
+
+
+@dataclass(frozen=True)
+class Preview:
+    lang: str
+    title: str
+    excerpt: str
+    html: str
+    """Sanitized body HTML."""
+    attribution: str
+    """Sanitized inline HTML: "originally published in Danish at …"."""
+    image_src: str | None
+    image_alt: str
+    published: datetime | None
+
+
+def current_preview(session: Session, translation_id: int) -> Preview:
+    translation = session.get(Translation, translation_id)
+    if translation is None:
+        raise ReviewError(f"no translation with id {translation_id}")
+    revision = session.get(Revision, translation.revision_id)
+    post = session.get(Post, translation.post_id)
+    if revision is None or post is None:
+        raise ReviewError(f"translation {translation_id} has no source revision")
+    segments: list[Segment] = []
+    targets: dict[str, str] = {}
+    for source, target in session.execute(
+        select(SegmentRow, TranslatedSegment)
+        .join(TranslatedSegment, TranslatedSegment.segment_id == SegmentRow.id)
+        .where(TranslatedSegment.translation_id == translation_id)
+        .order_by(SegmentRow.position)
+    ):
+        segments.append(source.as_segment())
+        targets[source.key] = target.target
+    joined = join(SplitDocument(skeleton=revision.skeleton, segments=segments), targets)
+    image = revision.featured_image or {}
+    by_source = {plain_text(s.source): plain_text(targets[s.key]) for s in segments}
+    alt = str(image.get("alt") or "")
+    src = image.get("src")
+    return Preview(
+        lang=translation.lang,
+        title=joined.title or revision.title,
+        excerpt=joined.excerpt or "",
+        html=clean_html(joined.html),
+        attribution=clean_inline(
+            attribution_line(
+                translation.lang,
+                site_name=post.site_name,
+                author=revision.author,
+                published=revision.published_at,
+                url=revision.canonical or post.url,
+                source_lang=post.source_lang,
+            )
+        ),
+        image_src=src if isinstance(src, str) and src.startswith(("https://", "http://")) else None,
+        image_alt=by_source.get(alt, alt),
+        published=revision.published_at,
+    )

@@ -1,0 +1,425 @@
+"""The queue, the item page, and the actions on it: edit a segment, approve, reject, publish now.
+
+Every action answers JSON to ``static/review.js`` (``Accept: application/json``) and a page or a
+redirect to a browser without JavaScript; both get the same status codes: 409 for a conflict (another
+editor's edit, a stale revision or item), 422 for an edit that breaks placeholders or an approval that
+still needs its QA flags confirmed, 400 for other refusals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from syndication.errors import EditConflictError, PlaceholderError, ReviewError, StaleRevisionError
+from syndication.review import approve, edit_segment, list_items, reject
+from syndication.review.actions import flagged_open_segments
+from syndication.store import Feed, TranslatedSegment, Translation
+from syndication.web.editor import chips_html, normalize_edit
+from syndication.web.item_page import ItemPage, item_page
+from syndication.web.preview import current_preview
+from syndication.web.rendering import flash
+from syndication.web.security import checked_form, require_admin, require_user
+
+if TYPE_CHECKING:
+    from syndication.web.app import WebState
+
+STATES = ("machine_translated", "approved", "rejected", "failed", "all")
+MAX_COMMENT = 4000
+MAX_SEGMENT = 20_000
+PREVIEW_CSP = (
+    "sandbox; default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+def _state(request: Request) -> WebState:
+    from syndication.web.app import state_of
+
+    return state_of(request)
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _translation_id(request: Request) -> int:
+    value = request.path_params["tid"]
+    assert isinstance(value, int)
+    return value
+
+
+# ------------------------------------------------------------------------------------------ queue
+
+
+async def queue(request: Request) -> Response:
+    require_user(request)
+    state = _state(request)
+    params = request.query_params
+    lang = (params.get("lang") or "")[:20] or None
+    feed = (params.get("feed") or "")[:2000] or None
+    status = params.get("state") or "machine_translated"
+    if status not in STATES:
+        status = "machine_translated"
+
+    def load() -> dict[str, Any]:
+        with state.ctx.store.session() as session:
+            items = list_items(session, status=None if status == "all" else status, lang=lang, feed=feed)
+            awaiting = list_items(session, status="machine_translated")
+            feeds = [name or url for name, url in session.execute(select(Feed.name, Feed.url))]
+        per_lang: dict[str, int] = {}
+        for item in awaiting:
+            per_lang[item.lang] = per_lang.get(item.lang, 0) + 1
+        langs = sorted(set(state.settings.translation.targets) | set(per_lang))
+        return {"items": items, "per_lang": per_lang, "langs": langs, "feeds": sorted(feeds)}
+
+    data = await run_in_threadpool(load)
+    return state.pages.response(
+        request, "queue.html", lang=lang, feed=feed, state=status, states=STATES, **data
+    )
+
+
+# ------------------------------------------------------------------------------------------- item
+
+
+def _load_page(state: WebState, translation_id: int) -> ItemPage:
+    with state.ctx.store.session() as session:
+        try:
+            return item_page(session, translation_id)
+        except ReviewError as exc:
+            raise HTTPException(404, str(exc)) from exc
+
+
+def _item_response(
+    request: Request,
+    page: ItemPage,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    segment_errors: dict[str, str] | None = None,
+    segment_texts: dict[str, str] | None = None,
+    confirm_flags: bool = False,
+    comment: str = "",
+) -> HTMLResponse:
+    state = _state(request)
+    return state.pages.response(
+        request,
+        "item.html",
+        status_code=status_code,
+        page=page,
+        item=page.detail.item,
+        markups={row.view.key: row.view.markup for row in page.rows},
+        error=error,
+        segment_errors=segment_errors or {},
+        segment_texts=segment_texts or {},
+        confirm_flags=confirm_flags,
+        comment=comment,
+        uses_prefect=state.publisher.uses_prefect,
+        deployment=state.publisher.deployment,
+    )
+
+
+async def item(request: Request) -> Response:
+    require_user(request)
+    page = await run_in_threadpool(_load_page, _state(request), _translation_id(request))
+    return _item_response(request, page)
+
+
+async def preview(request: Request) -> Response:
+    require_user(request)
+    state = _state(request)
+    translation_id = _translation_id(request)
+
+    def load() -> Any:
+        with state.ctx.store.session() as session:
+            try:
+                return current_preview(session, translation_id)
+            except ReviewError as exc:
+                raise HTTPException(404, str(exc)) from exc
+
+    doc = await run_in_threadpool(load)
+    html = state.pages.render("preview.html", doc=doc)
+    # A sandboxed document of its own: even a sanitizer miss could run nothing and reach nothing.
+    return HTMLResponse(
+        html, headers={"Content-Security-Policy": PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
+    )
+
+
+# ------------------------------------------------------------------------------------------- edit
+
+
+@dataclass(frozen=True)
+class SegmentState:
+    key: str
+    target: str
+    version: int
+    origin: str
+    state: str
+    flags: list[dict[str, str]]
+    updated_by: str | None
+    item_version: int
+    markup: dict[str, str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "text": self.target,
+            "html": str(chips_html(self.target, self.markup)),
+            "version": self.version,
+            "origin": self.origin,
+            "state": self.state,
+            "flags": self.flags,
+            "updated_by": self.updated_by,
+            "item_version": self.item_version,
+        }
+
+
+def _segment_state(state: WebState, translation_id: int, key: str) -> SegmentState | None:
+    from syndication.store import SegmentRow
+
+    with state.ctx.store.session() as session:
+        found = session.execute(
+            select(TranslatedSegment, SegmentRow, Translation.version)
+            .join(SegmentRow, SegmentRow.id == TranslatedSegment.segment_id)
+            .join(Translation, Translation.id == TranslatedSegment.translation_id)
+            .where(TranslatedSegment.translation_id == translation_id, TranslatedSegment.key == key)
+        ).first()
+        if found is None:
+            return None
+        row, source, item_version = found
+        return SegmentState(
+            key=key,
+            target=row.target,
+            version=row.version,
+            origin=row.origin,
+            state=row.state,
+            flags=list(row.flags or []),
+            updated_by=row.updated_by,
+            item_version=item_version,
+            markup=dict(source.markup),
+        )
+
+
+def _int_field(form: FormData, name: str) -> int:
+    value = form.get(name)
+    try:
+        return int(str(value))
+    except ValueError as exc:
+        raise HTTPException(400, f"the form field {name!r} is missing or not a number") from exc
+
+
+async def save_segment(request: Request) -> Response:
+    user = require_user(request)
+    state = _state(request)
+    translation_id = _translation_id(request)
+    key = str(request.path_params["key"])[:50]
+    form = await checked_form(request)
+    raw = str(form.get("text") or "")
+    if len(raw) > MAX_SEGMENT:
+        raise HTTPException(400, f"the text is too long ({len(raw)} characters; at most {MAX_SEGMENT})")
+    version = _int_field(form, "version")
+    text = normalize_edit(raw)
+
+    def save() -> SegmentState | None:
+        with state.ctx.store.session() as session:
+            edit_segment(session, translation_id, key, text, actor=user.username, expected_version=version)
+        return _segment_state(state, translation_id, key)
+
+    status, message = 200, ""
+    try:
+        saved = await run_in_threadpool(save)
+    except PlaceholderError as exc:
+        status = 422
+        message = (
+            f"Not saved: {exc.message}. Every placeholder of the source ({{1 … 1}}, {{2}}) must stay "
+            "in the translation exactly once; click a chip in the Danish text to put it back."
+        )
+    except EditConflictError as exc:
+        status, message = 409, f"Not saved: {exc.message}"
+    except StaleRevisionError as exc:
+        status, message = 409, f"Not saved: {exc.message}"
+    except ReviewError as exc:
+        status, message = 400, f"Not saved: {exc.message}"
+    current = await run_in_threadpool(_segment_state, state, translation_id, key)
+    if current is None:
+        raise HTTPException(404, f"no segment {key!r} in translation {translation_id}")
+    if _wants_json(request):
+        body: dict[str, Any] = {"ok": status == 200, "segment": current.as_json()}
+        if status != 200:
+            body["error"] = message
+        return JSONResponse(body, status_code=status)
+    if status == 200:
+        assert saved is not None
+        flash(request, "ok", f"Saved segment {key}.")
+        return RedirectResponse(f"/items/{translation_id}#seg-{key}", status_code=303)
+    page = await run_in_threadpool(_load_page, state, translation_id)
+    return _item_response(
+        request,
+        page,
+        status_code=status,
+        error=message,
+        segment_errors={key: message},
+        # The editor's own text stays in the box; on a conflict the other version is shown beside it.
+        segment_texts={key: raw},
+    )
+
+
+# -------------------------------------------------------------------------------------- decisions
+
+
+def _comment(form: FormData) -> str | None:
+    comment = str(form.get("comment") or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise HTTPException(400, f"the comment is too long (at most {MAX_COMMENT} characters)")
+    return comment or None
+
+
+def _check_item_version(session: Any, translation_id: int, expected: int | None) -> None:
+    if expected is None:
+        return
+    translation = session.get(Translation, translation_id)
+    if translation is not None and translation.version != expected:
+        raise StaleRevisionError(
+            f"this translation changed since you opened it (last by {translation.decided_by or 'an editor'} "
+            "or an edit); look at it again before deciding"
+        )
+
+
+async def _decide(request: Request, decision: str) -> Response:
+    user = require_user(request)
+    state = _state(request)
+    translation_id = _translation_id(request)
+    form = await checked_form(request)
+    comment = _comment(form)
+    revision = str(form.get("revision") or "") or None
+    expected = _int_field(form, "item_version") if form.get("item_version") else None
+    confirmed = form.get("confirm_flags") in ("1", "on", "yes", "true")
+
+    def work() -> int:
+        with state.ctx.store.session() as session:
+            _check_item_version(session, translation_id, expected)
+            if decision == "approve":
+                flagged = flagged_open_segments(session, translation_id)
+                if flagged and not confirmed:
+                    raise _NeedsConfirmation(flagged)
+                translation = approve(
+                    session,
+                    translation_id,
+                    actor=user.username,
+                    comment=comment,
+                    revision=revision,
+                    confirm_flags=confirmed,
+                )
+            else:
+                translation = reject(
+                    session, translation_id, actor=user.username, comment=comment, revision=revision
+                )
+            return translation.post_id
+
+    done = "approved" if decision == "approve" else "rejected"
+    status, message, confirm = 200, "", False
+    post_id = 0
+    try:
+        post_id = await run_in_threadpool(work)
+    except _NeedsConfirmation as exc:
+        status, confirm = 422, True
+        message = (
+            f"{exc.flagged} segment(s) still have QA flags. Look at them, or confirm that the "
+            "translation should be approved as it is."
+        )
+    except StaleRevisionError as exc:
+        status, message = 409, f"Not {done}: {exc.message}. Reload the page to see the current state."
+    except ReviewError as exc:
+        status, message = 400, f"Not {done}: {exc.message}"
+    if status == 200:
+        if decision == "approve":
+            result = await run_in_threadpool(
+                state.publisher.after_approval,
+                translation_id=translation_id,
+                post_id=post_id,
+                actor=user.username,
+            )
+            text = "Approved. " + result.message
+            kind = "warn" if result.outcome == "failed" else "ok"
+        else:
+            text = "Rejected. Anything already sent is withdrawn on the next publish."
+            result, kind = None, "ok"
+        if _wants_json(request):
+            return JSONResponse({"ok": True, "message": text, "outcome": result.outcome if result else None})
+        flash(request, kind, text)
+        return RedirectResponse(f"/items/{translation_id}", status_code=303)
+    if _wants_json(request):
+        return JSONResponse({"ok": False, "error": message, "confirm": confirm}, status_code=status)
+    page = await run_in_threadpool(_load_page, state, translation_id)
+    return _item_response(
+        request, page, status_code=status, error=message, confirm_flags=confirm, comment=comment or ""
+    )
+
+
+class _NeedsConfirmation(Exception):
+    def __init__(self, flagged: int) -> None:
+        super().__init__(f"{flagged} flagged")
+        self.flagged = flagged
+
+
+async def approve_item(request: Request) -> Response:
+    return await _decide(request, "approve")
+
+
+async def reject_item(request: Request) -> Response:
+    return await _decide(request, "reject")
+
+
+async def publish_now(request: Request) -> Response:
+    user = require_admin(request)
+    state = _state(request)
+    translation_id = _translation_id(request)
+    await checked_form(request)
+    if state.publisher.uses_prefect:
+        raise HTTPException(
+            400, "a Prefect server is configured: approvals start the publish deployment there"
+        )
+
+    def post_of() -> tuple[int, str]:
+        with state.ctx.store.session() as session:
+            translation = session.get(Translation, translation_id)
+            if translation is None:
+                raise HTTPException(404, f"no translation with id {translation_id}")
+            return translation.post_id, translation.status
+
+    post_id, status = await run_in_threadpool(post_of)
+    if status not in ("approved", "rejected"):
+        raise HTTPException(
+            400, "only an approved (or rejected, to withdraw it) translation can be published"
+        )
+    summary = await run_in_threadpool(
+        state.publisher.publish_now, translation_id=translation_id, post_id=post_id, actor=user.username
+    )
+    text = (
+        f"Published now: sent {summary.deliveries_sent}, failed {summary.deliveries_failed}, "
+        f"already done {summary.deliveries_skipped}."
+    )
+    for error in summary.errors[:3]:
+        text += f" {error.channel or error.stage}: {error.message}"
+    flash(request, "warn" if summary.deliveries_failed or summary.errors else "ok", text)
+    return RedirectResponse(f"/items/{translation_id}#deliveries", status_code=303)
+
+
+def review_routes() -> list[BaseRoute]:
+    return [
+        Route("/", queue, methods=["GET"]),
+        Route("/items/{tid:int}", item, methods=["GET"]),
+        Route("/items/{tid:int}/preview", preview, methods=["GET"]),
+        Route("/items/{tid:int}/segments/{key}", save_segment, methods=["POST"]),
+        Route("/items/{tid:int}/approve", approve_item, methods=["POST"]),
+        Route("/items/{tid:int}/reject", reject_item, methods=["POST"]),
+        Route("/items/{tid:int}/publish", publish_now, methods=["POST"]),
+    ]

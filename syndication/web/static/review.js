@@ -1,0 +1,272 @@
+// Review app: in-place segment editing with placeholder chips. Progressive: every form works without
+// this file (a textarea with the raw placeholder markup); this adds the chip editor, saving without a
+// page load, conflict display and keyboard shortcuts. No build step, no dependencies.
+(function () {
+  "use strict";
+
+  function escText(s) {
+    return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
+  // The editor's DOM back to segment markup: text escaped, chips as <g>/<x> placeholders.
+  function serialize(node) {
+    let out = "";
+    node.childNodes.forEach(function (child) {
+      if (child.nodeType === Node.TEXT_NODE) {
+        out += escText(child.nodeValue);
+      } else if (child.nodeType === Node.ELEMENT_NODE) {
+        const kind = child.dataset ? child.dataset.ph : undefined;
+        const id = escText(child.dataset && child.dataset.id ? child.dataset.id : "").replace(/"/g, "&quot;");
+        if (kind === "open") out += '<g id="' + id + '">';
+        else if (kind === "close") out += "</g>";
+        else if (kind === "empty") out += '<x id="' + id + '"/>';
+        else if (child.tagName === "BR") out += " ";
+        else out += (child.tagName === "DIV" || child.tagName === "P" ? " " : "") + serialize(child);
+      }
+    });
+    return out;
+  }
+
+  function segmentOf(el) { return el.closest(".seg"); }
+
+  function setStatus(form, text, isError) {
+    const status = form.querySelector(".seg-status");
+    status.textContent = text;
+    status.classList.toggle("error", !!isError);
+  }
+
+  function renderFlags(article, flags) {
+    const list = article.querySelector(".flags");
+    list.replaceChildren();
+    flags.forEach(function (f) {
+      const li = document.createElement("li");
+      li.className = "flag flag-" + f.code;
+      const code = document.createElement("span");
+      code.className = "flag-code";
+      code.textContent = f.code.replace(/_/g, " ");
+      li.append(code, " " + f.message);
+      list.append(li);
+    });
+    article.classList.toggle("seg-flagged", flags.length > 0);
+  }
+
+  function setItemVersion(version) {
+    document.querySelectorAll('input[name="item_version"]').forEach(function (input) {
+      input.value = String(version);
+    });
+  }
+
+  function refreshPreview() {
+    const frame = document.querySelector(".preview iframe");
+    if (frame) frame.src = frame.src.split("?")[0] + "?t=" + Date.now();
+  }
+
+  // seg.html is built by the server (syndication/web/editor.py), every text in it escaped.
+  function applySegment(form, seg) {
+    const editor = form.querySelector(".seg-editor");
+    editor.innerHTML = seg.html;
+    editor.dataset.saved = editor.innerHTML;
+    form.querySelector('input[name="version"]').value = String(seg.version);
+    form.querySelector(".seg-raw").value = seg.text;
+    const article = segmentOf(form);
+    const origin = article.querySelector(".origin");
+    if (origin) {
+      origin.textContent = seg.origin;
+      origin.className = "origin origin-" + seg.origin;
+    }
+    renderFlags(article, seg.flags || []);
+    setItemVersion(seg.item_version);
+  }
+
+  function showTheirs(form, seg) {
+    let box = form.querySelector(".seg-theirs");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "seg-theirs";
+      form.insertBefore(box, form.querySelector(".seg-raw"));
+    }
+    const p = document.createElement("p");
+    p.textContent = "Current text" + (seg.updated_by ? " (by " + seg.updated_by + ")" : "") + ":";
+    const text = document.createElement("div");
+    text.innerHTML = seg.html;
+    box.replaceChildren(p, text);
+    form.querySelector('input[name="version"]').value = String(seg.version);
+    setItemVersion(seg.item_version);
+  }
+
+  function markDirty(form, dirty) {
+    form.classList.toggle("dirty", dirty);
+  }
+
+  async function save(form, moveNext) {
+    const editor = form.querySelector(".seg-editor");
+    form.querySelector(".seg-raw").value = serialize(editor);
+    setStatus(form, "Saving…", false);
+    let response;
+    try {
+      response = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+    } catch (err) {
+      setStatus(form, "Not saved: the server cannot be reached. Your text is still here.", true);
+      return false;
+    }
+    let data = null;
+    try { data = await response.json(); } catch (err) { data = null; }
+    if (response.status === 401) {
+      setStatus(form, "Not saved: your session ended. Log in again in another tab, then save.", true);
+      return false;
+    }
+    if (!data) {
+      setStatus(form, "Not saved (HTTP " + response.status + ").", true);
+      return false;
+    }
+    if (response.ok) {
+      applySegment(form, data.segment);
+      const theirs = form.querySelector(".seg-theirs");
+      if (theirs) theirs.remove();
+      markDirty(form, false);
+      setStatus(form, "Saved", false);
+      refreshPreview();
+      if (moveNext) focusNext(form);
+      return true;
+    }
+    if (response.status === 409 && data.segment) {
+      showTheirs(form, data.segment);
+      setStatus(form, data.error + " Your text is kept below; save again to replace theirs.", true);
+    } else {
+      setStatus(form, data.error || "Not saved (HTTP " + response.status + ").", true);
+    }
+    return false;
+  }
+
+  function focusNext(form) {
+    const forms = Array.from(document.querySelectorAll(".seg-form"));
+    const rest = forms.slice(forms.indexOf(form) + 1);
+    const next = rest.find(function (f) { return segmentOf(f).classList.contains("seg-open"); }) || rest[0];
+    if (next) {
+      const editor = next.querySelector(".seg-editor");
+      editor.focus();
+      editor.scrollIntoView({ block: "center", behavior: "smooth" });
+    }
+  }
+
+  function chipPair(sourceChip) {
+    const container = sourceChip.closest(".source-text");
+    const id = sourceChip.dataset.id;
+    const find = function (kind) {
+      return Array.from(container.querySelectorAll('.chip[data-ph="' + kind + '"]'))
+        .find(function (c) { return c.dataset.id === id; });
+    };
+    return sourceChip.dataset.ph === "empty" ? [sourceChip, null] : [find("open"), find("close")];
+  }
+
+  function insertChip(editor, sourceChip) {
+    const pair = chipPair(sourceChip);
+    if (!pair[0]) return;
+    const open = pair[0].cloneNode(true);
+    const close = pair[1] ? pair[1].cloneNode(true) : null;
+    const selection = window.getSelection();
+    let range = null;
+    if (selection.rangeCount && editor.contains(selection.getRangeAt(0).commonAncestorContainer)) {
+      range = selection.getRangeAt(0);
+    } else {
+      range = document.createRange();
+      range.selectNodeContents(editor);
+      range.collapse(false);
+    }
+    if (close) {
+      // Wraps the selected words, as Phrase and memoQ do; an empty selection gets an empty pair.
+      const words = range.extractContents();
+      const fragment = document.createDocumentFragment();
+      fragment.append(open, words, close);
+      range.insertNode(fragment);
+    } else {
+      range.insertNode(open);
+    }
+    range.setStartAfter(close || open);
+    range.collapse(true);
+    selection.removeAllRanges();
+    selection.addRange(range);
+    editor.focus();
+    markDirty(editor.closest(".seg-form"), true);
+  }
+
+  function setUpSegment(form) {
+    const editor = form.querySelector(".seg-editor");
+    editor.dataset.saved = editor.innerHTML;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      save(form, false);
+    });
+    editor.addEventListener("input", function () { markDirty(form, true); });
+    editor.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault(); // one segment is one paragraph: no line breaks inside it
+        if (event.ctrlKey || event.metaKey) save(form, true);
+      } else if (event.key === "Escape") {
+        editor.innerHTML = editor.dataset.saved;
+        markDirty(form, false);
+        setStatus(form, "Undone", false);
+      }
+    });
+    editor.addEventListener("paste", function (event) {
+      event.preventDefault(); // plain text only: pasted markup would bring foreign tags along
+      const text = (event.clipboardData || window.clipboardData).getData("text/plain").replace(/\s+/g, " ");
+      document.execCommand("insertText", false, text);
+    });
+    editor.addEventListener("drop", function (event) { event.preventDefault(); });
+    const source = segmentOf(form).querySelector(".source-text");
+    if (source) {
+      source.querySelectorAll(".chip").forEach(function (chip) {
+        chip.setAttribute("role", "button");
+        chip.title = chip.title + " — click to insert";
+        // mousedown, not click: the editor keeps its caret.
+        chip.addEventListener("mousedown", function (event) {
+          event.preventDefault();
+          insertChip(editor, chip);
+        });
+      });
+    }
+  }
+
+  let leaving = false;
+
+  function setUpDecision(form) {
+    form.addEventListener("submit", function (event) {
+      const approving = !event.submitter || event.submitter.classList.contains("approve");
+      const dirty = document.querySelectorAll(".seg-form.dirty").length;
+      if (dirty && !window.confirm(dirty + " segment(s) have unsaved edits, which will not be part of this decision. Continue?")) {
+        event.preventDefault();
+        return;
+      }
+      const flags = parseInt(form.dataset.flags || "0", 10);
+      const box = form.querySelector('input[name="confirm_flags"]');
+      if (approving && flags > 0 && box && !box.checked) {
+        if (window.confirm(flags + " segment(s) still have QA flags. Approve anyway?")) {
+          box.checked = true;
+        } else {
+          event.preventDefault();
+        }
+      }
+      if (!event.defaultPrevented) leaving = true; // the unsaved edits were already confirmed away
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".seg-form").forEach(setUpSegment);
+    document.querySelectorAll("form.decide").forEach(setUpDecision);
+    const onlyOpen = document.getElementById("only-open");
+    if (onlyOpen) {
+      onlyOpen.addEventListener("change", function () {
+        document.body.classList.toggle("only-open", onlyOpen.checked);
+      });
+    }
+    window.addEventListener("beforeunload", function (event) {
+      if (!leaving && document.querySelector(".seg-form.dirty")) event.preventDefault();
+    });
+  });
+})();

@@ -1,0 +1,369 @@
+"""The review app in a real browser: Debian's Chromium driven by Playwright, against the app served by
+uvicorn on loopback, on a database filled by the real pipeline (the demo blog served on loopback,
+real Apertium, real SQLite, the outbox channel writing files).
+
+One pipeline run, one server and one browser per module; each test works on its own review item
+(post × language), and the source-change test, which makes new items, runs last.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from syndication import pipeline
+from syndication.context import RunContext
+from syndication.demo import DemoServer, demo_dir, prepare_demo, serve_site
+from syndication.store import Post, TranslatedSegment, Translation
+from syndication.web.app import create_app
+from syndication.web.publishing import Publisher
+from syndication.web.users import add_user
+from tests.web.live import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+NEW_POST = "netvaerk-er-guld"
+OLD_POST = "messebesoeg-i-berlin-og-landdistrikterne"
+PASSWORD = "correct horse battery staple"
+UNKNOWN = ("butikken på gården", "gårdbutikken")
+
+
+@dataclass
+class Demo:
+    site: DemoServer
+    ctx: RunContext
+    app_url: str
+
+    def item(self, slug: str, lang: str) -> int:
+        """The review item of the post's current revision."""
+        with self.ctx.store.session() as session:
+            return session.scalars(
+                select(Translation.id)
+                .join(Post, Post.id == Translation.post_id)
+                .where(
+                    Post.url.like(f"%/{slug}/"),
+                    Translation.lang == lang,
+                    Translation.revision_id == Post.current_revision_id,
+                )
+            ).one()
+
+    def segment(self, tid: int, key: str) -> TranslatedSegment:
+        with self.ctx.store.session() as session:
+            return session.scalars(
+                select(TranslatedSegment).where(
+                    TranslatedSegment.translation_id == tid, TranslatedSegment.key == key
+                )
+            ).one()
+
+    def status(self, tid: int) -> str:
+        with self.ctx.store.session() as session:
+            row = session.get(Translation, tid)
+            assert row is not None
+            return row.status
+
+    def outbox(self) -> Path:
+        extra = self.ctx.settings.channels["outbox"].model_extra or {}
+        return self.ctx.settings.resolve_path(extra["path"])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    tmp = tmp_path_factory.mktemp("review-browser")
+    root = tmp / "site"
+    shutil.copytree(demo_dir() / "site", root)
+    # A word Apertium's dictionary lacks, so the engine's QA flags are on the page for real.
+    for relative in ("feed/index.xml", f"{NEW_POST}/index.html"):
+        path = root / relative
+        text = path.read_text(encoding="utf-8")
+        assert UNKNOWN[0] in text
+        path.write_text(text.replace(UNKNOWN[0], UNKNOWN[1]), encoding="utf-8")
+    with serve_site(root) as site:
+        # Editors decide here: nothing is auto-approved.
+        template = (demo_dir() / "syndication.toml").read_text(encoding="utf-8")
+        template = template.replace('auto_approve = ["nb", "sv"]', "auto_approve = []")
+        (tmp / "template.toml").write_text(template, encoding="utf-8")
+        config = prepare_demo(tmp / "work", site.base_url, template=tmp / "template.toml")
+        ctx = RunContext.open(config)
+        summary = pipeline.syndicate(ctx)
+        assert summary.translations_new == 4 and summary.awaiting_review == 4, summary
+        with ctx.store.session() as session:
+            add_user(session, "anna", PASSWORD, role="editor")
+            add_user(session, "admin", PASSWORD, role="admin")
+        app = create_app(ctx, publisher=Publisher(ctx, prefect_api_url=None))
+        with LiveServer(app) as server:
+            yield Demo(site=site, ctx=ctx, app_url=server.url)
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+
+
+def log_in(page: Page, demo: Demo, user: str = "anna", path: str = "/") -> None:
+    page.goto(demo.app_url + path)
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def editor(page: Page, key: str):
+    return page.locator(f"#seg-{key} .seg-editor")
+
+
+def test_log_in_edit_a_segment_keeping_its_chips_approve_and_find_it_in_the_outbox(page: Page, demo: Demo):
+    tid = demo.item(NEW_POST, "nb")
+    log_in(page, demo)
+    # The queue: both languages of both posts, newest first, with QA flag counts.
+    expect(page.locator("table.queue tbody tr")).to_have_count(4)
+    expect(page.locator("table.queue")).to_contain_text("Netværk er guld")
+    expect(page.locator(f'table.queue a[href="/items/{tid}"]').locator("xpath=../..")).to_contain_text("⚑")
+    page.locator(f'a[href="/items/{tid}"]').click()
+    expect(page.locator("h1")).to_have_text("Netværk er guld – men kun når vi giver noget af os selv")
+    # The engine's QA flag sits beside the segment it is about.
+    expect(page.locator("#seg-b3 .flag")).to_contain_text("gårdbutikken")
+
+    # b14 links to the Berlin post: the link is a chip the editor cannot break by typing.
+    box = editor(page, "b14")
+    expect(box.locator(".chip")).to_have_count(2)
+    expect(box.locator('.chip[data-ph="open"]')).to_have_attribute("title", re.compile(OLD_POST))
+    box.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Takk for at du leser!")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#seg-b14 .seg-status")).to_have_text("Saved")
+    expect(box.locator(".chip")).to_have_count(2)
+    saved = demo.segment(tid, "b14")
+    assert saved.origin == "human" and saved.updated_by == "anna"
+    assert saved.target.endswith("Takk for at du leser!")
+    assert '<g id="1">' in saved.target and "</g>" in saved.target
+    # Ctrl+Enter moved on to the next open segment.
+    expect(editor(page, "b15")).to_be_focused()
+
+    # The screenshot for the README: the top of the page (header, decision bar, the first segments
+    # with chips and a QA flag); the phone and reopened views are saved by the tests below.
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
+    page.screenshot(
+        path=str(ARTIFACTS / "review-item.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": 1380},
+    )
+    # docs/review-item.png is a committed copy of this file, refreshed by hand when the page changes
+    # (a test run must not modify tracked files).
+    page.locator("#seg-b14").evaluate("el => el.scrollIntoView({block: 'center', behavior: 'instant'})")
+    page.screenshot(path=str(ARTIFACTS / "review-item-edited.png"))
+
+    # Approving with open QA flags asks first.
+    dialogs: list[str] = []
+
+    def accept(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".flash-ok")).to_contain_text("Approved. It goes out on the next `syndicate publish`")
+    assert dialogs and "QA flags" in dialogs[0]
+    expect(page.locator("#item-status")).to_have_text("approved")
+    assert demo.status(tid) == "approved"
+
+    # What `syndicate publish` does, then the outbox has the edited text and the page shows it sent.
+    pipeline.deliver(demo.ctx)
+    document = (demo.outbox() / "nb" / f"{NEW_POST}.html").read_text(encoding="utf-8")
+    assert "Takk for at du leser!" in document
+    assert f"/{OLD_POST}/" in document  # the link inside the edited segment survived
+    page.reload()
+    expect(page.locator("tr.delivery[data-channel=outbox]")).to_contain_text("sent")
+
+
+def test_removing_a_placeholder_is_refused_and_a_chip_click_puts_it_back(page: Page, demo: Demo):
+    tid = demo.item(NEW_POST, "sv")
+    before = demo.segment(tid, "b7")
+    log_in(page, demo, path=f"/items/{tid}")
+    box = editor(page, "b7")
+    expect(box.locator(".chip")).to_have_count(2)
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Sparring – någon att bolla idéer med")
+    expect(box.locator(".chip")).to_have_count(0)
+    page.locator("#seg-b7 button", has_text="Save").click()
+    status = page.locator("#seg-b7 .seg-status")
+    expect(status).to_contain_text("Not saved")
+    expect(status).to_contain_text("placeholder")
+    expect(box).to_contain_text("någon att bolla idéer med")  # the editor's words are kept
+    after = demo.segment(tid, "b7")
+    assert (after.target, after.version) == (before.target, before.version)
+
+    # Select "Sparring" and click the chip in the Danish text: the pair wraps the selection.
+    box.click()
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    page.locator('#seg-b7 .source-text .chip[data-ph="open"]').click()
+    expect(box.locator(".chip")).to_have_count(2)
+    page.keyboard.press("Control+Enter")
+    expect(status).to_have_text("Saved")
+    assert demo.segment(tid, "b7").target.startswith('<g id="1">Sparring')
+
+
+def test_reject_with_a_comment(page: Page, demo: Demo):
+    tid = demo.item(OLD_POST, "nb")
+    log_in(page, demo, path=f"/items/{tid}")
+    page.get_by_label("Comment (optional)").fill("Oversættelsen af fagordene er for løs.")
+    page.get_by_role("button", name="Reject").click()
+    expect(page.locator(".flash-ok")).to_contain_text("Rejected.")
+    expect(page.locator("#item-status")).to_have_text("rejected")
+    expect(page.locator("#history")).to_contain_text("Oversættelsen af fagordene er for løs.")
+    assert demo.status(tid) == "rejected"
+
+
+def test_an_admin_publishes_now_and_sees_the_delivery(page: Page, demo: Demo):
+    tid = demo.item(OLD_POST, "sv")
+    log_in(page, demo, user="admin", path=f"/items/{tid}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#item-status")).to_have_text("approved")
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.locator(".flash-ok")).to_contain_text("Published now: sent 1")
+    expect(page.locator("tr.delivery[data-channel=outbox]")).to_contain_text("sent")
+    assert (demo.outbox() / "sv" / f"{OLD_POST}.html").is_file()
+
+
+def test_without_javascript_the_textarea_saves_and_a_broken_placeholder_is_refused(
+    browser: Browser, demo: Demo
+):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        tid = demo.item(NEW_POST, "sv")
+        log_in(page, demo, path=f"/items/{tid}")
+        raw = page.locator("#seg-b2 textarea")
+        expect(raw).to_be_visible()
+        expect(page.locator("#seg-b2 .seg-editor")).to_be_hidden()
+        raw.fill("Från kaffemöte till kompanjonskap")
+        page.locator("#seg-b2 button", has_text="Save").click()
+        expect(page.locator(".flash-ok")).to_have_text("Saved segment b2.")
+        assert demo.segment(tid, "b2").target == "Från kaffemöte till kompanjonskap"
+        page.locator("#seg-b9 textarea").fill("Inflytande – en röst när kommunen planerar")
+        page.locator("#seg-b9 button", has_text="Save").click()
+        expect(page.locator("#seg-b9 .seg-status")).to_contain_text("Not saved")
+    finally:
+        context.close()
+
+
+def test_two_editors_on_one_segment_the_second_sees_a_conflict(browser: Browser, demo: Demo):
+    tid = demo.item(NEW_POST, "sv")
+    first, second = browser.new_context(), browser.new_context()
+    try:
+        anna, admin = first.new_page(), second.new_page()
+        log_in(anna, demo, user="anna", path=f"/items/{tid}")
+        log_in(admin, demo, user="admin", path=f"/items/{tid}")
+        for page, words in (
+            (anna, "Vad vill du få ut av nätverket?"),
+            (admin, "Vad vill du ha av nätverket?"),
+        ):
+            box = editor(page, "b5")
+            box.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type(words)
+        anna.locator("#seg-b5 button", has_text="Save").click()
+        expect(anna.locator("#seg-b5 .seg-status")).to_have_text("Saved")
+        admin.locator("#seg-b5 button", has_text="Save").click()
+        status = admin.locator("#seg-b5 .seg-status")
+        expect(status).to_contain_text("anna changed this segment")
+        expect(admin.locator("#seg-b5 .seg-theirs")).to_contain_text("Vad vill du få ut av nätverket?")
+        expect(editor(admin, "b5")).to_have_text("Vad vill du ha av nätverket?")  # nothing lost
+        assert demo.segment(tid, "b5").target == "Vad vill du få ut av nätverket?"
+        # Having seen anna's text, the second editor saves on purpose.
+        admin.locator("#seg-b5 button", has_text="Save").click()
+        expect(status).to_have_text("Saved")
+        expect(admin.locator("#seg-b5 .seg-theirs")).to_have_count(0)
+        assert demo.segment(tid, "b5").target == "Vad vill du ha av nätverket?"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_phone_layout_stacks_source_above_translation(browser: Browser, demo: Demo):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        tid = demo.item(NEW_POST, "nb")
+        log_in(page, demo, path=f"/items/{tid}")
+        source = page.locator("#seg-b1 .seg-source").bounding_box()
+        target = page.locator("#seg-b1 .seg-form").bounding_box()
+        assert source and target
+        assert target["y"] >= source["y"] + source["height"] - 1
+        assert target["width"] > 300
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing forces sideways scrolling
+        page.screenshot(path=str(ARTIFACTS / "review-item-phone.png"))
+    finally:
+        context.close()
+
+
+def test_a_source_change_after_approval_reopens_only_that_segment(page: Page, demo: Demo):
+    tid = demo.item(NEW_POST, "sv")
+    log_in(page, demo, path=f"/items/{tid}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#item-status")).to_have_text("approved")
+
+    # The blogger edits one sentence of the post; the next run picks the change up.
+    for relative in ("feed/index.xml", f"{NEW_POST}/index.html"):
+        path = demo.site.root / relative
+        text = path.read_text(encoding="utf-8")
+        assert "de låner en trailer ud" in text
+        path.write_text(text.replace("de låner en trailer ud", "de låner en trailer og en stige ud"), "utf-8")
+    summary = pipeline.syndicate(demo.ctx, deliver_approved=False)
+    assert summary.revisions_new >= 1, summary
+    new = demo.item(NEW_POST, "sv")
+    assert new != tid
+
+    page.goto(f"{demo.app_url}/items/{new}")
+    open_segments = page.locator(".seg.seg-open")
+    expect(open_segments).to_have_count(1)
+    changed = open_segments.first
+    expect(changed.locator(".diff ins")).to_contain_text("og en stige")
+    expect(changed.locator(".diff del")).to_have_count(0)
+    expect(page.locator(".seg.seg-approved")).to_have_count(len(page.locator(".seg").all()) - 1)
+    # Every segment approved before keeps its text, the human edits included.
+    expect(editor(page, "b2")).to_have_text("Från kaffemöte till kompanjonskap")
+    page.get_by_label("only open segments").check()
+    expect(page.locator(".seg:visible")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "review-reopened.png"), full_page=False)
