@@ -221,7 +221,13 @@ def start_worker(server: PrefectServer, pool: str, log: Path, **env: str) -> Wor
     name = f"{pool}-{uuid.uuid4().hex[:6]}"
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--name", name],
-        env=server.env(PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="5", **env),
+        env=server.env(
+            PREFECT_WORKER_QUERY_SECONDS="1",
+            PREFECT_WORKER_PREFETCH_SECONDS="5",
+            # Flow-run processes flush their last logs before they exit: do not wait long for it.
+            PREFECT_LOGGING_TO_API_BATCH_INTERVAL="0.25",
+            **env,
+        ),
         cwd=log.parent,
         stdout=handle,
         stderr=subprocess.STDOUT,
