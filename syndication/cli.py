@@ -313,19 +313,22 @@ def backfill(
 # --------------------------------------------------------------------------------------- deploy
 
 
+POOL = "syndication"
+"""The work pool prefect.yaml names (edit both there to use another)."""
+
+
 @main.command()
-@click.option("--pool", default="syndication", show_default=True, help="Work pool (type process).")
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Checkout the workers run flows from (default: this one); the pull step's $SYNDICATION_HOME.",
 )
-def deploy(pool: str, home: Path | None) -> None:
-    """Create the process work pool if missing and `prefect deploy --all` from prefect.yaml.
+def deploy(home: Path | None) -> None:
+    """Create the `syndication` process work pool if missing and `prefect deploy --all` from prefect.yaml.
 
     Needs PREFECT_API_URL (a running `prefect server start`). Afterwards start workers with
-    `prefect worker start --pool POOL` (see docs/operations.md).
+    `prefect worker start --pool syndication` (see docs/operations.md).
     """
     import subprocess
 
@@ -335,26 +338,23 @@ def deploy(pool: str, home: Path | None) -> None:
     _prefect_quiet()
     env = {**os.environ, "SYNDICATION_HOME": str(root)}
     prefect = [sys.executable, "-m", "prefect"]
-    listed = subprocess.run([*prefect, "work-pool", "inspect", pool], env=env, capture_output=True, text=True)
+    listed = subprocess.run([*prefect, "work-pool", "inspect", POOL], env=env, capture_output=True, text=True)
     if listed.returncode != 0:
         created = subprocess.run(
-            [*prefect, "work-pool", "create", pool, "--type", "process"],
+            [*prefect, "work-pool", "create", POOL, "--type", "process"],
             env=env,
             capture_output=True,
             text=True,
         )
         if created.returncode != 0:
-            raise click.ClickException(f"cannot create work pool {pool!r}:\n{created.stdout}{created.stderr}")
-        click.echo(f"created work pool {pool!r} (type process)")
-    command = [*prefect, "--no-prompt", "deploy", "--all"]
-    if pool != "syndication":
-        command += ["--pool", pool]  # prefect.yaml names "syndication"; this overrides it for all
-    result = subprocess.run(command, cwd=root, env=env, check=False)
+            raise click.ClickException(f"cannot create work pool {POOL!r}:\n{created.stdout}{created.stderr}")
+        click.echo(f"created work pool {POOL!r} (type process)")
+    result = subprocess.run([*prefect, "--no-prompt", "deploy", "--all"], cwd=root, env=env, check=False)
     if result.returncode != 0:
         raise click.ClickException("prefect deploy failed (see above)")
     click.echo(
         f"deployed from {root}; start a worker with:\n"
-        f"  SYNDICATION_HOME={root} prefect worker start --pool {pool}"
+        f"  SYNDICATION_HOME={root} prefect worker start --pool {POOL}"
     )
 
 

@@ -403,3 +403,30 @@ def test_schedule_fires(prefect_server: PrefectServer, worker: Worker):
         requests.delete(
             f"{prefect_server.api_url}/deployments/{deployment['id']}/schedules/{schedule['id']}", timeout=30
         ).raise_for_status()
+
+
+def test_syndicate_deploy_wraps_the_same_steps(prefect_server: PrefectServer, worker: Worker):
+    before = prefect_server.deployment("backfill/backfill")
+    result = subprocess.run(
+        [sys.executable, "-m", "syndication", "deploy"],
+        env=prefect_server.env(),
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SYNDICATION_HOME={ROOT} prefect worker start --pool syndication" in result.stdout
+    assert "created work pool" not in result.stdout  # it existed: left as it was
+    after = prefect_server.deployment("backfill/backfill")
+    assert after["id"] == before["id"] and after["updated"] > before["updated"]
+    assert after["pull_steps"] == before["pull_steps"]
+    # Deploying again switched the cron schedules back on: off again for whatever runs next.
+    for name in ("syndicate/syndicate", "publish/publish"):
+        deployment = prefect_server.deployment(name)
+        for schedule in deployment["schedules"]:
+            requests.patch(
+                f"{prefect_server.api_url}/deployments/{deployment['id']}/schedules/{schedule['id']}",
+                json={"active": False},
+                timeout=30,
+            ).raise_for_status()

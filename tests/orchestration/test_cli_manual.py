@@ -58,3 +58,8 @@ def test_redeliver_command(write_config, blog, tmp_path):
 def test_run_force_without_post_is_a_usage_error(write_config):
     result = CliRunner().invoke(main, ["run", "-c", str(write_config()), "--force"])
     assert result.exit_code == 2 and "--force re-translates one post" in result.output
+
+
+def test_deploy_needs_a_checkout_with_prefect_yaml(tmp_path):
+    result = CliRunner().invoke(main, ["deploy", "--home", str(tmp_path)])
+    assert result.exit_code == 1 and f"no prefect.yaml in {tmp_path}" in result.output
