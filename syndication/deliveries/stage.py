@@ -151,9 +151,9 @@ def plan(
     channels = ctx.channels()
     sends: list[PlannedSend] = []
     items: dict[int, ApprovedTranslation] = {}
-    for desired in desired_states(session, post_ids):
-        if only_lang is not None and desired.lang != only_lang:
-            continue
+    wanted = [d for d in desired_states(session, post_ids) if only_lang is None or d.lang == only_lang]
+    current = _up_to_date_index(session, wanted)
+    for desired in wanted:
         post = session.get(Post, desired.post_id)
         assert post is not None
         for name, channel in channels.items():
@@ -163,6 +163,8 @@ def plan(
                 continue
             if desired.state == "published":
                 assert desired.translation_id is not None
+                if (desired.post_id, desired.lang, name) in current:
+                    continue
                 if desired.translation_id not in items:
                     items[desired.translation_id] = approved_item(session, desired.translation_id)
                 item = items[desired.translation_id]
@@ -184,6 +186,43 @@ def plan(
                     stub = _retract_item(post, previous, desired)
                     sends.append(_planned(post, stub, name, target, "retract", previous))
     return sends
+
+
+def _up_to_date_index(session: Session, wanted: Sequence[Desired]) -> set[tuple[int, str, str]]:
+    """(post, language, channel) whose every target's newest ledger row is a send of the desired
+    translation made after its last change: nothing to plan there, and no need to join the item
+    to compare content versions — this keeps a run with nothing to do cheap however much is
+    published. Anything else (never sent, failed, an edit since, a new revision) is planned fully."""
+    published = {d.translation_id for d in wanted if d.state == "published" and d.translation_id is not None}
+    if not published:
+        return set()
+    changed_at = dict(
+        session.execute(
+            select(Translation.id, Translation.updated_at).where(Translation.id.in_(published))
+        ).all()
+    )
+    newest: dict[tuple[int, str, str, str], Delivery] = {}
+    post_ids = sorted({d.post_id for d in wanted})
+    for start in range(0, len(post_ids), 500):
+        for row in session.scalars(
+            select(Delivery).where(Delivery.post_id.in_(post_ids[start : start + 500])).order_by(Delivery.id)
+        ):
+            newest[(row.post_id, row.lang, row.channel, row.target)] = row
+    desired_for = {(d.post_id, d.lang): d.translation_id for d in wanted}
+    verdict: dict[tuple[int, str, str], bool] = {}
+    for (post_id, lang, channel, _target), row in newest.items():
+        when = changed_at.get(row.translation_id or -1)
+        fresh = (
+            row.state == "sent"
+            and row.action != "retract"
+            and row.translation_id == desired_for.get((post_id, lang))
+            and when is not None
+            and row.sent_at is not None
+            and row.sent_at >= when
+        )
+        key = (post_id, lang, channel)
+        verdict[key] = verdict.get(key, True) and fresh
+    return {key for key, ok in verdict.items() if ok}
 
 
 def _planned(

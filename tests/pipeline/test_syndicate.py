@@ -163,3 +163,29 @@ def test_editor_edit_wins_and_is_reused(make_ctx, site):
     with ctx.store.session() as session:
         post = session.scalars(select(Post).where(Post.post_key == f"{site.base_url}/?p=412")).one()
         assert post.status == "extracted"
+
+
+def test_nothing_to_deliver_is_decided_from_the_ledger_alone(make_ctx, site, monkeypatch):
+    """A no-op publish must stay cheap however much is published: items already sent, unchanged
+    since, are not even joined for comparison."""
+    from syndication.deliveries import stage
+
+    ctx = make_ctx()
+    pipeline.syndicate(ctx)
+    built: list[int] = []
+    real = stage.approved_item
+    monkeypatch.setattr(stage, "approved_item", lambda session, tid: built.append(tid) or real(session, tid))
+    summary = pipeline.publish(make_ctx())
+    assert summary.deliveries_sent == 0 and built == []
+
+    # An editor's edit of one approved translation: exactly that item is built and sent again.
+    with ctx.store.session() as session:
+        post = resolve_post(session, f"{site.base_url}/?p=412")
+        translation = current_translation(session, post, "sv")
+        title = next(s for s in item_detail(session, translation.id).segments if s.key == "title")
+        edit_segment(
+            session, translation.id, "title", "Nätverk är guld", actor="karin", expected_version=title.version
+        )
+    summary = pipeline.publish(make_ctx())
+    assert built == [translation.id]
+    assert summary.deliveries_sent == 1

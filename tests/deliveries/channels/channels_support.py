@@ -125,6 +125,10 @@ class Items:
         edited = replace(item, **changes)
         edited = replace(edited, content_version=_version(edited.title, edited.html, edited.excerpt))
         self.content[item.translation_id] = edited
+        with self.store.session() as session:  # as `review.edit_segment` does: the row changes too
+            row = session.get(Translation, item.translation_id)
+            assert row is not None
+            row.version += 1
         return edited
 
     def decide(self, item: ApprovedTranslation, status: str) -> None:
