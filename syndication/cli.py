@@ -6,87 +6,32 @@ starts fast.
 
 from __future__ import annotations
 
-import getpass
-import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from syndication.cli_support import (
+    actor_name,
+    config_option,
+    config_path,
+    echo_json,
+    json_option,
+    open_context,
+    prefect_quiet,
+)
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
     from syndication.summary import RunSummary
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def config_option(func: F) -> F:
-    return click.option(
-        "--config",
-        "-c",
-        "config",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        envvar="SYNDICATION_CONFIG",
-        help="Config file (default: config/syndication.toml, or $SYNDICATION_CONFIG).",
-    )(func)
-
-
-def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)
-
-
-def _config_path(config: Path | None) -> str | None:
-    if config is not None:
-        return str(config.resolve())
-    default = Path("config/syndication.toml")
-    return str(default.resolve()) if default.exists() else None
-
-
-@contextmanager
-def _context(config: Path | None, *, dry_run: bool = False) -> Iterator[RunContext]:
-    from syndication.context import RunContext
-    from syndication.errors import SyndicationError
-
-    try:
-        ctx = RunContext.open(_config_path(config), dry_run=dry_run)
-    except SyndicationError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        yield ctx
-    except SyndicationError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        ctx.close()
-
-
-def _actor(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, default=str, ensure_ascii=False, indent=2))
-
-
-def _prefect_quiet() -> None:
-    # No internet here or on many workers: Prefect must not try to phone home.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-
 
 def _print_summary(summary: RunSummary, as_json: bool) -> None:
     if as_json:
-        _echo_json(summary.as_dict())
+        echo_json(summary.as_dict())
         return
     for line in summary.lines():
         click.echo(line)
@@ -158,10 +103,10 @@ def run(
 
     if force and not post_url:
         raise click.UsageError("--force re-translates one post: give it with --post URL")
-    _prefect_quiet()
+    prefect_quiet()
     from flows.syndicate import syndicate_flow
 
-    path = _config_path(config)
+    path = config_path(config)
     _check_config(path)
     data = _run_flow(
         syndicate_flow,
@@ -213,10 +158,10 @@ def publish(config: Path | None, dry_run: bool, channel: str | None, as_json: bo
     """Deliver everything approved (a Prefect flow)."""
     from syndication.summary import RunSummary
 
-    _prefect_quiet()
+    prefect_quiet()
     from flows.publish import publish_flow
 
-    path = _config_path(config)
+    path = config_path(config)
     _check_config(path)
     summary = RunSummary.from_dict(_run_flow(publish_flow, config=path, dry_run=dry_run, channel=channel))
     _print_summary(summary, as_json)
@@ -294,7 +239,7 @@ def backfill(
     if since is not None and until is not None and until < since:
         raise click.UsageError("--until is before --since")
     bars = _ProgressBars(progress and not as_json)
-    with _context(config, dry_run=dry_run) as ctx:
+    with open_context(config, dry_run=dry_run) as ctx:
         try:
             summary = pipeline.backfill(
                 ctx,
@@ -335,7 +280,7 @@ def deploy(home: Path | None) -> None:
     root = (home or Path(__file__).resolve().parent.parent).resolve()
     if not (root / "prefect.yaml").is_file():
         raise click.ClickException(f"no prefect.yaml in {root}; give --home with the checkout's folder")
-    _prefect_quiet()
+    prefect_quiet()
     env = {**os.environ, "SYNDICATION_HOME": str(root)}
     prefect = [sys.executable, "-m", "prefect"]
     listed = subprocess.run([*prefect, "work-pool", "inspect", POOL], env=env, capture_output=True, text=True)
@@ -368,10 +313,10 @@ def status(config: Path | None, as_json: bool) -> None:
     """Counts per stage and per delivery state, and the last errors."""
     from syndication.status import status as collect
 
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         data = collect(session)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     for feed in data["feeds"]:
         state = feed["status"] + (f", last error: {feed['last_error']}" if feed["last_error"] else "")
@@ -427,10 +372,10 @@ def review_list(config: Path | None, lang: str | None, feed: str | None, state: 
 
     from syndication.review import list_items
 
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         items = list_items(session, status=None if state == "all" else state, lang=lang, feed=feed)
     if as_json:
-        _echo_json([asdict(item) for item in items])
+        echo_json([asdict(item) for item in items])
         return
     if not items:
         click.echo("nothing to review")
@@ -454,11 +399,11 @@ def review_show(config: Path | None, post: str, lang: str, width: int | None, as
 
     from syndication.review import current_translation, item_detail, resolve_post
 
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         translation = current_translation(session, resolve_post(session, post), lang)
         detail = item_detail(session, translation.id)
     if as_json:
-        _echo_json(asdict(detail))
+        echo_json(asdict(detail))
         return
     item = detail.item
     click.echo(
@@ -519,7 +464,7 @@ def review_approve(
         post,
         lang,
         all_items,
-        lambda s, tid: approve(s, tid, actor=_actor(actor), comment=comment, confirm_flags=confirm_flags),
+        lambda s, tid: approve(s, tid, actor=actor_name(actor), comment=comment, confirm_flags=confirm_flags),
         "approved",
     )
 
@@ -547,7 +492,7 @@ def review_reject(
         post,
         lang,
         all_items,
-        lambda s, tid: reject(s, tid, actor=_actor(actor), comment=comment),
+        lambda s, tid: reject(s, tid, actor=actor_name(actor), comment=comment),
         "rejected",
     )
 
@@ -563,7 +508,7 @@ def _decide(
     from syndication.errors import SyndicationError
 
     failures = 0
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         with ctx.store.session() as session:
             ids = _selected(ctx, session, post, lang, all_items)
         if not ids:
@@ -592,9 +537,9 @@ def retract(config: Path | None, post: str, comment: str | None, actor: str | No
     """Withdraw a post's translations from every channel on the next publish."""
     from syndication.review import resolve_post, retract_post
 
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         found = resolve_post(session, post)
-        retract_post(session, found, actor=_actor(actor), comment=comment)
+        retract_post(session, found, actor=actor_name(actor), comment=comment)
         click.echo(f"post {found.id} marked retracted; `syndicate publish` withdraws it")
 
 
@@ -612,7 +557,7 @@ def deliveries_list(config: Path | None, state: str | None, as_json: bool) -> No
 
     from syndication.store import Delivery
 
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         query = select(Delivery).order_by(Delivery.id.desc()).limit(200)
         if state:
             query = query.where(Delivery.state == state)
@@ -632,7 +577,7 @@ def deliveries_list(config: Path | None, state: str | None, as_json: bool) -> No
             for d in session.scalars(query)
         ]
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     for r in rows:
         extra = f" — {r['error']}" if r["error"] else (f" → {r['remote_url']}" if r["remote_url"] else "")
@@ -655,7 +600,7 @@ def deliveries_redeliver(
     """Send one approved item (POST × --lang) to one --channel again, although it went out."""
     from syndication import pipeline
 
-    with _context(config, dry_run=dry_run) as ctx:
+    with open_context(config, dry_run=dry_run) as ctx:
         summary = pipeline.redeliver(ctx, post, lang, channel)
     _print_summary(summary, as_json)
     if summary.deliveries_failed:
@@ -669,7 +614,7 @@ def deliveries_retry(config: Path | None, ids: tuple[int, ...]) -> None:
     """Send failed (or uncertain) deliveries again on the next publish."""
     from syndication.deliveries.ledger import retry
 
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         for delivery_id in ids:
             ok = retry(ctx.store, delivery_id)
             click.echo(
@@ -696,12 +641,12 @@ def demo(workdir: Path, port: int, keep_serving: bool, as_json: bool) -> None:
     """Run the whole pipeline on the bundled Danish demo blog, publishing to ./outbox/."""
     from syndication.demo import run_demo
 
-    _prefect_quiet()
+    prefect_quiet()
     result = run_demo(
         workdir.resolve(), port=port, keep_serving=keep_serving, echo=None if as_json else click.echo
     )
     if as_json:
-        _echo_json(result)
+        echo_json(result)
 
 
 def _mount_optional() -> None:

@@ -7,42 +7,15 @@ when the config has exactly one newsletter channel it is the default.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from syndication.cli_support import config_option, echo_json, json_option, open_context
+
 if TYPE_CHECKING:
     from syndication.context import RunContext
-
-# Same options as the main CLI's; declared here because `syndication.cli` imports this module while
-# it is itself being imported (importing its decorators from here would be circular).
-config_option = click.option(
-    "--config",
-    "-c",
-    "config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    envvar="SYNDICATION_CONFIG",
-    help="Config file (default: config/syndication.toml, or $SYNDICATION_CONFIG).",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-
-
-@contextmanager
-def _context(config: Path | None) -> Iterator[RunContext]:
-    from syndication.cli import _context as cli_context
-
-    with cli_context(config) as ctx:
-        yield ctx
-
-
-def _echo_json(data: Any) -> None:
-    from syndication.cli import _echo_json as echo
-
-    echo(data)
 
 
 def _list_name(ctx: RunContext, given: str | None) -> str:
@@ -89,7 +62,7 @@ def add_command(
     from syndication.deliveries.subscribers import SubscriberError, add
 
     failures = 0
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         target = _list_name(ctx, list_name)
         for email in emails:
             try:
@@ -119,7 +92,7 @@ def import_command(
 
     from syndication.deliveries.subscribers import SubscriberError, import_csv
 
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         target = _list_name(ctx, list_name)
         try:
             with ctx.store.session() as session:
@@ -127,7 +100,7 @@ def import_command(
         except SubscriberError as exc:
             raise click.ClickException(exc.message) from exc
     if as_json:
-        _echo_json(asdict(report))
+        echo_json(asdict(report))
         return
     click.echo(
         f"{target}: {report.added} added, {report.existing} already there, "
@@ -149,7 +122,7 @@ def list_command(
     """Show subscribers."""
     from syndication.deliveries.subscribers import list_subscribers
 
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         target = _list_name(ctx, list_name)
         with ctx.store.session() as session:
             rows = [
@@ -166,7 +139,7 @@ def list_command(
                 )
             ]
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     if not rows:
         click.echo("no subscribers")
@@ -186,7 +159,7 @@ def remove_command(
     from syndication.deliveries.subscribers import SubscriberError, remove
 
     failures = 0
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         target = _list_name(ctx, list_name)
         for email in emails:
             try:
@@ -216,7 +189,7 @@ def unsubscribe_command(config: Path | None, email: str, lang: str | None, list_
         unsubscribe,
     )
 
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         target = _list_name(ctx, list_name)
         try:
             address = normalize_email(email)

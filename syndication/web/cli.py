@@ -6,38 +6,18 @@ import ipaddress
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from syndication.cli_support import config_option, open_context
 from syndication.errors import UserError
 
 if TYPE_CHECKING:
-    from syndication.context import RunContext
+    pass
 
 log = logging.getLogger("syndication.web")
-
-# Not imported from syndication.cli: that module imports this one while it is being set up.
-config_option = click.option(
-    "--config",
-    "-c",
-    "config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    envvar="SYNDICATION_CONFIG",
-    help="Config file (default: config/syndication.toml, or $SYNDICATION_CONFIG).",
-)
-
-
-@contextmanager
-def _context(config: Path | None) -> Iterator[RunContext]:
-    from syndication import cli
-
-    with cli._context(config) as ctx:
-        yield ctx
 
 
 def is_loopback(host: str) -> bool:
@@ -66,7 +46,7 @@ def serve(config: Path | None, host: str | None, port: int | None, log_level: st
     from syndication.web.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(name)s: %(message)s")
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         settings = ctx.settings.web
         bind = host if host is not None else settings.host
         if not is_loopback(bind):
@@ -135,7 +115,7 @@ def users_add(config: Path | None, name: str, role: str, password_stdin: bool) -
         check_password(password)
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         user = add_user(session, name, password, role=role)
         click.echo(f"added {user.role} {user.username}")
 
@@ -147,7 +127,7 @@ def users_list(config: Path | None, as_json: bool) -> None:
     """Every account with its role and state."""
     from syndication.web.users import list_users
 
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         rows: list[dict[str, str | bool]] = [
             {
                 "username": u.username,
@@ -175,7 +155,7 @@ def users_disable(config: Path | None, name: str) -> None:
     """Disable an account; its sessions end at once."""
     from syndication.web.users import set_disabled
 
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         user = set_disabled(session, name, True)
         click.echo(f"disabled {user.username}")
 
@@ -187,7 +167,7 @@ def users_enable(config: Path | None, name: str) -> None:
     """Enable a disabled account again."""
     from syndication.web.users import set_disabled
 
-    with _context(config) as ctx, ctx.store.session() as session:
+    with open_context(config) as ctx, ctx.store.session() as session:
         user = set_disabled(session, name, False)
         click.echo(f"enabled {user.username}")
 
@@ -200,7 +180,7 @@ def users_passwd(config: Path | None, name: str, password_stdin: bool) -> None:
     """Set a new password; the user's sessions end."""
     from syndication.web.users import check_password, find_user, set_password
 
-    with _context(config) as ctx:
+    with open_context(config) as ctx:
         with ctx.store.session() as session:
             if find_user(session, name) is None:
                 raise click.ClickException(f"no user named {name!r}; `syndicate users list` shows them")
