@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from syndication.errors import ReviewError
@@ -89,26 +89,14 @@ class ItemDetail:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _queue_rows(session: Session, translation_ids: list[int] | None, **filters: Any) -> list[QueueItem]:
-    stats = (
-        select(
-            TranslatedSegment.translation_id.label("tid"),
-            func.count().label("total"),
-            func.sum(case((TranslatedSegment.state == "open", 1), else_=0)).label("open"),
-        )
-        .group_by(TranslatedSegment.translation_id)
-        .subquery()
-    )
+def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
     query = (
-        select(Translation, Post, Revision, Feed.name, Feed.url, stats.c.total, stats.c.open)
+        select(Translation, Post, Revision, Feed.name, Feed.url)
         .join(Post, Post.id == Translation.post_id)
         .join(Revision, Revision.id == Translation.revision_id)
         .outerjoin(Feed, Feed.id == Post.feed_id)
-        .outerjoin(stats, stats.c.tid == Translation.id)
         .order_by(Translation.created_at.desc(), Translation.id.desc())
     )
-    if translation_ids is not None:
-        query = query.where(Translation.id.in_(translation_ids))
     if filters.get("status"):
         query = query.where(Translation.status == filters["status"])
     else:
@@ -120,9 +108,10 @@ def _queue_rows(session: Session, translation_ids: list[int] | None, **filters: 
     if filters.get("current_only", True):
         query = query.where(Post.current_revision_id == Translation.revision_id)
     rows = session.execute(query).all()
-    flagged = _flag_counts(session, [t.id for t, *_ in rows])
+    counts = _segment_counts(session, [t.id for t, *_ in rows])
     items = []
-    for translation, post, revision, feed_name, feed_url, total, open_count in rows:
+    for translation, post, revision, feed_name, feed_url in rows:
+        total, open_count, flagged = counts.get(translation.id, (0, 0, 0))
         items.append(
             QueueItem(
                 translation_id=translation.id,
@@ -136,9 +125,9 @@ def _queue_rows(session: Session, translation_ids: list[int] | None, **filters: 
                 feed=feed_name or feed_url,
                 revision=revision.content_hash,
                 is_current=post.current_revision_id == revision.id,
-                segments=int(total or 0),
-                open_segments=int(open_count or 0),
-                flagged_segments=flagged.get(translation.id, 0),
+                segments=total,
+                open_segments=open_count,
+                flagged_segments=flagged,
                 engine=translation.engine,
                 created_at=translation.created_at,
                 decided_by=translation.decided_by,
@@ -149,17 +138,18 @@ def _queue_rows(session: Session, translation_ids: list[int] | None, **filters: 
     return items
 
 
-def _flag_counts(session: Session, ids: list[int]) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    if not ids:
-        return counts
-    for tid, flags, state in session.execute(
-        select(TranslatedSegment.translation_id, TranslatedSegment.flags, TranslatedSegment.state).where(
-            TranslatedSegment.translation_id.in_(ids)
-        )
-    ):
-        if flags and state == "open":
-            counts[tid] = counts.get(tid, 0) + 1
+def _segment_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """(segments, open, open with QA flags) for the listed items only — never queue-wide."""
+    counts: dict[int, tuple[int, int, int]] = {}
+    for start in range(0, len(ids), 500):
+        for tid, flags, state in session.execute(
+            select(TranslatedSegment.translation_id, TranslatedSegment.flags, TranslatedSegment.state).where(
+                TranslatedSegment.translation_id.in_(ids[start : start + 500])
+            )
+        ):
+            total, open_count, flagged = counts.get(tid, (0, 0, 0))
+            is_open = state == "open"
+            counts[tid] = (total + 1, open_count + is_open, flagged + (is_open and bool(flags)))
     return counts
 
 
@@ -172,65 +162,103 @@ def list_items(
     current_only: bool = True,
 ) -> list[QueueItem]:
     """The review queue, newest first."""
-    return _queue_rows(session, None, status=status, lang=lang, feed=feed, current_only=current_only)
+    return _queue_rows(session, status=status, lang=lang, feed=feed, current_only=current_only)
 
 
-def queue_item(session: Session, translation_id: int) -> QueueItem:
-    rows = _queue_rows(session, [translation_id], status=None, current_only=False)
-    if not rows:
-        raise ReviewError(f"no translation with id {translation_id}")
-    return rows[0]
-
-
-def segments_of(session: Session, translation_id: int) -> list[SegmentView]:
+def _segments(session: Session, translation_id: int) -> list[SegmentView]:
     rows = session.execute(
-        select(SegmentRow, TranslatedSegment)
+        select(
+            SegmentRow.key,
+            SegmentRow.kind,
+            SegmentRow.position,
+            SegmentRow.source,
+            SegmentRow.markup,
+            TranslatedSegment.target,
+            TranslatedSegment.origin,
+            TranslatedSegment.state,
+            TranslatedSegment.flags,
+            TranslatedSegment.previous_source,
+            TranslatedSegment.version,
+            TranslatedSegment.updated_by,
+        )
         .join(TranslatedSegment, TranslatedSegment.segment_id == SegmentRow.id)
         .where(TranslatedSegment.translation_id == translation_id)
         .order_by(SegmentRow.position)
     )
     return [
         SegmentView(
-            key=src.key,
-            kind=src.kind,
-            position=src.position,
-            source=src.source,
-            target=tgt.target,
-            markup=dict(src.markup),
-            origin=tgt.origin,
-            state=tgt.state,
-            flags=list(tgt.flags or []),
-            previous_source=tgt.previous_source,
-            version=tgt.version,
-            updated_by=tgt.updated_by,
+            key=key,
+            kind=kind,
+            position=position,
+            source=source,
+            target=target,
+            markup=dict(markup or {}),
+            origin=origin,
+            state=state,
+            flags=list(flags or []),
+            previous_source=previous_source,
+            version=version,
+            updated_by=updated_by,
         )
-        for src, tgt in rows
-    ]
+        for (key, kind, position, source, markup, target, origin, state, flags, previous_source, version,
+             updated_by) in rows
+    ]  # fmt: skip
+
+
+def _links(session: Session, post_id: int, *, outgoing: bool) -> list[tuple[int, str, str]]:
+    this, other = (
+        (PostLink.source_post_id, PostLink.target_post_id)
+        if outgoing
+        else (PostLink.target_post_id, PostLink.source_post_id)
+    )
+    rows = session.execute(
+        select(Post.id, Post.title, Post.url).join(PostLink, other == Post.id).where(this == post_id)
+    )
+    return [(i, t or u, u) for i, t, u in rows]
 
 
 def item_detail(session: Session, translation_id: int) -> ItemDetail:
-    item = queue_item(session, translation_id)
-    translation = session.get(Translation, translation_id)
-    assert translation is not None
-    revision = session.get(Revision, translation.revision_id)
-    assert revision is not None
-    linked = session.execute(
-        select(Post.id, Post.title, Post.url)
-        .join(PostLink, PostLink.target_post_id == Post.id)
-        .where(PostLink.source_post_id == item.post_id)
-        .order_by(Post.id)
-    )
-    linked_from = session.execute(
-        select(Post.id, Post.title, Post.url)
-        .join(PostLink, PostLink.source_post_id == Post.id)
-        .where(PostLink.target_post_id == item.post_id)
-        .order_by(Post.id)
+    """One review item with everything an editor sees, read for one page view: only this item's
+    rows (no queue-wide aggregate, which grows with the database), segment columns without ORM
+    objects (the page's largest read), and superseded items too (their page says what replaced them).
+    """
+    found = session.execute(
+        select(Translation, Post, Revision, Feed.name, Feed.url)
+        .join(Post, Post.id == Translation.post_id)
+        .join(Revision, Revision.id == Translation.revision_id)
+        .outerjoin(Feed, Feed.id == Post.feed_id)
+        .where(Translation.id == translation_id)
+    ).one_or_none()
+    if found is None:
+        raise ReviewError(f"no translation with id {translation_id}")
+    translation, post, revision, feed_name, feed_url = found
+    segments = _segments(session, translation_id)
+    item = QueueItem(
+        translation_id=translation.id,
+        post_id=post.id,
+        post_key=post.post_key,
+        url=post.url,
+        title=revision.title,
+        lang=translation.lang,
+        status=translation.status,
+        kind=post.kind,
+        feed=feed_name or feed_url,
+        revision=revision.content_hash,
+        is_current=post.current_revision_id == revision.id,
+        segments=len(segments),
+        open_segments=sum(1 for s in segments if s.state == "open"),
+        flagged_segments=sum(1 for s in segments if s.state == "open" and s.flags),
+        engine=translation.engine,
+        created_at=translation.created_at,
+        decided_by=translation.decided_by,
+        decided_at=translation.decided_at,
+        error=translation.error,
     )
     deliveries = [
         DeliveryView(d.id, d.channel, d.target, d.action, d.state, d.error, d.remote_url, d.sent_at)
         for d in session.scalars(
             select(Delivery)
-            .where(Delivery.post_id == item.post_id, Delivery.lang == item.lang)
+            .where(Delivery.post_id == post.id, Delivery.lang == translation.lang)
             .order_by(Delivery.id.desc())
         )
     ]
@@ -250,13 +278,13 @@ def item_detail(session: Session, translation_id: int) -> ItemDetail:
     ]
     return ItemDetail(
         item=item,
-        segments=segments_of(session, translation_id),
+        segments=segments,
         source_html=revision.html,
         excerpt=revision.excerpt,
         author=revision.author,
         published_at=revision.published_at,
-        linked_articles=[(i, t or u, u) for i, t, u in linked],
-        linked_from=[(i, t or u, u) for i, t, u in linked_from],
+        linked_articles=_links(session, post.id, outgoing=True),
+        linked_from=_links(session, post.id, outgoing=False),
         deliveries=deliveries,
         events=events,
     )

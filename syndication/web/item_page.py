@@ -9,18 +9,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syndication.errors import ReviewError
-from syndication.review import ItemDetail, QueueItem, SegmentView
+from syndication.review import ItemDetail, SegmentView, item_detail
 from syndication.review.queries import DeliveryView
 from syndication.store import (
-    Delivery,
-    Feed,
     Post,
-    PostLink,
-    ReviewEvent,
-    Revision,
-    SegmentRow,
-    TranslatedSegment,
     Translation,
 )
 from syndication.web.editor import chips_html, source_diff
@@ -111,133 +103,8 @@ def _translation_for(session: Session, post_id: int, lang: str) -> tuple[int | N
     return (row[0], row[1]) if row is not None else (None, None)
 
 
-def _segments(session: Session, translation_id: int) -> list[SegmentView]:
-    rows = session.execute(
-        select(
-            SegmentRow.key,
-            SegmentRow.kind,
-            SegmentRow.position,
-            SegmentRow.source,
-            SegmentRow.markup,
-            TranslatedSegment.target,
-            TranslatedSegment.origin,
-            TranslatedSegment.state,
-            TranslatedSegment.flags,
-            TranslatedSegment.previous_source,
-            TranslatedSegment.version,
-            TranslatedSegment.updated_by,
-        )
-        .join(TranslatedSegment, TranslatedSegment.segment_id == SegmentRow.id)
-        .where(TranslatedSegment.translation_id == translation_id)
-        .order_by(SegmentRow.position)
-    )
-    return [
-        SegmentView(
-            key=key,
-            kind=kind,
-            position=position,
-            source=source,
-            target=target,
-            markup=dict(markup or {}),
-            origin=origin,
-            state=state,
-            flags=list(flags or []),
-            previous_source=previous_source,
-            version=version,
-            updated_by=updated_by,
-        )
-        for (key, kind, position, source, markup, target, origin, state, flags, previous_source, version,
-             updated_by) in rows
-    ]  # fmt: skip
-
-
-def _links(session: Session, post_id: int, *, outgoing: bool) -> list[tuple[int, str, str]]:
-    this, other = (
-        (PostLink.source_post_id, PostLink.target_post_id)
-        if outgoing
-        else (PostLink.target_post_id, PostLink.source_post_id)
-    )
-    rows = session.execute(
-        select(Post.id, Post.title, Post.url).join(PostLink, other == Post.id).where(this == post_id)
-    )
-    return [(i, t or u, u) for i, t, u in rows]
-
-
-def load_detail(session: Session, translation_id: int) -> ItemDetail:
-    """What ``syndication.review.item_detail`` gives, read for one page view: only this item's
-    rows (no queue-wide aggregate, which grows with the database), segment columns without ORM
-    objects (the page's largest read), and superseded items too (their page says what replaced them).
-    """
-    found = session.execute(
-        select(Translation, Post, Revision, Feed.name, Feed.url)
-        .join(Post, Post.id == Translation.post_id)
-        .join(Revision, Revision.id == Translation.revision_id)
-        .outerjoin(Feed, Feed.id == Post.feed_id)
-        .where(Translation.id == translation_id)
-    ).one_or_none()
-    if found is None:
-        raise ReviewError(f"no translation with id {translation_id}")
-    translation, post, revision, feed_name, feed_url = found
-    segments = _segments(session, translation_id)
-    item = QueueItem(
-        translation_id=translation.id,
-        post_id=post.id,
-        post_key=post.post_key,
-        url=post.url,
-        title=revision.title,
-        lang=translation.lang,
-        status=translation.status,
-        kind=post.kind,
-        feed=feed_name or feed_url,
-        revision=revision.content_hash,
-        is_current=post.current_revision_id == revision.id,
-        segments=len(segments),
-        open_segments=sum(1 for s in segments if s.state == "open"),
-        flagged_segments=sum(1 for s in segments if s.state == "open" and s.flags),
-        engine=translation.engine,
-        created_at=translation.created_at,
-        decided_by=translation.decided_by,
-        decided_at=translation.decided_at,
-        error=translation.error,
-    )
-    deliveries = [
-        DeliveryView(d.id, d.channel, d.target, d.action, d.state, d.error, d.remote_url, d.sent_at)
-        for d in session.scalars(
-            select(Delivery)
-            .where(Delivery.post_id == post.id, Delivery.lang == translation.lang)
-            .order_by(Delivery.id.desc())
-        )
-    ]
-    events = [
-        {
-            "action": e.action,
-            "actor": e.actor,
-            "segment": e.segment_key,
-            "before": e.before,
-            "after": e.after,
-            "comment": e.comment,
-            "at": e.at,
-        }
-        for e in session.scalars(
-            select(ReviewEvent).where(ReviewEvent.translation_id == translation_id).order_by(ReviewEvent.id)
-        )
-    ]
-    return ItemDetail(
-        item=item,
-        segments=segments,
-        source_html=revision.html,
-        excerpt=revision.excerpt,
-        author=revision.author,
-        published_at=revision.published_at,
-        linked_articles=_links(session, post.id, outgoing=True),
-        linked_from=_links(session, post.id, outgoing=False),
-        deliveries=deliveries,
-        events=events,
-    )
-
-
 def item_page(session: Session, translation_id: int) -> ItemPage:
-    detail = load_detail(session, translation_id)
+    detail = item_detail(session, translation_id)
     item = detail.item
     rows = [segment_line(view) for view in detail.segments]
     translation = session.get(Translation, translation_id)  # already in the session: no query
