@@ -330,7 +330,14 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except ModuleNotFoundError as exc:
+        # A PostgreSQL URL on an install without the driver: say which extra brings it.
+        raise StoreError(
+            f"the store URL needs the database driver {exc.name!r}, which is not installed"
+            " (for PostgreSQL: pip install 'syndication[postgres]')"
+        ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -1,11 +1,13 @@
 """The Alembic migrations build exactly the schema the models describe (every table, wherever its
 model lives), so `alembic revision --autogenerate` starts from a clean slate."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import syndication.deliveries.subscribers
 import syndication.web.users  # noqa: F401
+from syndication.errors import StoreError
 from syndication.store import Base, open_store
 
 
@@ -16,3 +18,17 @@ def test_migrations_match_every_model(tmp_path):
     store.dispose()
     assert diff == []
     assert {"subscribers", "users", "web_sessions", "deliveries"} <= set(Base.metadata.tables)
+
+
+def test_a_database_url_without_its_driver_says_which_extra_to_install(tmp_path):
+    # MySQLdb is not a dependency, so its SQLAlchemy dialect cannot load here: the same path a
+    # PostgreSQL URL takes on an install without `syndication[postgres]`.
+    with pytest.raises(StoreError, match=r"not installed.*syndication\[postgres\]"):
+        open_store("mysql+mysqldb://user@127.0.0.1/syndication")
+
+
+def test_an_unreachable_database_is_a_store_error_naming_it_without_the_password():
+    with pytest.raises(StoreError) as info:
+        open_store("postgresql://editor:s3cret@127.0.0.1:1/syndication")
+    assert "s3cret" not in str(info.value)
+    assert "127.0.0.1:1" in str(info.value)

@@ -21,6 +21,8 @@ def hook(event, args):
         if isinstance(args[0], int):
             return  # an already open descriptor
         path = str(args[0])
+        if path.startswith("__editable__."):
+            return  # the sys.path hook of an editable install (`pip install -e .`), not a file
         # Python's own files, installed packages and the time-zone database are what imports read.
         if path.startswith((sys.prefix, sys.base_prefix, "/usr/share/zoneinfo", "/usr/lib/python3",
                             "/dev/", "/proc/", ROOT)) or "site-packages" in path:
