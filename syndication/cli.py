@@ -136,6 +136,13 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
         raise click.ClickException(str(exc)) from exc
     except ValueError as exc:  # pydantic's ValidationError of the cross-field checks
         raise click.ClickException(str(exc)) from exc
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        raise click.ClickException(
+            f"{exc} Point PREFECT_API_URL at a running `prefect server start`, or allow the"
+            " temporary one longer with PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS."
+        ) from exc
 
 
 def _check_config(path: str | None) -> None:
