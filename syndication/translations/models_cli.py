@@ -7,6 +7,7 @@ stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -128,7 +129,7 @@ def install(ctx: click.Context, source: str, index_url: str | None) -> None:
     directory = _packages_dir(ctx)
     path = Path(source).expanduser()
     try:
-        if path.suffix == ".argosmodel" or path.is_file():
+        if _is_path(source, path):
             package = argos_packages.install_file(path, directory)
         else:
             package = argos_packages.install_code(source, directory, url=index_url)
@@ -136,6 +137,19 @@ def install(ctx: click.Context, source: str, index_url: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     pair = f"{package.from_code}→{package.to_code}"
     click.echo(f"Installed {package.code} {package.version} ({pair}) in {package.path}")
+
+
+def _is_path(source: str, path: Path) -> bool:
+    """A file or folder argument, never a package code to look up in the index: codes
+    (``translate-da_en``) have no slash and no file suffix, so a mistyped path fails as a missing
+    file instead of reaching for the network."""
+    return (
+        path.exists()
+        or path.suffix.lower() in (".argosmodel", ".zip")
+        or "/" in source
+        or os.sep in source
+        or source.startswith((".", "~"))
+    )
 
 
 @models.command("remove")

@@ -112,3 +112,18 @@ def test_packages_dir_from_the_config_wins_over_the_environment(
     assert done.exit_code == 0, done.output
     assert sorted(p.name for p in (tmp_path / "models" / "argos").iterdir()) == ["translate-da_en-1.0"]
     assert not (tmp_path / "env").exists()
+
+
+def test_paths_are_installed_as_files_never_looked_up_in_the_index(
+    runner: CliRunner, tmp_path: Path, packages_dir: Path
+) -> None:
+    base = ["--packages-dir", str(tmp_path / "pk")]
+    folder = next(p for p in packages_dir.iterdir() if p.name.startswith("translate-da_en"))
+    as_folder = runner.invoke(models, [*base, "install", str(folder)])
+    assert as_folder.exit_code == 1
+    assert "is a folder" in as_folder.output and "index" not in as_folder.output
+
+    # A mistyped path (no .argosmodel suffix) is a missing file, not a package code to download.
+    typo = runner.invoke(models, [*base, "install", "./downloads/translate-da_en.zip"])
+    assert typo.exit_code == 1
+    assert "does not exist" in typo.output and "index" not in typo.output
