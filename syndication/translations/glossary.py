@@ -127,7 +127,10 @@ class Glossary:
             while f"t{counter}" in taken:
                 counter += 1
             ident = f"t{counter}"
-            replacements[ident] = match.group(0) if rule.keep else escape(rule.translation)
+            if rule.keep:
+                replacements[ident] = match.group(0)
+            else:
+                replacements[ident] = escape(_follow_capital(match.group(0), rule))
             return f'<x id="{ident}"/>'
 
         out: list[str] = []
@@ -172,6 +175,15 @@ class Glossary:
                 message += f" {wanted} times (found {found})"
             flags.append(QAFlag(GLOSSARY_VIOLATION, message + "."))
         return flags
+
+
+def _follow_capital(found: str, rule: GlossaryEntry) -> str:
+    """The fixed translation, capitalised when a case-insensitive term was found with a capital
+    (at the start of a sentence, or in a title): "Generalforsamling …" → "Annual general meeting …"."""
+    translation = rule.translation
+    if not rule.case_sensitive and found[:1].isupper() and translation[:1].islower():
+        return translation[0].upper() + translation[1:]
+    return translation
 
 
 def _outside_refs(text: str, pattern: re.Pattern[str], substitute: Callable[[re.Match[str]], str]) -> str:
