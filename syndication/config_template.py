@@ -42,9 +42,11 @@ baseline = true
 [translation]
 source_lang = "da"
 targets = ["nb", "sv"]    # BCP 47: nb, nn, sv, en, de … (never "no")
-default_engine = "apertium"
-# Per-language engine choice, names from [engines.*]:
-# engines = {{ en = "argos", de = "argos" }}
+# Engines: apertium for nb, nn and sv; argos for every other language (en, de, fr …; install
+# its models with `syndicate models install translate-da_en`). Override per language, names from
+# [engines.*], or for all unlisted languages with default_engine:
+# engines = {{ sv = "argos" }}
+# default_engine = "argos"
 # glossary = "config/glossary.csv"
 
 [engines.apertium]
