@@ -30,7 +30,7 @@ from syndication.errors import ConfigError, EngineUnavailableError
 from syndication.models import EngineOutput, QAFlag
 from syndication.translations import argos_packages
 from syndication.translations.argos_packages import PackageInfo
-from syndication.translations.ct2_runtime import Ct2Model, RuntimeOptions
+from syndication.translations.ct2_runtime import Ct2Model, RuntimeOptions, check_keys
 from syndication.translations.inline import (
     ModelText,
     Parsed,
@@ -215,6 +215,7 @@ class ArgosEngine:
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         config = dict(config or {})
+        check_keys(config, ("packages_dir",), "argos")
         directory = config.get("packages_dir")
         if directory:
             # Relative to the project folder (``base_dir``, as the settings resolve paths) if given.
@@ -293,6 +294,12 @@ class ArgosEngine:
         return _run(steps, texts)
 
 
+_CT2_KEYS = (
+    "model", "source", "target", "source_spm", "target_spm", "sentencepiece", "source_prefix",
+    "target_prefix", "version",
+)  # fmt: skip
+
+
 class CTranslate2Engine:
     """One CTranslate2 model folder with SentencePiece models, configured for one pair.
 
@@ -309,6 +316,7 @@ class CTranslate2Engine:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         config = dict(config)
+        check_keys(config, _CT2_KEYS, "ctranslate2")
         base = Path(str(config.get("base_dir", ".")))
         missing = [key for key in ("model", "source", "target") if not config.get(key)]
         if missing:

@@ -10,11 +10,12 @@ are mapped to ours.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,29 @@ class RuntimeOptions:
     def decoding_length(self, longest_input: int) -> int:
         bound = math.ceil(self.decoding_ratio * longest_input) + self.decoding_margin
         return max(self.min_decoding_length, min(self.max_decoding_length, bound))
+
+
+RUNTIME_KEYS = frozenset(field.name for field in fields(RuntimeOptions))
+COMMON_KEYS = frozenset({"type", "base_dir"})
+"""Added by the settings layer to every engine's options."""
+
+
+def check_keys(config: Mapping[str, Any], allowed: Iterable[str], engine: str) -> None:
+    """Refuse settings the engine does not know: a misspelt ``beam_size`` must not silently fall
+    back to the default (the rest of the config is strict; engine sections allow extra keys only
+    because each engine defines its own)."""
+    known = sorted(set(allowed) | RUNTIME_KEYS | COMMON_KEYS)
+    unknown = sorted(str(key) for key in config if key not in known)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=1)
+        hints.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    raise ConfigError(
+        f"{engine} engine: unknown setting(s) {', '.join(hints)}; known settings: "
+        f"{', '.join(k for k in known if k not in COMMON_KEYS)}"
+    )
 
 
 @dataclass(frozen=True)

@@ -237,6 +237,11 @@ def test_bad_settings_are_config_errors(packages_dir: Path) -> None:
         ArgosEngine({"packages_dir": packages_dir, "device": "tpu"})
     with pytest.raises(ConfigError, match="model"):
         CTranslate2Engine({"source": "da", "target": "en"})
+    # A misspelt setting is an error, not silently the default (the rest of the config is strict).
+    with pytest.raises(ConfigError, match=r"beam_sise.*did you mean beam_size"):
+        ArgosEngine({"packages_dir": packages_dir, "beam_sise": 4})
+    with pytest.raises(ConfigError, match="packages_dir"):
+        CTranslate2Engine({"model": "m", "source": "da", "target": "en", "packages_dir": "x"})
 
 
 # ------------------------------------------------------------------- plain CTranslate2 model dir
