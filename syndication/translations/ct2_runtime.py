@@ -172,6 +172,11 @@ def _sentencepiece(path: Path, label: str) -> Any:
     return processor
 
 
+def _device_problem(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("cuda", "gpu", "device", "cudnn", "cublas"))
+
+
 class Ct2Model:
     """A translation direction: CTranslate2 model folder + source/target SentencePiece models."""
 
@@ -229,7 +234,14 @@ class Ct2Model:
                 intra_threads=options.intra_threads,
             )
         except (RuntimeError, ValueError, OSError) as exc:
-            raise self._broken(f"cannot load the CTranslate2 model in {self.model_dir}: {exc}") from exc
+            what = f"cannot load the CTranslate2 model in {self.model_dir}: {exc}"
+            if options.device != "cpu" and _device_problem(exc):
+                # The model is fine; the GPU (or its driver) is not there: reinstalling won't help.
+                raise EngineUnavailableError(
+                    f'{self.label}: {what}; set device = "cpu" (or "auto", which falls back to the '
+                    "CPU) in the engine's settings, or check the CUDA driver"
+                ) from exc
+            raise self._broken(what) from exc
         with _lock:
             _translators.setdefault(key, translator)
             return _translators[key]

@@ -218,6 +218,18 @@ def test_corrupted_model_file_names_its_path(fresh_packages_dir: Path) -> None:
     assert str(package / "model") in str(info.value)
 
 
+def test_unavailable_gpu_says_to_change_the_device_not_to_reinstall(packages_dir: Path) -> None:
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        pytest.skip("this machine has a CUDA device")
+    engine = ArgosEngine({"packages_dir": packages_dir, "intra_threads": 1, "device": "cuda"})
+    with pytest.raises(EngineUnavailableError) as info:
+        engine.translate(["Hej"], source="da", target="en")
+    message = str(info.value)
+    assert 'device = "cpu"' in message and "reinstall" not in message
+
+
 def test_ctranslate2_runtime_errors_become_translation_errors(tmp_path: Path) -> None:
     model = write_model_dir(tmp_path / "model", "copy")
     # The hand-set model has 1024 positions; with the input bound lifted CTranslate2 itself fails.
