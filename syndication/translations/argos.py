@@ -30,7 +30,7 @@ from syndication.errors import ConfigError, EngineUnavailableError
 from syndication.models import EngineOutput, QAFlag
 from syndication.translations import argos_packages
 from syndication.translations.argos_packages import PackageInfo
-from syndication.translations.ct2_runtime import Ct2Model, RuntimeOptions, check_keys
+from syndication.translations.ct2_runtime import Ct2Model, RuntimeOptions, check_keys, default_source_suffix
 from syndication.translations.inline import (
     ModelText,
     Parsed,
@@ -296,7 +296,7 @@ class ArgosEngine:
 
 _CT2_KEYS = (
     "model", "source", "target", "source_spm", "target_spm", "sentencepiece", "source_prefix",
-    "target_prefix", "version",
+    "source_suffix", "target_prefix", "version",
 )  # fmt: skip
 
 
@@ -307,6 +307,8 @@ class CTranslate2Engine:
     ``source_spm``/``target_spm`` (default ``source.spm``/``target.spm`` in the model folder, as
     ``ct2-transformers-converter`` leaves OPUS-MT models) or one shared ``sentencepiece`` model,
     optional ``source_prefix``/``target_prefix`` tokens (space-separated) for multilingual models,
+    ``source_suffix`` (default: ``</s>`` when the model's ``config.json`` says the caller must add it,
+    as for OPUS-MT models converted with ``ct2-transformers-converter``; ``""`` for none),
     optional ``version`` (default: a fingerprint of ``model.bin``), plus the runtime settings of
     :class:`~syndication.translations.ct2_runtime.RuntimeOptions`.
     """
@@ -346,6 +348,11 @@ class CTranslate2Engine:
             options=self.options,
             target_prefix=str(config.get("target_prefix", "")).split(),
             source_prefix=str(config.get("source_prefix", "")).split(),
+            source_suffix=(
+                default_source_suffix(self.model_dir)
+                if config.get("source_suffix") is None
+                else str(config["source_suffix"]).split()
+            ),
             reinstall_hint="check the `model` setting of this engine",
         )
 

@@ -11,6 +11,7 @@ are mapped to ours.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import threading
@@ -172,6 +173,23 @@ def _sentencepiece(path: Path, label: str) -> Any:
     return processor
 
 
+def default_source_suffix(model_dir: Path) -> list[str]:
+    """The end-of-sentence token the caller must append, read from the model's ``config.json``.
+
+    ``ct2-transformers-converter`` leaves Hugging Face seq2seq models (Marian/OPUS-MT, BART,
+    M2M100, NLLB) with ``add_source_eos`` off, because their tokenizer appends ``</s>`` itself;
+    those models start decoding from that token. Without it in the source a Marian model runs on to
+    the length limit. OpenNMT-py models (Argos packages) start from ``<s>`` and get nothing."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    if not isinstance(config, dict) or config.get("add_source_eos"):
+        return []
+    eos = config.get("eos_token") or "</s>"
+    return [str(eos)] if config.get("decoder_start_token") == eos else []
+
+
 def _device_problem(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(word in text for word in ("cuda", "gpu", "device", "cudnn", "cublas"))
@@ -190,6 +208,7 @@ class Ct2Model:
         options: RuntimeOptions,
         target_prefix: Sequence[str] = (),
         source_prefix: Sequence[str] = (),
+        source_suffix: Sequence[str] = (),
         reinstall_hint: str = "",
     ) -> None:
         self.label = label
@@ -199,6 +218,7 @@ class Ct2Model:
         self.options = options
         self.target_prefix = list(target_prefix)
         self.source_prefix = list(source_prefix)
+        self.source_suffix = list(source_suffix)
         self.reinstall_hint = reinstall_hint
 
     # -- loading ------------------------------------------------------------------------------
@@ -260,7 +280,7 @@ class Ct2Model:
         if not batch:
             return []
         options = self.options
-        source = [self.source_prefix + list(tokens) for tokens in batch]
+        source = [self.source_prefix + list(tokens) + self.source_suffix for tokens in batch]
         longest = max(len(tokens) for tokens in source)
         prefix = [list(self.target_prefix) for _ in source] if self.target_prefix else None
         results = self._run_batch(
@@ -278,6 +298,7 @@ class Ct2Model:
         )
         skip = len(self.target_prefix)
         skip_source = len(self.source_prefix)
+        skip_suffix = len(self.source_suffix)
         hypotheses: list[Hypothesis] = []
         for result in results:
             tokens = list(result.hypotheses[0])
@@ -285,8 +306,8 @@ class Ct2Model:
             if skip and tokens[:skip] == self.target_prefix:
                 tokens = tokens[skip:]
                 rows = rows[skip:] if rows is not None and len(rows) > len(tokens) else rows
-            if rows is not None and skip_source:
-                rows = [row[skip_source:] for row in rows]
+            if rows is not None and (skip_source or skip_suffix):
+                rows = [row[skip_source : len(row) - skip_suffix] for row in rows]
             hypotheses.append(Hypothesis(tokens, rows))
         return hypotheses
 

@@ -280,6 +280,21 @@ def test_ctranslate2_model_folder_as_an_engine(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- cheapness
 
 
+def test_transformers_converted_model_gets_its_end_of_sentence_token(tmp_path: Path) -> None:
+    # ct2-transformers-converter leaves OPUS-MT (Marian) models without add_source_eos: the caller
+    # must append </s> as Hugging Face's tokenizer does, or the model runs on to the length limit
+    # (CTranslate2 issues #1236, #1694). The engine reads that from the model's config.json.
+    model = write_model_dir(tmp_path / "opus-mt-da-en", "copy", transformers_style=True)
+    settings = {"model": str(model), "source": "da", "target": "en", "intra_threads": 1}
+    source = ['Netværk er <g id="1">guld</g>.', "Hej med dig"]
+    outputs = CTranslate2Engine(settings).translate(source, source="da", target="en")
+    assert texts(outputs) == source
+    assert all(not o.flags for o in outputs)
+    # The same model without the token (explicitly switched off) shows why it matters.
+    unended = CTranslate2Engine({**settings, "source_suffix": ""}).translate(source, source="da", target="en")
+    assert all(len(o.text) > len(s) for o, s in zip(unended, source, strict=True))
+
+
 def test_importing_the_engine_does_not_import_ctranslate2() -> None:
     code = (
         "import sys, syndication.translations.argos, syndication.translations.models_cli, "
