@@ -47,7 +47,7 @@ targets = ["nb", "sv"]    # BCP 47: nb, nn, sv, en, de … (never "no")
 # [engines.*], or for all unlisted languages with default_engine:
 # engines = {{ sv = "argos" }}
 # default_engine = "argos"
-# glossary = "config/glossary.csv"
+# glossary = "config/glossary.csv"   # the default, read when the file exists; "" for none
 
 [engines.apertium]
 type = "apertium"         # Debian: apt-get install apertium apertium-dan-nor apertium-swe-dan

@@ -33,12 +33,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syndication.errors import ConfigError
 from syndication.models import QAFlag
 from syndication.translations.inline import escape, strip_placeholders
 
+if TYPE_CHECKING:
+    from syndication.settings import Settings
+
 GLOSSARY_VIOLATION = "glossary_violation"
+DEFAULT_PATH = "config/glossary.csv"
+"""Used when ``[translation] glossary`` is not set and the file exists (``""`` switches it off)."""
 COLUMNS = ("term", "lang", "translation", "case_sensitive")
 _LANG = re.compile(r"^(?:\*|[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)$")
 _TRUE = {"yes", "y", "true", "1", "ja"}
@@ -297,3 +303,13 @@ def load_glossary(path: str | Path) -> Glossary:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"glossary file {path} is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
     return parse_glossary(text, source=str(path))
+
+
+def configured_glossary(settings: Settings) -> Glossary | None:
+    """The glossary of a configuration: ``[translation] glossary`` (which must exist) when set,
+    else ``config/glossary.csv`` if there is one; ``glossary = ""`` means none."""
+    path = settings.translation.glossary
+    if path is None:
+        default = settings.resolve_path(DEFAULT_PATH)
+        return load_glossary(default) if default.is_file() else None
+    return load_glossary(settings.resolve_path(path)) if path else None
