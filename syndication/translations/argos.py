@@ -185,18 +185,24 @@ def _run(steps: Sequence[tuple[Ct2Model, str]], texts: Sequence[str]) -> list[En
 # ------------------------------------------------------------------------------------ engines
 
 
-def _install_hint(source: str, target: str) -> str:
+def _install_hint(source: str, target: str, installed: set[tuple[str, str]]) -> str:
     direct = argos_packages.package_code(source, target)
     if PIVOT in (source, target):
         return (
             f"run `syndicate models install {direct}` (needs internet), or download {direct} elsewhere "
             "and run `syndicate models install FILE.argosmodel`"
         )
-    first, second = argos_packages.package_code(source, PIVOT), argos_packages.package_code(PIVOT, target)
+    # Only the missing half (or halves) of the route through English.
+    missing = [
+        argos_packages.package_code(*pair)
+        for pair in ((source, PIVOT), (PIVOT, target))
+        if pair not in installed
+    ]
+    commands = " and ".join(f"`syndicate models install {code}`" for code in missing)
     return (
-        f"run `syndicate models install {first}` and `syndicate models install {second}` to translate "
-        f"through English (or `syndicate models install {direct}` if the index has it); offline, download "
-        "the files elsewhere and run `syndicate models install FILE.argosmodel`"
+        f"run {commands} to translate through English (or `syndicate models install {direct}` if the "
+        "index has it); offline, download the file(s) elsewhere and run "
+        "`syndicate models install FILE.argosmodel`"
     )
 
 
@@ -266,7 +272,8 @@ class ArgosEngine:
                     lang=target,
                 )
         raise EngineUnavailableError(
-            f"no Argos model for {source}→{target} in {self.packages_dir}: {_install_hint(source, target)}",
+            f"no Argos model for {source}→{target} in {self.packages_dir}: "
+            f"{_install_hint(source, target, set(usable))}",
             lang=target,
         )
 

@@ -193,6 +193,8 @@ def test_missing_pair_says_what_to_install(engine: ArgosEngine) -> None:
         engine.translate(["Hej"], source="da", target="fr")
     message = str(info.value)
     assert "syndicate models install translate-en_fr" in message
+    # da→en is installed: only the missing half of the pivot is named.
+    assert "translate-da_en" not in message
     assert "FILE.argosmodel" in message
     assert info.value.lang == "fr"
     with pytest.raises(EngineUnavailableError, match=r"syndicate models install translate-en_da"):
