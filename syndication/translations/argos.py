@@ -21,6 +21,7 @@ folder for one pair (e.g. an OPUS-MT model converted with ``ct2-transformers-con
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,12 +186,12 @@ def _run(steps: Sequence[tuple[Ct2Model, str]], texts: Sequence[str]) -> list[En
 # ------------------------------------------------------------------------------------ engines
 
 
-def _install_hint(source: str, target: str, installed: set[tuple[str, str]]) -> str:
+def _install_hint(source: str, target: str, installed: set[tuple[str, str]], install: str) -> str:
     direct = argos_packages.package_code(source, target)
     if PIVOT in (source, target):
         return (
-            f"run `syndicate models install {direct}` (needs internet), or download {direct} elsewhere "
-            "and run `syndicate models install FILE.argosmodel`"
+            f"run `{install} {direct}` (needs internet), or download {direct} elsewhere "
+            f"and run `{install} FILE.argosmodel`"
         )
     # Only the missing half (or halves) of the route through English.
     missing = [
@@ -198,11 +199,11 @@ def _install_hint(source: str, target: str, installed: set[tuple[str, str]]) -> 
         for pair in ((source, PIVOT), (PIVOT, target))
         if pair not in installed
     ]
-    commands = " and ".join(f"`syndicate models install {code}`" for code in missing)
+    commands = " and ".join(f"`{install} {code}`" for code in missing)
     return (
-        f"run {commands} to translate through English (or `syndicate models install {direct}` if the "
+        f"run {commands} to translate through English (or `{install} {direct}` if the "
         "index has it); offline, download the file(s) elsewhere and run "
-        "`syndicate models install FILE.argosmodel`"
+        f"`{install} FILE.argosmodel`"
     )
 
 
@@ -237,6 +238,14 @@ class ArgosEngine:
     def packages(self) -> list[PackageInfo]:
         return argos_packages.installed_packages(self.packages_dir)
 
+    @property
+    def install_command(self) -> str:
+        """The exact ``syndicate models install`` command for this engine's folder: the folder is
+        named unless it is Argos's default, so the command works from any directory and config."""
+        if self.packages_dir == argos_packages.default_packages_dir():
+            return "syndicate models install"
+        return f"syndicate models --packages-dir {shlex.quote(str(self.packages_dir))} install"
+
     def _direct(
         self,
     ) -> tuple[dict[tuple[str, str], PackageInfo], dict[tuple[str, str], PackageInfo]]:
@@ -267,13 +276,13 @@ class ArgosEngine:
                 package = broken[pair]
                 raise EngineUnavailableError(
                     f"the Argos package for {pair[0]}→{pair[1]} at {package.path} is damaged "
-                    f"({package.problem}); reinstall it: `syndicate models install {package.code}` or "
-                    "`syndicate models install FILE.argosmodel`",
+                    f"({package.problem}); reinstall it: `{self.install_command} {package.code}` or "
+                    f"`{self.install_command} FILE.argosmodel`",
                     lang=target,
                 )
         raise EngineUnavailableError(
             f"no Argos model for {source}→{target} in {self.packages_dir}: "
-            f"{_install_hint(source, target, set(usable))}",
+            f"{_install_hint(source, target, set(usable), self.install_command)}",
             lang=target,
         )
 
@@ -292,7 +301,7 @@ class ArgosEngine:
                 target_spm=package.path / "sentencepiece.model",
                 options=self.options,
                 target_prefix=prefix,
-                reinstall_hint=f"reinstall it with `syndicate models install {package.code}`",
+                reinstall_hint=f"reinstall it with `{self.install_command} {package.code}`",
             )
         return self._models[package.path]
 

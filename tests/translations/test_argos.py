@@ -188,17 +188,27 @@ def test_unbalanced_and_odd_placeholders_are_kept(engine: ArgosEngine) -> None:
 # ---------------------------------------------------------------------------------- errors
 
 
-def test_missing_pair_says_what_to_install(engine: ArgosEngine) -> None:
+def test_missing_pair_says_what_to_install(engine: ArgosEngine, packages_dir: Path) -> None:
+    # The engine's folder is not Argos's default, so the command names it: it works from anywhere.
+    install = f"syndicate models --packages-dir {packages_dir} install"
+    assert engine.install_command == install
     with pytest.raises(EngineUnavailableError) as info:
         engine.translate(["Hej"], source="da", target="fr")
     message = str(info.value)
-    assert "syndicate models install translate-en_fr" in message
+    assert f"`{install} translate-en_fr`" in message
     # da→en is installed: only the missing half of the pivot is named.
     assert "translate-da_en" not in message
-    assert "FILE.argosmodel" in message
+    assert f"`{install} FILE.argosmodel`" in message
     assert info.value.lang == "fr"
-    with pytest.raises(EngineUnavailableError, match=r"syndicate models install translate-en_da"):
+    with pytest.raises(EngineUnavailableError, match=r"install translate-en_da"):
         engine.version("en", "da")
+
+
+def test_install_command_for_the_default_folder_is_plain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARGOS_PACKAGES_DIR", str(tmp_path))
+    assert ArgosEngine().install_command == "syndicate models install"
 
 
 def test_damaged_package_names_its_path(fresh_packages_dir: Path) -> None:
@@ -208,7 +218,7 @@ def test_damaged_package_names_its_path(fresh_packages_dir: Path) -> None:
     with pytest.raises(EngineUnavailableError) as info:
         engine.translate(["Hej"], source="da", target="en")
     assert str(package) in str(info.value)
-    assert "syndicate models install translate-da_en" in str(info.value)
+    assert f"{engine.install_command} translate-da_en" in str(info.value)
 
 
 def test_corrupted_model_file_names_its_path(fresh_packages_dir: Path) -> None:

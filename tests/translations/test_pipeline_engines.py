@@ -81,7 +81,8 @@ def test_missing_model_stops_only_that_language_and_says_what_to_run(make_ctx, s
     summary = pipeline.syndicate(ctx)
     failed = [e for e in summary.errors if e.stage == "translate"]
     assert {e.lang for e in failed} == {"en", "de"}
-    assert all("syndicate models install translate-da_en" in e.message for e in failed)
+    install = f"syndicate models --packages-dir {empty} install translate-da_en"
+    assert all(install in e.message for e in failed)
     with ctx.store.session() as session:
         states = {(t.lang, t.status) for t in session.scalars(select(Translation))}
     assert ("nb", "approved") in states
