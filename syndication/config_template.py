@@ -42,10 +42,12 @@ baseline = true
 [translation]
 source_lang = "da"
 targets = ["nb", "sv"]    # BCP 47: nb, nn, sv, en, de … (never "no")
-default_engine = "apertium"
-# Per-language engine choice, names from [engines.*]:
-# engines = {{ en = "argos", de = "argos" }}
-# glossary = "config/glossary.csv"
+# Engines: apertium for nb, nn and sv; argos for every other language (en, de, fr …; install
+# its models with `syndicate models install translate-da_en`). Override per language, names from
+# [engines.*], or for all unlisted languages with default_engine:
+# engines = {{ sv = "argos" }}
+# default_engine = "argos"
+# glossary = "config/glossary.csv"   # the default, read when the file exists; "" for none
 
 [engines.apertium]
 type = "apertium"         # Debian: apt-get install apertium apertium-dan-nor apertium-swe-dan

@@ -65,12 +65,12 @@ class RunContext:
 
     def glossary(self) -> Glossary | None:
         if not self._glossary_loaded:
-            self._glossary_loaded = True
-            path = self.settings.translation.glossary
-            if path:
-                from syndication.translations.glossary import load_glossary
+            from syndication.translations.glossary import configured_glossary
 
-                self._glossary = load_glossary(self.settings.resolve_path(path))
+            # Marked loaded only after success: a broken glossary must fail every language, not
+            # just the first (the next would otherwise translate without it).
+            self._glossary = configured_glossary(self.settings)
+            self._glossary_loaded = True
         return self._glossary
 
     def channels(self) -> dict[str, Channel]:

@@ -94,7 +94,9 @@ class TranslationSettings(_Model):
     targets: list[str] = Field(default_factory=lambda: ["nb", "sv"])
     engines: dict[str, str] = Field(default_factory=dict)
     """Target language → engine name from ``[engines]``; unlisted languages use ``default_engine``."""
-    default_engine: str = "apertium"
+    default_engine: str | None = None
+    """Unset: ``apertium`` for nb, nn and sv from Danish (rule-based, close languages), ``argos``
+    for every other language (English directly, the rest through English)."""
     glossary: str | None = None
 
     @field_validator("targets")
@@ -197,7 +199,13 @@ class Settings(_Model):
         return url
 
     def engine_for(self, lang: str) -> str:
-        return self.translation.engines.get(lang, self.translation.default_engine)
+        translation = self.translation
+        if lang in translation.engines:
+            return translation.engines[lang]
+        if translation.default_engine:
+            return translation.default_engine
+        apertium = translation.source_lang == "da" and lang.split("-")[0] in ("nb", "nn", "sv")
+        return "apertium" if apertium else "argos"
 
     def channel_secret(self, channel: str, key: str) -> str | None:
         """A channel secret from the environment (never from the TOML)."""

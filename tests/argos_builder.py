@@ -181,12 +181,21 @@ def copy_spec(vocab: Sequence[str], mode: str = "copy", *, positions: int = 1024
     return spec
 
 
-def write_model_dir(directory: Path, mode: str = "copy", *, lines: Iterable[str] = CORPUS) -> Path:
+def write_model_dir(
+    directory: Path, mode: str = "copy", *, lines: Iterable[str] = CORPUS, transformers_style: bool = False
+) -> Path:
     """A CTranslate2 model folder (``model.bin`` …) plus ``source.spm``/``target.spm`` beside it,
-    the way ``ct2-transformers-converter`` leaves an OPUS-MT model."""
+    the way ``ct2-transformers-converter`` leaves an OPUS-MT model.
+
+    ``transformers_style`` also copies that converter's config for Marian models: the decoder starts
+    from ``</s>`` and CTranslate2 does *not* append ``</s>`` to the source (Hugging Face's tokenizer
+    does that), so a caller that forgets it gets a model that never stops."""
     directory.mkdir(parents=True, exist_ok=True)
     sp_bytes = train_sentencepiece(lines)
     spec = copy_spec(pieces_of(sp_bytes), mode)
+    if transformers_style:
+        spec.config.add_source_eos = False
+        spec.config.decoder_start_token = "</s>"
     spec.validate()
     spec.optimize(quantization=None)
     spec.save(str(directory))

@@ -21,6 +21,7 @@ folder for one pair (e.g. an OPUS-MT model converted with ``ct2-transformers-con
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from syndication.errors import ConfigError, EngineUnavailableError
 from syndication.models import EngineOutput, QAFlag
 from syndication.translations import argos_packages
 from syndication.translations.argos_packages import PackageInfo
-from syndication.translations.ct2_runtime import Ct2Model, RuntimeOptions
+from syndication.translations.ct2_runtime import Ct2Model, RuntimeOptions, check_keys, default_source_suffix
 from syndication.translations.inline import (
     ModelText,
     Parsed,
@@ -185,18 +186,24 @@ def _run(steps: Sequence[tuple[Ct2Model, str]], texts: Sequence[str]) -> list[En
 # ------------------------------------------------------------------------------------ engines
 
 
-def _install_hint(source: str, target: str) -> str:
+def _install_hint(source: str, target: str, installed: set[tuple[str, str]], install: str) -> str:
     direct = argos_packages.package_code(source, target)
     if PIVOT in (source, target):
         return (
-            f"run `syndicate models install {direct}` (needs internet), or download {direct} elsewhere "
-            "and run `syndicate models install FILE.argosmodel`"
+            f"run `{install} {direct}` (needs internet), or download {direct} elsewhere "
+            f"and run `{install} FILE.argosmodel`"
         )
-    first, second = argos_packages.package_code(source, PIVOT), argos_packages.package_code(PIVOT, target)
+    # Only the missing half (or halves) of the route through English.
+    missing = [
+        argos_packages.package_code(*pair)
+        for pair in ((source, PIVOT), (PIVOT, target))
+        if pair not in installed
+    ]
+    commands = " and ".join(f"`{install} {code}`" for code in missing)
     return (
-        f"run `syndicate models install {first}` and `syndicate models install {second}` to translate "
-        f"through English (or `syndicate models install {direct}` if the index has it); offline, download "
-        "the files elsewhere and run `syndicate models install FILE.argosmodel`"
+        f"run {commands} to translate through English (or `{install} {direct}` if the "
+        "index has it); offline, download the file(s) elsewhere and run "
+        f"`{install} FILE.argosmodel`"
     )
 
 
@@ -215,6 +222,7 @@ class ArgosEngine:
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         config = dict(config or {})
+        check_keys(config, ("packages_dir",), "argos")
         directory = config.get("packages_dir")
         if directory:
             # Relative to the project folder (``base_dir``, as the settings resolve paths) if given.
@@ -229,6 +237,14 @@ class ArgosEngine:
 
     def packages(self) -> list[PackageInfo]:
         return argos_packages.installed_packages(self.packages_dir)
+
+    @property
+    def install_command(self) -> str:
+        """The exact ``syndicate models install`` command for this engine's folder: the folder is
+        named unless it is Argos's default, so the command works from any directory and config."""
+        if self.packages_dir == argos_packages.default_packages_dir():
+            return "syndicate models install"
+        return f"syndicate models --packages-dir {shlex.quote(str(self.packages_dir))} install"
 
     def _direct(
         self,
@@ -260,12 +276,13 @@ class ArgosEngine:
                 package = broken[pair]
                 raise EngineUnavailableError(
                     f"the Argos package for {pair[0]}→{pair[1]} at {package.path} is damaged "
-                    f"({package.problem}); reinstall it: `syndicate models install {package.code}` or "
-                    "`syndicate models install FILE.argosmodel`",
+                    f"({package.problem}); reinstall it: `{self.install_command} {package.code}` or "
+                    f"`{self.install_command} FILE.argosmodel`",
                     lang=target,
                 )
         raise EngineUnavailableError(
-            f"no Argos model for {source}→{target} in {self.packages_dir}: {_install_hint(source, target)}",
+            f"no Argos model for {source}→{target} in {self.packages_dir}: "
+            f"{_install_hint(source, target, set(usable), self.install_command)}",
             lang=target,
         )
 
@@ -284,13 +301,19 @@ class ArgosEngine:
                 target_spm=package.path / "sentencepiece.model",
                 options=self.options,
                 target_prefix=prefix,
-                reinstall_hint=f"reinstall it with `syndicate models install {package.code}`",
+                reinstall_hint=f"reinstall it with `{self.install_command} {package.code}`",
             )
         return self._models[package.path]
 
     def translate(self, texts: Sequence[str], *, source: str, target: str) -> list[EngineOutput]:
         steps = [(self._model(package), package.from_code) for package in self.route(source, target)]
         return _run(steps, texts)
+
+
+_CT2_KEYS = (
+    "model", "source", "target", "source_spm", "target_spm", "sentencepiece", "source_prefix",
+    "source_suffix", "target_prefix", "version",
+)  # fmt: skip
 
 
 class CTranslate2Engine:
@@ -300,6 +323,8 @@ class CTranslate2Engine:
     ``source_spm``/``target_spm`` (default ``source.spm``/``target.spm`` in the model folder, as
     ``ct2-transformers-converter`` leaves OPUS-MT models) or one shared ``sentencepiece`` model,
     optional ``source_prefix``/``target_prefix`` tokens (space-separated) for multilingual models,
+    ``source_suffix`` (default: ``</s>`` when the model's ``config.json`` says the caller must add it,
+    as for OPUS-MT models converted with ``ct2-transformers-converter``; ``""`` for none),
     optional ``version`` (default: a fingerprint of ``model.bin``), plus the runtime settings of
     :class:`~syndication.translations.ct2_runtime.RuntimeOptions`.
     """
@@ -309,6 +334,7 @@ class CTranslate2Engine:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         config = dict(config)
+        check_keys(config, _CT2_KEYS, "ctranslate2")
         base = Path(str(config.get("base_dir", ".")))
         missing = [key for key in ("model", "source", "target") if not config.get(key)]
         if missing:
@@ -338,6 +364,11 @@ class CTranslate2Engine:
             options=self.options,
             target_prefix=str(config.get("target_prefix", "")).split(),
             source_prefix=str(config.get("source_prefix", "")).split(),
+            source_suffix=(
+                default_source_suffix(self.model_dir)
+                if config.get("source_suffix") is None
+                else str(config["source_suffix"]).split()
+            ),
             reinstall_hint="check the `model` setting of this engine",
         )
 

@@ -29,6 +29,7 @@ import secrets
 import shutil
 import stat
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -260,13 +261,24 @@ def _extract(zf: zipfile.ZipFile, destination: Path) -> None:
 def install_file(archive: Path, packages_dir: Path) -> PackageInfo:
     """Install a ``.argosmodel`` file; replaces an installed package with the same code."""
     archive = Path(archive)
+    if archive.is_dir():
+        raise EngineUnavailableError(
+            f"{archive} is a folder; install the .argosmodel file it came from (a zip archive)"
+        )
     if not archive.is_file():
         raise EngineUnavailableError(f"{archive} does not exist or is not a file")
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         raise EngineUnavailableError(f"{archive} is not an Argos package (not a zip archive: {exc})") from exc
-    packages_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        packages_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        zf.close()
+        raise EngineUnavailableError(
+            f"cannot create the packages folder {packages_dir} ({exc.strerror or exc}); "
+            "choose another with --packages-dir or `packages_dir` of the argos engine"
+        ) from exc
     staging = packages_dir / f".installing-{secrets.token_hex(4)}"
     try:
         with zf:
@@ -274,8 +286,14 @@ def install_file(archive: Path, packages_dir: Path) -> PackageInfo:
             staging.mkdir()
             try:
                 _extract(zf, staging)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            # zlib.error: corrupt deflate data (caught before any CRC check); NotImplementedError
+            # and RuntimeError: an unsupported compression method or an encrypted member.
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
                 raise EngineUnavailableError(f"{archive} is damaged and cannot be unpacked: {exc}") from exc
+            except OSError as exc:
+                raise EngineUnavailableError(
+                    f"{archive} cannot be unpacked into {packages_dir}: {exc.strerror or exc}"
+                ) from exc
         package = read_package(staging / top)
         if package.problem:
             raise EngineUnavailableError(f"{archive}: {package.problem}")
@@ -297,7 +315,10 @@ def remove_package(code: str, packages_dir: Path) -> PackageInfo:
     packages = installed_packages(packages_dir)
     for package in packages:
         if package.code == wanted or package.path.name == code:
-            shutil.rmtree(package.path)
+            try:
+                shutil.rmtree(package.path)
+            except OSError as exc:
+                raise EngineUnavailableError(f"cannot remove {package.path}: {exc.strerror or exc}") from exc
             return package
     installed = ", ".join(p.code for p in packages) or "none"
     raise EngineUnavailableError(
@@ -316,7 +337,8 @@ def _offline_error(code: str, url: str, exc: Exception) -> EngineUnavailableErro
     )
 
 
-def fetch_index(url: str, *, timeout: float = 20.0) -> list[dict[str, Any]]:
+def fetch_index(url: str, *, timeout: float = 20.0, code: str = "package") -> list[dict[str, Any]]:
+    """The index at ``url``; ``code`` (the package wanted) is named in the error when offline."""
     import requests
 
     try:
@@ -326,7 +348,7 @@ def fetch_index(url: str, *, timeout: float = 20.0) -> list[dict[str, Any]]:
     except requests.HTTPError as exc:
         raise EngineUnavailableError(f"the Argos package index at {url} answered {exc}") from exc
     except requests.RequestException as exc:
-        raise _offline_error("package", url, exc) from exc
+        raise _offline_error(code, url, exc) from exc
     if len(body) > MAX_INDEX_BYTES:
         raise EngineUnavailableError(f"the Argos package index at {url} is implausibly large; refusing it")
     try:
@@ -355,7 +377,7 @@ def install_code(
 
     url = url or index_url()
     wanted = normalize_code(code)
-    entry = find_in_index(fetch_index(url, timeout=timeout), wanted)
+    entry = find_in_index(fetch_index(url, timeout=timeout, code=wanted), wanted)
     if entry is None:
         raise EngineUnavailableError(
             f"the Argos package index at {url} has no package {wanted}; `syndicate models list` "

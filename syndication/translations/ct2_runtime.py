@@ -10,11 +10,13 @@ are mapped to ours.
 
 from __future__ import annotations
 
+import difflib
+import json
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,29 @@ class RuntimeOptions:
         return max(self.min_decoding_length, min(self.max_decoding_length, bound))
 
 
+RUNTIME_KEYS = frozenset(field.name for field in fields(RuntimeOptions))
+COMMON_KEYS = frozenset({"type", "base_dir"})
+"""Added by the settings layer to every engine's options."""
+
+
+def check_keys(config: Mapping[str, Any], allowed: Iterable[str], engine: str) -> None:
+    """Refuse settings the engine does not know: a misspelt ``beam_size`` must not silently fall
+    back to the default (the rest of the config is strict; engine sections allow extra keys only
+    because each engine defines its own)."""
+    known = sorted(set(allowed) | RUNTIME_KEYS | COMMON_KEYS)
+    unknown = sorted(str(key) for key in config if key not in known)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=1)
+        hints.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    raise ConfigError(
+        f"{engine} engine: unknown setting(s) {', '.join(hints)}; known settings: "
+        f"{', '.join(k for k in known if k not in COMMON_KEYS)}"
+    )
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     tokens: list[str]
@@ -148,6 +173,28 @@ def _sentencepiece(path: Path, label: str) -> Any:
     return processor
 
 
+def default_source_suffix(model_dir: Path) -> list[str]:
+    """The end-of-sentence token the caller must append, read from the model's ``config.json``.
+
+    ``ct2-transformers-converter`` leaves Hugging Face seq2seq models (Marian/OPUS-MT, BART,
+    M2M100, NLLB) with ``add_source_eos`` off, because their tokenizer appends ``</s>`` itself;
+    those models start decoding from that token. Without it in the source a Marian model runs on to
+    the length limit. OpenNMT-py models (Argos packages) start from ``<s>`` and get nothing."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    if not isinstance(config, dict) or config.get("add_source_eos"):
+        return []
+    eos = config.get("eos_token") or "</s>"
+    return [str(eos)] if config.get("decoder_start_token") == eos else []
+
+
+def _device_problem(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("cuda", "gpu", "device", "cudnn", "cublas"))
+
+
 class Ct2Model:
     """A translation direction: CTranslate2 model folder + source/target SentencePiece models."""
 
@@ -161,6 +208,7 @@ class Ct2Model:
         options: RuntimeOptions,
         target_prefix: Sequence[str] = (),
         source_prefix: Sequence[str] = (),
+        source_suffix: Sequence[str] = (),
         reinstall_hint: str = "",
     ) -> None:
         self.label = label
@@ -170,6 +218,7 @@ class Ct2Model:
         self.options = options
         self.target_prefix = list(target_prefix)
         self.source_prefix = list(source_prefix)
+        self.source_suffix = list(source_suffix)
         self.reinstall_hint = reinstall_hint
 
     # -- loading ------------------------------------------------------------------------------
@@ -205,7 +254,14 @@ class Ct2Model:
                 intra_threads=options.intra_threads,
             )
         except (RuntimeError, ValueError, OSError) as exc:
-            raise self._broken(f"cannot load the CTranslate2 model in {self.model_dir}: {exc}") from exc
+            what = f"cannot load the CTranslate2 model in {self.model_dir}: {exc}"
+            if options.device != "cpu" and _device_problem(exc):
+                # The model is fine; the GPU (or its driver) is not there: reinstalling won't help.
+                raise EngineUnavailableError(
+                    f'{self.label}: {what}; set device = "cpu" (or "auto", which falls back to the '
+                    "CPU) in the engine's settings, or check the CUDA driver"
+                ) from exc
+            raise self._broken(what) from exc
         with _lock:
             _translators.setdefault(key, translator)
             return _translators[key]
@@ -224,7 +280,7 @@ class Ct2Model:
         if not batch:
             return []
         options = self.options
-        source = [self.source_prefix + list(tokens) for tokens in batch]
+        source = [self.source_prefix + list(tokens) + self.source_suffix for tokens in batch]
         longest = max(len(tokens) for tokens in source)
         prefix = [list(self.target_prefix) for _ in source] if self.target_prefix else None
         results = self._run_batch(
@@ -242,6 +298,7 @@ class Ct2Model:
         )
         skip = len(self.target_prefix)
         skip_source = len(self.source_prefix)
+        skip_suffix = len(self.source_suffix)
         hypotheses: list[Hypothesis] = []
         for result in results:
             tokens = list(result.hypotheses[0])
@@ -249,8 +306,8 @@ class Ct2Model:
             if skip and tokens[:skip] == self.target_prefix:
                 tokens = tokens[skip:]
                 rows = rows[skip:] if rows is not None and len(rows) > len(tokens) else rows
-            if rows is not None and skip_source:
-                rows = [row[skip_source:] for row in rows]
+            if rows is not None and (skip_source or skip_suffix):
+                rows = [row[skip_source : len(row) - skip_suffix] for row in rows]
             hypotheses.append(Hypothesis(tokens, rows))
         return hypotheses
 

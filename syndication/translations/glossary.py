@@ -33,12 +33,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syndication.errors import ConfigError
 from syndication.models import QAFlag
 from syndication.translations.inline import escape, strip_placeholders
 
+if TYPE_CHECKING:
+    from syndication.settings import Settings
+
 GLOSSARY_VIOLATION = "glossary_violation"
+DEFAULT_PATH = "config/glossary.csv"
+"""Used when ``[translation] glossary`` is not set and the file exists (``""`` switches it off)."""
 COLUMNS = ("term", "lang", "translation", "case_sensitive")
 _LANG = re.compile(r"^(?:\*|[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)$")
 _TRUE = {"yes", "y", "true", "1", "ja"}
@@ -127,7 +133,10 @@ class Glossary:
             while f"t{counter}" in taken:
                 counter += 1
             ident = f"t{counter}"
-            replacements[ident] = match.group(0) if rule.keep else escape(rule.translation)
+            if rule.keep:
+                replacements[ident] = match.group(0)
+            else:
+                replacements[ident] = escape(_follow_capital(match.group(0), rule))
             return f'<x id="{ident}"/>'
 
         out: list[str] = []
@@ -172,6 +181,15 @@ class Glossary:
                 message += f" {wanted} times (found {found})"
             flags.append(QAFlag(GLOSSARY_VIOLATION, message + "."))
         return flags
+
+
+def _follow_capital(found: str, rule: GlossaryEntry) -> str:
+    """The fixed translation, capitalised when a case-insensitive term was found with a capital
+    (at the start of a sentence, or in a title): "Generalforsamling …" → "Annual general meeting …"."""
+    translation = rule.translation
+    if not rule.case_sensitive and found[:1].isupper() and translation[:1].islower():
+        return translation[0].upper() + translation[1:]
+    return translation
 
 
 def _outside_refs(text: str, pattern: re.Pattern[str], substitute: Callable[[re.Match[str]], str]) -> str:
@@ -285,3 +303,13 @@ def load_glossary(path: str | Path) -> Glossary:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"glossary file {path} is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
     return parse_glossary(text, source=str(path))
+
+
+def configured_glossary(settings: Settings) -> Glossary | None:
+    """The glossary of a configuration: ``[translation] glossary`` (which must exist) when set,
+    else ``config/glossary.csv`` if there is one; ``glossary = ""`` means none."""
+    path = settings.translation.glossary
+    if path is None:
+        default = settings.resolve_path(DEFAULT_PATH)
+        return load_glossary(default) if default.is_file() else None
+    return load_glossary(settings.resolve_path(path)) if path else None

@@ -7,12 +7,18 @@ stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from syndication.cli_support import config_option
 from syndication.errors import SyndicationError
 from syndication.translations import argos_packages
+
+if TYPE_CHECKING:
+    from syndication.settings import Settings
 
 PACKAGES_DIR_HELP = (
     "Folder of installed Argos packages (default: `packages_dir` of the argos engine in the config, "
@@ -20,14 +26,23 @@ PACKAGES_DIR_HELP = (
 )
 
 
-def _configured_packages_dir() -> Path | None:
+def _settings(config: Path | None) -> Settings | None:
+    """The configuration: ``--config`` (which must load), else the default file if it loads."""
+    from syndication.settings import load_settings
+
+    try:
+        return load_settings(config)
+    except SyndicationError as exc:
+        if config is not None:
+            raise click.ClickException(str(exc)) from exc
+        return None
+
+
+def _configured_packages_dir(config: Path | None) -> Path | None:
     """``packages_dir`` of the first ``argos`` engine in the config, so the CLI installs where the
     engine reads (the engine resolves it the same way: config, then environment, then default)."""
-    try:
-        from syndication.settings import load_settings
-
-        settings = load_settings()
-    except SyndicationError:
+    settings = _settings(config)
+    if settings is None:
         return None
     for engine in settings.engines.values():
         value = (engine.model_extra or {}).get("packages_dir") if engine.type == "argos" else None
@@ -36,29 +51,36 @@ def _configured_packages_dir() -> Path | None:
     return None
 
 
-def _packages_dir(ctx: click.Context) -> Path:
-    """``--packages-dir`` of the ``models`` group (its context is an ancestor of ours), else the
-    config's, else the Argos default. Read from the group's parameters rather than ``ctx.obj``,
-    which the main CLI may use for itself."""
+def _group_param(ctx: click.Context, name: str) -> Path | None:
+    """A parameter of the ``models`` group (its context is an ancestor of ours). Read from the
+    group's parameters rather than ``ctx.obj``, which the main CLI may use for itself."""
     current: click.Context | None = ctx
     while current is not None:
         if current.command is models:
-            value = current.params.get("packages_dir")
-            if value:
-                return Path(value).expanduser()
-            break
+            value = current.params.get(name)
+            return Path(value).expanduser() if value else None
         current = current.parent
-    return _configured_packages_dir() or argos_packages.default_packages_dir()
+    return None
+
+
+def _packages_dir(ctx: click.Context) -> Path:
+    """``--packages-dir``, else the config's, else the Argos default."""
+    return (
+        _group_param(ctx, "packages_dir")
+        or _configured_packages_dir(_group_param(ctx, "config"))
+        or argos_packages.default_packages_dir()
+    )
 
 
 @click.group("models")
+@config_option
 @click.option(
     "--packages-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help=PACKAGES_DIR_HELP,
 )
-def models(packages_dir: Path | None) -> None:
+def models(config: Path | None, packages_dir: Path | None) -> None:
     """List, install and remove offline translation models (Argos packages)."""
 
 
@@ -90,16 +112,18 @@ def list_models(ctx: click.Context) -> None:
     for package in installed:
         if not package.usable:
             click.echo(f"  DAMAGED {package.path}: {package.problem}")
-    _list_configured_models()
+    _list_configured_models(_group_param(ctx, "config"))
 
 
-def _list_configured_models() -> None:
+def _list_configured_models(config: Path | None) -> None:
     """CTranslate2 model folders configured as engines in the settings, if a config is found."""
-    try:
-        from syndication.settings import load_settings
+    from syndication.settings import load_settings
 
-        settings = load_settings()
+    try:
+        settings = load_settings(config)
     except SyndicationError as exc:
+        if config is not None:
+            raise click.ClickException(str(exc)) from exc
         click.echo(f"(configured engines not shown: {exc})", err=True)
         return
     configured = [(name, e) for name, e in settings.engines.items() if e.type == "ctranslate2"]
@@ -128,7 +152,7 @@ def install(ctx: click.Context, source: str, index_url: str | None) -> None:
     directory = _packages_dir(ctx)
     path = Path(source).expanduser()
     try:
-        if path.suffix == ".argosmodel" or path.is_file():
+        if _is_path(source, path):
             package = argos_packages.install_file(path, directory)
         else:
             package = argos_packages.install_code(source, directory, url=index_url)
@@ -136,6 +160,19 @@ def install(ctx: click.Context, source: str, index_url: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     pair = f"{package.from_code}→{package.to_code}"
     click.echo(f"Installed {package.code} {package.version} ({pair}) in {package.path}")
+
+
+def _is_path(source: str, path: Path) -> bool:
+    """A file or folder argument, never a package code to look up in the index: codes
+    (``translate-da_en``) have no slash and no file suffix, so a mistyped path fails as a missing
+    file instead of reaching for the network."""
+    return (
+        path.exists()
+        or path.suffix.lower() in (".argosmodel", ".zip")
+        or "/" in source
+        or os.sep in source
+        or source.startswith((".", "~"))
+    )
 
 
 @models.command("remove")

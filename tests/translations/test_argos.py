@@ -188,15 +188,27 @@ def test_unbalanced_and_odd_placeholders_are_kept(engine: ArgosEngine) -> None:
 # ---------------------------------------------------------------------------------- errors
 
 
-def test_missing_pair_says_what_to_install(engine: ArgosEngine) -> None:
+def test_missing_pair_says_what_to_install(engine: ArgosEngine, packages_dir: Path) -> None:
+    # The engine's folder is not Argos's default, so the command names it: it works from anywhere.
+    install = f"syndicate models --packages-dir {packages_dir} install"
+    assert engine.install_command == install
     with pytest.raises(EngineUnavailableError) as info:
         engine.translate(["Hej"], source="da", target="fr")
     message = str(info.value)
-    assert "syndicate models install translate-en_fr" in message
-    assert "FILE.argosmodel" in message
+    assert f"`{install} translate-en_fr`" in message
+    # da→en is installed: only the missing half of the pivot is named.
+    assert "translate-da_en" not in message
+    assert f"`{install} FILE.argosmodel`" in message
     assert info.value.lang == "fr"
-    with pytest.raises(EngineUnavailableError, match=r"syndicate models install translate-en_da"):
+    with pytest.raises(EngineUnavailableError, match=r"install translate-en_da"):
         engine.version("en", "da")
+
+
+def test_install_command_for_the_default_folder_is_plain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARGOS_PACKAGES_DIR", str(tmp_path))
+    assert ArgosEngine().install_command == "syndicate models install"
 
 
 def test_damaged_package_names_its_path(fresh_packages_dir: Path) -> None:
@@ -206,7 +218,7 @@ def test_damaged_package_names_its_path(fresh_packages_dir: Path) -> None:
     with pytest.raises(EngineUnavailableError) as info:
         engine.translate(["Hej"], source="da", target="en")
     assert str(package) in str(info.value)
-    assert "syndicate models install translate-da_en" in str(info.value)
+    assert f"{engine.install_command} translate-da_en" in str(info.value)
 
 
 def test_corrupted_model_file_names_its_path(fresh_packages_dir: Path) -> None:
@@ -216,6 +228,18 @@ def test_corrupted_model_file_names_its_path(fresh_packages_dir: Path) -> None:
     with pytest.raises(EngineUnavailableError) as info:
         engine.translate(["Hej"], source="da", target="en")
     assert str(package / "model") in str(info.value)
+
+
+def test_unavailable_gpu_says_to_change_the_device_not_to_reinstall(packages_dir: Path) -> None:
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        pytest.skip("this machine has a CUDA device")
+    engine = ArgosEngine({"packages_dir": packages_dir, "intra_threads": 1, "device": "cuda"})
+    with pytest.raises(EngineUnavailableError) as info:
+        engine.translate(["Hej"], source="da", target="en")
+    message = str(info.value)
+    assert 'device = "cpu"' in message and "reinstall" not in message
 
 
 def test_ctranslate2_runtime_errors_become_translation_errors(tmp_path: Path) -> None:
@@ -237,6 +261,11 @@ def test_bad_settings_are_config_errors(packages_dir: Path) -> None:
         ArgosEngine({"packages_dir": packages_dir, "device": "tpu"})
     with pytest.raises(ConfigError, match="model"):
         CTranslate2Engine({"source": "da", "target": "en"})
+    # A misspelt setting is an error, not silently the default (the rest of the config is strict).
+    with pytest.raises(ConfigError, match=r"beam_sise.*did you mean beam_size"):
+        ArgosEngine({"packages_dir": packages_dir, "beam_sise": 4})
+    with pytest.raises(ConfigError, match="packages_dir"):
+        CTranslate2Engine({"model": "m", "source": "da", "target": "en", "packages_dir": "x"})
 
 
 # ------------------------------------------------------------------- plain CTranslate2 model dir
@@ -261,6 +290,21 @@ def test_ctranslate2_model_folder_as_an_engine(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------- cheapness
+
+
+def test_transformers_converted_model_gets_its_end_of_sentence_token(tmp_path: Path) -> None:
+    # ct2-transformers-converter leaves OPUS-MT (Marian) models without add_source_eos: the caller
+    # must append </s> as Hugging Face's tokenizer does, or the model runs on to the length limit
+    # (CTranslate2 issues #1236, #1694). The engine reads that from the model's config.json.
+    model = write_model_dir(tmp_path / "opus-mt-da-en", "copy", transformers_style=True)
+    settings = {"model": str(model), "source": "da", "target": "en", "intra_threads": 1}
+    source = ['Netværk er <g id="1">guld</g>.', "Hej med dig"]
+    outputs = CTranslate2Engine(settings).translate(source, source="da", target="en")
+    assert texts(outputs) == source
+    assert all(not o.flags for o in outputs)
+    # The same model without the token (explicitly switched off) shows why it matters.
+    unended = CTranslate2Engine({**settings, "source_suffix": ""}).translate(source, source="da", target="en")
+    assert all(len(o.text) > len(s) for o, s in zip(unended, source, strict=True))
 
 
 def test_importing_the_engine_does_not_import_ctranslate2() -> None:

@@ -186,4 +186,48 @@ def test_offline_install_by_code_says_to_use_a_file(tmp_path: Path) -> None:
         ap.install_code("translate-da_en", tmp_path, url=f"http://127.0.0.1:{port}/index.json", timeout=5)
     message = str(info.value)
     assert "offline" in message
+    assert "Download the translate-da_en .argosmodel file" in message
     assert "syndicate models install FILE.argosmodel" in message
+
+
+def _corrupt_member(archive: Path, member: str) -> None:
+    """Overwrite the start of one member's deflate stream (an invalid block type: a damaged download
+    that zlib rejects before any CRC is checked)."""
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo(member)
+    data = bytearray(archive.read_bytes())
+    name_len = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
+    extra_len = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_len + extra_len
+    data[start : start + 4] = b"\xff" * 4
+    archive.write_bytes(bytes(data))
+
+
+def test_damaged_member_data_is_a_clear_error_and_keeps_what_was_installed(
+    tmp_path: Path, argos_dist: dict[str, Path]
+) -> None:
+    packages = tmp_path / "packages"
+    ap.install_file(argos_dist["da_en"], packages)
+    weights = b"".join(str(i * 7919 % 100003).encode() for i in range(60_000))
+    archive = make_zip(tmp_path / "damaged.argosmodel", {**VALID, "p/model/model.bin": weights})
+    _corrupt_member(archive, "p/model/model.bin")
+    with pytest.raises(EngineUnavailableError, match="damaged") as info:
+        ap.install_file(archive, packages)
+    assert str(archive) in str(info.value)
+    assert listing(packages) == ["translate-da_en-1.0"]  # no staging folder left, old package kept
+
+
+def test_packages_folder_that_cannot_be_created_is_a_clear_error(
+    tmp_path: Path, argos_dist: dict[str, Path]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(EngineUnavailableError, match="packages folder") as info:
+        ap.install_file(argos_dist["da_en"], blocker / "packages")
+    assert str(blocker / "packages") in str(info.value)
+
+
+def test_a_folder_is_not_a_package_file(tmp_path: Path, packages_dir: Path) -> None:
+    folder = next(p for p in packages_dir.iterdir() if p.name.startswith("translate-da_en"))
+    with pytest.raises(EngineUnavailableError, match="is a folder"):
+        ap.install_file(folder, tmp_path / "packages")

@@ -141,3 +141,16 @@ def test_glossary_with_argos(engine: ArgosEngine, glossary) -> None:
     # The same text unprotected comes out lower-cased, which breaks the glossary.
     [raw] = engine.translate([source], source="da", target="de")
     assert [f.code for f in glossary.violations(source, raw.text, "de")] == ["glossary_violation"] * 3
+
+
+def test_fixed_translation_follows_a_capital_in_the_source(glossary, engine: ArgosEngine) -> None:
+    # A lower-case glossary term found at the start of a sentence (or written with a capital)
+    # comes back capitalised: "Annual general meeting …", never "annual general meeting …".
+    source = "Generalforsamling i Messe C. Næste generalforsamling er i maj."
+    protected, info = glossary.protect(source, "en")
+    [out] = engine.translate([protected], source="da", target="en")  # the upper-casing model
+    final = restore(out.text, info)
+    assert final == "Annual general meeting I Messe C. NÆSTE annual general meeting ER I MAJ."
+    assert glossary.violations(source, final, "en") == []
+    # Do-not-translate terms are put back exactly as written.
+    assert restore(*glossary.protect("messe c og Messe C", "en")) == "messe c og Messe C"

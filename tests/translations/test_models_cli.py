@@ -112,3 +112,35 @@ def test_packages_dir_from_the_config_wins_over_the_environment(
     assert done.exit_code == 0, done.output
     assert sorted(p.name for p in (tmp_path / "models" / "argos").iterdir()) == ["translate-da_en-1.0"]
     assert not (tmp_path / "env").exists()
+
+
+def test_paths_are_installed_as_files_never_looked_up_in_the_index(
+    runner: CliRunner, tmp_path: Path, packages_dir: Path
+) -> None:
+    base = ["--packages-dir", str(tmp_path / "pk")]
+    folder = next(p for p in packages_dir.iterdir() if p.name.startswith("translate-da_en"))
+    as_folder = runner.invoke(models, [*base, "install", str(folder)])
+    assert as_folder.exit_code == 1
+    assert "is a folder" in as_folder.output and "index" not in as_folder.output
+
+    # A mistyped path (no .argosmodel suffix) is a missing file, not a package code to download.
+    typo = runner.invoke(models, [*base, "install", "./downloads/translate-da_en.zip"])
+    assert typo.exit_code == 1
+    assert "does not exist" in typo.output and "index" not in typo.output
+
+
+def test_config_option_names_the_config_like_every_other_command(
+    runner: CliRunner, tmp_path: Path, argos_dist: dict[str, Path]
+) -> None:
+    # A config outside ./config/ (as `syndicate run -c FILE` uses): install where its engine reads.
+    elsewhere = tmp_path / "srv" / "app.toml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text('[engines.argos]\ntype = "argos"\npackages_dir = "argos"\n', encoding="utf-8")
+    done = runner.invoke(models, ["-c", str(elsewhere), "install", str(argos_dist["da_en"])])
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "srv" / "argos").iterdir()) == ["translate-da_en-1.0"]
+    listed = runner.invoke(models, ["-c", str(elsewhere), "list"])
+    assert "translate-da_en" in listed.output
+    # A config named explicitly must load.
+    broken = runner.invoke(models, ["-c", str(tmp_path / "nope.toml"), "list"])
+    assert broken.exit_code == 1 and "nope.toml not found" in broken.output

@@ -81,9 +81,23 @@ def test_missing_model_stops_only_that_language_and_says_what_to_run(make_ctx, s
     summary = pipeline.syndicate(ctx)
     failed = [e for e in summary.errors if e.stage == "translate"]
     assert {e.lang for e in failed} == {"en", "de"}
-    assert all("syndicate models install translate-da_en" in e.message for e in failed)
+    install = f"syndicate models --packages-dir {empty} install translate-da_en"
+    assert all(install in e.message for e in failed)
     with ctx.store.session() as session:
         states = {(t.lang, t.status) for t in session.scalars(select(Translation))}
     assert ("nb", "approved") in states
     assert {s for lang, s in states if lang in ("en", "de")} == {"failed"}
     ctx.close()
+
+
+def test_a_broken_glossary_stops_every_language_not_only_the_first(make_ctx, tmp_path):
+    ctx = make_ctx(auto_approve=True)
+    glossary = ctx.settings.resolve_path(ctx.settings.translation.glossary)
+    glossary.write_text("term,lang,translation\nVestjylland,no,Vest-Jylland\n", encoding="utf-8")
+    summary = pipeline.syndicate(ctx)
+    failed = [e for e in summary.errors if e.stage == "translate"]
+    assert {e.lang for e in failed} == {"nb", "sv"}
+    assert all("use nb (Bokmål) or nn (Nynorsk)" in e.message for e in failed)
+    with ctx.store.session() as session:
+        states = {t.status for t in session.scalars(select(Translation))}
+    assert states == {"failed"}  # nothing translated (let alone auto-approved) without the glossary
