@@ -319,6 +319,69 @@ def test_two_editors_on_one_segment_the_second_sees_a_conflict(browser: Browser,
         second.close()
 
 
+def test_the_decision_bar_follows_what_this_editor_has_seen(browser: Browser, demo: Demo):
+    """QA flags raised or cleared by edits on the page count when approving; another editor's edit
+    that this page never showed makes the decision stale, even after this editor saved their own."""
+    tid = demo.item(NEW_POST, "sv")
+    first, second = browser.new_context(), browser.new_context()
+    try:
+        anna, other = first.new_page(), second.new_page()
+        log_in(anna, demo, user="anna", path=f"/items/{tid}")
+        log_in(other, demo, user="admin", path=f"/items/{tid}")
+        expect(anna.locator(".seg.seg-open.seg-flagged")).to_have_count(0)
+        dialogs: list[str] = []
+
+        def dismiss(dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        anna.on("dialog", dismiss)
+
+        # A much too short translation of a long sentence gets a QA flag when saved ...
+        box = editor(anna, "b3")
+        box.click()
+        anna.keyboard.press("Control+A")
+        anna.keyboard.type("Kort.")
+        anna.keyboard.press("Control+Enter")
+        expect(anna.locator("#seg-b3 .seg-status")).to_have_text("Saved")
+        expect(anna.locator("#seg-b3 .flag")).to_contain_text("length")
+        expect(anna.locator("#flag-count")).to_have_text("1")
+        # ... and approving now asks about it (dismissed: nothing is decided).
+        with anna.expect_event("dialog"):
+            anna.get_by_role("button", name="Approve").click()
+        assert "QA flags" in dialogs[0]
+        assert demo.status(tid) == "machine_translated"
+
+        # The other editor changes a segment; this page does not show it.
+        box = editor(other, "b10")
+        box.click()
+        other.keyboard.press("Control+End")
+        other.keyboard.type(" Välkommen!")
+        other.locator("#seg-b10 button", has_text="Save").click()
+        expect(other.locator("#seg-b10 .seg-status")).to_have_text("Saved")
+
+        # This editor writes a real translation: the flag goes, and so does the question.
+        box = editor(anna, "b3")
+        box.click()
+        anna.keyboard.press("Control+A")
+        anna.keyboard.type(
+            "På landsbygden är avstånden långa och företagen små. Den lokala snickaren, gårdsbutiken "
+            "och den lilla konsulten har sällan en hel avdelning för produktutveckling. I gengäld "
+            "känner de varandra väl nog för att be om hjälp."
+        )
+        anna.locator("#seg-b3 button", has_text="Save").click()
+        expect(anna.locator("#seg-b3 .seg-status")).to_have_text("Saved")
+        expect(anna.locator("#seg-b3 .flag")).to_have_count(0)
+        expect(anna.locator("#flag-count")).to_have_text("0")
+        anna.get_by_role("button", name="Approve").click()
+        expect(anna.locator("#item-error")).to_contain_text("changed since you opened it")
+        assert len(dialogs) == 1  # no new question: no flags are left
+        assert demo.status(tid) == "machine_translated"
+    finally:
+        first.close()
+        second.close()
+
+
 def test_phone_layout_stacks_source_above_translation(browser: Browser, demo: Demo):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
