@@ -240,6 +240,21 @@ def test_removing_a_placeholder_is_refused_and_a_chip_click_puts_it_back(page: P
     expect(status).to_have_text("Saved")
     assert demo.segment(tid, "b7").target.startswith('<g id="1">Sparring')
 
+    # The same without the mouse: F9 puts the missing pair back around the selected word.
+    box = editor(page, "b8")
+    expect(box.locator(".chip")).to_have_count(2)
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Kännedom – tillgång till erfarenheter och kontakter")
+    expect(box.locator(".chip")).to_have_count(0)
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("F9")
+    expect(box.locator(".chip")).to_have_count(2)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#seg-b8 .seg-status")).to_have_text("Saved")
+    assert demo.segment(tid, "b8").target.startswith('<g id="1">Kännedom</g>')
+
 
 def test_reject_with_a_comment(page: Page, demo: Demo):
     tid = demo.item(OLD_POST, "nb")

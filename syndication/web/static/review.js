@@ -219,6 +219,25 @@
     markDirty(editor.closest(".seg-form"), true);
   }
 
+  // F9 (memoQ's key for it) puts back the first placeholder of the source that the editor lacks,
+  // wrapping the selected words: the keyboard way to do what a click on a source chip does.
+  function insertNextMissing(form) {
+    const editor = form.querySelector(".seg-editor");
+    const source = segmentOf(form).querySelector(".source-text");
+    if (!source) return false;
+    const present = new Set(Array.from(editor.querySelectorAll('.chip[data-ph="open"], .chip[data-ph="empty"]'))
+      .map(function (c) { return c.dataset.id; }));
+    const missing = Array.from(source.querySelectorAll('.chip[data-ph="open"], .chip[data-ph="empty"]'))
+      .find(function (c) { return !present.has(c.dataset.id); });
+    if (!missing) {
+      setStatus(form, "Every placeholder of the source is in the translation.", false);
+      return false;
+    }
+    insertChip(editor, missing);
+    setStatus(form, "Inserted placeholder " + missing.dataset.id + ".", false);
+    return true;
+  }
+
   function setUpSegment(form) {
     const editor = form.querySelector(".seg-editor");
     editor.dataset.saved = editor.innerHTML;
@@ -231,6 +250,9 @@
       if (event.key === "Enter") {
         event.preventDefault(); // one segment is one paragraph: no line breaks inside it
         if (event.ctrlKey || event.metaKey) save(form, true);
+      } else if (event.key === "F9") {
+        event.preventDefault();
+        insertNextMissing(form);
       } else if (event.key === "Escape") {
         editor.innerHTML = editor.dataset.saved;
         markDirty(form, false);
