@@ -294,6 +294,12 @@ def test_without_javascript_the_textarea_saves_and_a_broken_placeholder_is_refus
         page.locator("#seg-b2 button", has_text="Save").click()
         expect(page.locator(".flash-ok")).to_have_text("Saved segment b2.")
         assert demo.segment(tid, "b2").target == "Från kaffemöte till kompanjonskap"
+        # The page comes back scrolled to the saved segment, not hidden under the sticky decision bar.
+        assert page.evaluate("window.scrollY") > 0
+        bar = page.locator("#decision").bounding_box()
+        saved = page.locator("#seg-b2").bounding_box()
+        assert bar and saved
+        assert saved["y"] >= bar["y"] + bar["height"] - 1
         page.locator("#seg-b9 textarea").fill("Inflytande – en röst när kommunen planerar")
         page.locator("#seg-b9 button", has_text="Save").click()
         expect(page.locator("#seg-b9 .seg-status")).to_contain_text("Not saved")
