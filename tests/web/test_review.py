@@ -253,6 +253,8 @@ def test_approve_records_who_when_and_says_what_happens_next(env: Env, client):
     page = client.get(f"/items/{tid}").text
     assert "Approved. It goes out on the next `syndicate publish`" in page
     assert [e.action for e in events(env, tid)][-1] == "approve"
+    # Edits stay possible after approval, and go out without another decision: the page says so.
+    assert "Edits saved to this approved translation go out as an update" in page
 
 
 def test_approving_with_qa_flags_asks_for_confirmation(env: Env, client):
