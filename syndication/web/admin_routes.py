@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -79,11 +80,27 @@ async def users_action(request: Request) -> Response:
     return RedirectResponse("/admin/users", status_code=303)
 
 
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/:@\s]*):[^/@\s]*@")
+MASK = "**********"
+
+
+def masked(value: Any) -> Any:
+    """``value`` (settings as JSON data) with the password of every ``scheme://user:password@`` URL
+    replaced: the store URL from ``SYNDICATION__STORE__URL`` carries the database password."""
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{MASK}@", value)
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    return value
+
+
 async def settings_page(request: Request) -> Response:
     require_admin(request)
     state = _state(request)
-    # mode="json" writes every SecretStr as "**********": secrets never reach the page.
-    data = state.settings.model_dump(mode="json")
+    # mode="json" writes every SecretStr as "**********"; passwords inside URLs are masked too.
+    data = masked(state.settings.model_dump(mode="json"))
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     return state.pages.response(
         request,

@@ -35,6 +35,17 @@ if TYPE_CHECKING:
 STATES = ("machine_translated", "approved", "rejected", "failed", "all")
 MAX_COMMENT = 4000
 MAX_SEGMENT = 20_000
+EVENT_LABELS = {
+    "edit": "edited",
+    "approve": "approved",
+    "reject": "rejected",
+    "retract": "retracted",
+    "auto_approve": "approved (auto-approve policy)",
+    "carry_over_approve": "approved (unchanged since the last approval)",
+    "publish_started": "started publishing",
+    "publish_now": "published now",
+}
+"""History lines read "anna approved", "anna edited segment 5" (the number the page shows)."""
 PREVIEW_CSP = (
     "sandbox; default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
@@ -117,6 +128,8 @@ def _item_response(
         page=page,
         item=page.detail.item,
         markups={row.view.key: row.view.markup for row in page.rows},
+        numbers={row.view.key: number for number, row in enumerate(page.rows, start=1)},
+        event_labels=EVENT_LABELS,
         error=error,
         segment_errors=segment_errors or {},
         segment_texts=segment_texts or {},

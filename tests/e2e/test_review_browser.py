@@ -240,6 +240,21 @@ def test_removing_a_placeholder_is_refused_and_a_chip_click_puts_it_back(page: P
     expect(status).to_have_text("Saved")
     assert demo.segment(tid, "b7").target.startswith('<g id="1">Sparring')
 
+    # The same without the mouse: F9 puts the missing pair back around the selected word.
+    box = editor(page, "b8")
+    expect(box.locator(".chip")).to_have_count(2)
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Kännedom – tillgång till erfarenheter och kontakter")
+    expect(box.locator(".chip")).to_have_count(0)
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("F9")
+    expect(box.locator(".chip")).to_have_count(2)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#seg-b8 .seg-status")).to_have_text("Saved")
+    assert demo.segment(tid, "b8").target.startswith('<g id="1">Kännedom</g>')
+
 
 def test_reject_with_a_comment(page: Page, demo: Demo):
     tid = demo.item(OLD_POST, "nb")
@@ -279,6 +294,12 @@ def test_without_javascript_the_textarea_saves_and_a_broken_placeholder_is_refus
         page.locator("#seg-b2 button", has_text="Save").click()
         expect(page.locator(".flash-ok")).to_have_text("Saved segment b2.")
         assert demo.segment(tid, "b2").target == "Från kaffemöte till kompanjonskap"
+        # The page comes back scrolled to the saved segment, not hidden under the sticky decision bar.
+        assert page.evaluate("window.scrollY") > 0
+        bar = page.locator("#decision").bounding_box()
+        saved = page.locator("#seg-b2").bounding_box()
+        assert bar and saved
+        assert saved["y"] >= bar["y"] + bar["height"] - 1
         page.locator("#seg-b9 textarea").fill("Inflytande – en röst när kommunen planerar")
         page.locator("#seg-b9 button", has_text="Save").click()
         expect(page.locator("#seg-b9 .seg-status")).to_contain_text("Not saved")
@@ -314,6 +335,69 @@ def test_two_editors_on_one_segment_the_second_sees_a_conflict(browser: Browser,
         expect(status).to_have_text("Saved")
         expect(admin.locator("#seg-b5 .seg-theirs")).to_have_count(0)
         assert demo.segment(tid, "b5").target == "Vad vill du ha av nätverket?"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_decision_bar_follows_what_this_editor_has_seen(browser: Browser, demo: Demo):
+    """QA flags raised or cleared by edits on the page count when approving; another editor's edit
+    that this page never showed makes the decision stale, even after this editor saved their own."""
+    tid = demo.item(NEW_POST, "sv")
+    first, second = browser.new_context(), browser.new_context()
+    try:
+        anna, other = first.new_page(), second.new_page()
+        log_in(anna, demo, user="anna", path=f"/items/{tid}")
+        log_in(other, demo, user="admin", path=f"/items/{tid}")
+        expect(anna.locator(".seg.seg-open.seg-flagged")).to_have_count(0)
+        dialogs: list[str] = []
+
+        def dismiss(dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        anna.on("dialog", dismiss)
+
+        # A much too short translation of a long sentence gets a QA flag when saved ...
+        box = editor(anna, "b3")
+        box.click()
+        anna.keyboard.press("Control+A")
+        anna.keyboard.type("Kort.")
+        anna.keyboard.press("Control+Enter")
+        expect(anna.locator("#seg-b3 .seg-status")).to_have_text("Saved")
+        expect(anna.locator("#seg-b3 .flag")).to_contain_text("length")
+        expect(anna.locator("#flag-count")).to_have_text("1")
+        # ... and approving now asks about it (dismissed: nothing is decided).
+        with anna.expect_event("dialog"):
+            anna.get_by_role("button", name="Approve").click()
+        assert "QA flags" in dialogs[0]
+        assert demo.status(tid) == "machine_translated"
+
+        # The other editor changes a segment; this page does not show it.
+        box = editor(other, "b10")
+        box.click()
+        other.keyboard.press("Control+End")
+        other.keyboard.type(" Välkommen!")
+        other.locator("#seg-b10 button", has_text="Save").click()
+        expect(other.locator("#seg-b10 .seg-status")).to_have_text("Saved")
+
+        # This editor writes a real translation: the flag goes, and so does the question.
+        box = editor(anna, "b3")
+        box.click()
+        anna.keyboard.press("Control+A")
+        anna.keyboard.type(
+            "På landsbygden är avstånden långa och företagen små. Den lokala snickaren, gårdsbutiken "
+            "och den lilla konsulten har sällan en hel avdelning för produktutveckling. I gengäld "
+            "känner de varandra väl nog för att be om hjälp."
+        )
+        anna.locator("#seg-b3 button", has_text="Save").click()
+        expect(anna.locator("#seg-b3 .seg-status")).to_have_text("Saved")
+        expect(anna.locator("#seg-b3 .flag")).to_have_count(0)
+        expect(anna.locator("#flag-count")).to_have_text("0")
+        anna.get_by_role("button", name="Approve").click()
+        expect(anna.locator("#item-error")).to_contain_text("changed since you opened it")
+        assert len(dialogs) == 1  # no new question: no flags are left
+        assert demo.status(tid) == "machine_translated"
     finally:
         first.close()
         second.close()

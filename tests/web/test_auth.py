@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from syndication.context import RunContext
 from syndication.settings import load_settings
 from syndication.web.app import create_app
 from syndication.web.publishing import Publisher
@@ -203,6 +204,28 @@ def test_settings_page_never_shows_secrets(env: Env, tmp_path):
     assert "hooks.example" in page.text
     assert "hook-secret-value-123" not in page.text
     assert "k" * 40 not in page.text
+
+
+def test_settings_page_hides_passwords_inside_urls(env: Env):
+    # The team setup puts the PostgreSQL password in SYNDICATION__STORE__URL; a partner's webhook URL
+    # may carry basic-auth credentials. The page shows where things are, never how to log in there.
+    extra = '\n[channels.hook]\ntype = "webhook"\nurl = "https://hookuser:hook-url-pw-77@hooks.example/x"\n'
+    config = env.config
+    config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    settings = load_settings(
+        config,
+        environ={"SYNDICATION__STORE__URL": "postgresql://syndication:db-pw-4242@db.example:5432/synd"},
+    )
+    # The settings name PostgreSQL; the app reads this test's SQLite store (no server needed).
+    ctx = RunContext(settings=settings, store=env.ctx.store)
+    app = create_app(ctx, publisher=Publisher(ctx, prefect_api_url=None), channel_routes=False)
+    with make_client(env, app=app) as client:
+        real_login(client, "admin")  # the key file differs without a SQLite URL: a fresh login
+        page = client.get("/admin/settings")
+    assert page.status_code == 200
+    assert "db.example:5432/synd" in page.text and "hooks.example/x" in page.text
+    assert "db-pw-4242" not in page.text
+    assert "hook-url-pw-77" not in page.text
 
 
 def test_secure_cookie_when_the_public_url_is_https(env: Env):

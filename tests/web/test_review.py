@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from syndication.store import ReviewEvent, TMEntry, TranslatedSegment, Translation
@@ -102,6 +104,10 @@ def test_an_edit_is_saved_recorded_and_becomes_human_memory(env: Env, client):
     page = client.get(f"/items/{tid}").text
     assert "Saved segment b3." in page
     assert "edited by anna" in page
+    # The history names the segment by the number the page shows it under, and links to it.
+    number = re.search(r'id="seg-b3".*?<span class="seg-num">(\d+)</span>', page, re.S)
+    assert number is not None
+    assert f'<strong>anna</strong> edited <a href="#seg-b3">segment {number.group(1)}</a>' in page
 
 
 def test_human_memory_wins_for_the_same_segment_in_a_later_post(env: Env, client):
@@ -247,6 +253,8 @@ def test_approve_records_who_when_and_says_what_happens_next(env: Env, client):
     page = client.get(f"/items/{tid}").text
     assert "Approved. It goes out on the next `syndicate publish`" in page
     assert [e.action for e in events(env, tid)][-1] == "approve"
+    # Edits stay possible after approval, and go out without another decision: the page says so.
+    assert "Edits saved to this approved translation go out as an update" in page
 
 
 def test_approving_with_qa_flags_asks_for_confirmation(env: Env, client):

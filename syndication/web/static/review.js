@@ -48,11 +48,32 @@
       list.append(li);
     });
     article.classList.toggle("seg-flagged", flags.length > 0);
+    showFlagCount();
   }
 
-  function setItemVersion(version) {
+  // Open segments with QA flags as the page shows them now (edits clear or raise flags).
+  function flaggedOpen() {
+    return document.querySelectorAll(".seg.seg-open.seg-flagged").length;
+  }
+
+  function showFlagCount() {
+    const n = flaggedOpen();
+    const count = document.getElementById("flag-count");
+    if (count) count.textContent = String(n);
+    const label = document.querySelector(".decision .confirm");
+    if (label) {
+      label.hidden = n === 0;
+      const text = label.querySelector(".confirm-text");
+      if (text) text.textContent = "Approve although " + n + (n === 1 ? " segment still has" : " segments still have") + " QA flags";
+    }
+  }
+
+  // The decision form carries the item version this page has shown. A save moves it on only when
+  // nothing else changed the item in between (version + 1): another editor's edit that this page
+  // never showed must still make the decision stale on the server.
+  function advanceItemVersion(version) {
     document.querySelectorAll('input[name="item_version"]').forEach(function (input) {
-      input.value = String(version);
+      if (parseInt(input.value, 10) + 1 === version) input.value = String(version);
     });
   }
 
@@ -75,7 +96,7 @@
       origin.className = "origin origin-" + seg.origin;
     }
     renderFlags(article, seg.flags || []);
-    setItemVersion(seg.item_version);
+    advanceItemVersion(seg.item_version);
   }
 
   function showTheirs(form, seg) {
@@ -90,8 +111,8 @@
     const text = document.createElement("div");
     text.innerHTML = seg.html;
     box.replaceChildren(p, text);
+    // Saving again deliberately replaces their text; the item version stays as this page saw it.
     form.querySelector('input[name="version"]').value = String(seg.version);
-    setItemVersion(seg.item_version);
   }
 
   function markDirty(form, dirty) {
@@ -114,14 +135,17 @@
       setStatus(form, "Not saved: the server cannot be reached. Your text is still here.", true);
       return false;
     }
+    const body = await response.text().catch(function () { return ""; });
     let data = null;
-    try { data = await response.json(); } catch (err) { data = null; }
+    try { data = JSON.parse(body); } catch (err) { data = null; }
     if (response.status === 401) {
       setStatus(form, "Not saved: your session ended. Log in again in another tab, then save.", true);
       return false;
     }
     if (!data) {
-      setStatus(form, "Not saved (HTTP " + response.status + ").", true);
+      // A refusal before the route (an expired security token, a body too large) is plain text.
+      const reason = body && body.length < 300 ? ": " + body : "";
+      setStatus(form, "Not saved (HTTP " + response.status + ")" + reason + ". Your text is still here.", true);
       return false;
     }
     if (response.ok) {
@@ -195,6 +219,25 @@
     markDirty(editor.closest(".seg-form"), true);
   }
 
+  // F9 (memoQ's key for it) puts back the first placeholder of the source that the editor lacks,
+  // wrapping the selected words: the keyboard way to do what a click on a source chip does.
+  function insertNextMissing(form) {
+    const editor = form.querySelector(".seg-editor");
+    const source = segmentOf(form).querySelector(".source-text");
+    if (!source) return false;
+    const present = new Set(Array.from(editor.querySelectorAll('.chip[data-ph="open"], .chip[data-ph="empty"]'))
+      .map(function (c) { return c.dataset.id; }));
+    const missing = Array.from(source.querySelectorAll('.chip[data-ph="open"], .chip[data-ph="empty"]'))
+      .find(function (c) { return !present.has(c.dataset.id); });
+    if (!missing) {
+      setStatus(form, "Every placeholder of the source is in the translation.", false);
+      return false;
+    }
+    insertChip(editor, missing);
+    setStatus(form, "Inserted placeholder " + missing.dataset.id + ".", false);
+    return true;
+  }
+
   function setUpSegment(form) {
     const editor = form.querySelector(".seg-editor");
     editor.dataset.saved = editor.innerHTML;
@@ -207,6 +250,9 @@
       if (event.key === "Enter") {
         event.preventDefault(); // one segment is one paragraph: no line breaks inside it
         if (event.ctrlKey || event.metaKey) save(form, true);
+      } else if (event.key === "F9") {
+        event.preventDefault();
+        insertNextMissing(form);
       } else if (event.key === "Escape") {
         editor.innerHTML = editor.dataset.saved;
         markDirty(form, false);
@@ -236,23 +282,39 @@
   let leaving = false;
 
   function setUpDecision(form) {
+    let sent = false;
     form.addEventListener("submit", function (event) {
+      if (sent) {
+        event.preventDefault(); // a double click decides once
+        return;
+      }
       const approving = !event.submitter || event.submitter.classList.contains("approve");
       const dirty = document.querySelectorAll(".seg-form.dirty").length;
       if (dirty && !window.confirm(dirty + " segment(s) have unsaved edits, which will not be part of this decision. Continue?")) {
         event.preventDefault();
         return;
       }
-      const flags = parseInt(form.dataset.flags || "0", 10);
+      const flags = flaggedOpen();
       const box = form.querySelector('input[name="confirm_flags"]');
-      if (approving && flags > 0 && box && !box.checked) {
+      if (approving && flags > 0 && !(box && box.checked)) {
         if (window.confirm(flags + " segment(s) still have QA flags. Approve anyway?")) {
-          box.checked = true;
+          if (box) {
+            box.checked = true;
+          } else { // the flags came with an edit made on this page: no checkbox was drawn for them
+            const confirmed = document.createElement("input");
+            confirmed.type = "hidden";
+            confirmed.name = "confirm_flags";
+            confirmed.value = "1";
+            form.append(confirmed);
+          }
         } else {
           event.preventDefault();
         }
       }
-      if (!event.defaultPrevented) leaving = true; // the unsaved edits were already confirmed away
+      if (!event.defaultPrevented) {
+        sent = true;
+        leaving = true; // the unsaved edits were already confirmed away
+      }
     });
   }
 
