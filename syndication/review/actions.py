@@ -36,6 +36,28 @@ def _translation(session: Session, translation_id: int) -> tuple[Translation, Po
     return translation, post, revision
 
 
+def _bump_version(
+    session: Session, translation: Translation, post: Post, expected: int | None = None
+) -> None:
+    """Raise the item's version in the database (``version = version + 1``), not in Python: two
+    editors saving at the same moment on PostgreSQL then both count. With ``expected`` (the version
+    the reviewer's page showed), a decision lands only if nothing changed the item since."""
+    stmt = update(Translation).where(Translation.id == translation.id)
+    if expected is not None:
+        stmt = stmt.where(Translation.version == expected)
+    result = session.execute(
+        stmt.values(version=Translation.version + 1).execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise StaleRevisionError(
+            "this translation changed since you opened it (an edit or a decision by someone else); "
+            "look at it again before deciding",
+            post=post.post_key,
+            lang=translation.lang,
+        )
+    session.expire(translation, ["version"])
+
+
 def _check_current(translation: Translation, post: Post, revision: Revision, expected: str | None) -> None:
     if post.current_revision_id != translation.revision_id or (
         expected and expected != revision.content_hash
@@ -64,9 +86,11 @@ def approve(
     comment: str | None = None,
     revision: str | None = None,
     confirm_flags: bool = False,
+    expected_version: int | None = None,
 ) -> Translation:
     """Approve one (post revision, language). ``revision`` is the source hash the reviewer saw: a
-    different current revision makes the approval stale. Flagged segments need ``confirm_flags``."""
+    different current revision makes the approval stale, and so does another version of the item
+    than ``expected_version``. Flagged segments need ``confirm_flags``."""
     translation, post, rev = _translation(session, translation_id)
     if translation.status not in DECIDABLE:
         raise ReviewError(
@@ -82,10 +106,10 @@ def approve(
             post=post.post_key,
             lang=translation.lang,
         )
+    _bump_version(session, translation, post, expected_version)
     now = utcnow()
     translation.status = "approved"
     translation.decided_by, translation.decided_at, translation.comment = actor, now, comment
-    translation.version += 1
     session.execute(
         update(TranslatedSegment)
         .where(TranslatedSegment.translation_id == translation_id)
@@ -105,6 +129,7 @@ def reject(
     actor: str,
     comment: str | None = None,
     revision: str | None = None,
+    expected_version: int | None = None,
 ) -> Translation:
     """Reject; if an earlier version went out, the next publish withdraws it everywhere."""
     translation, post, rev = _translation(session, translation_id)
@@ -115,10 +140,10 @@ def reject(
             lang=translation.lang,
         )
     _check_current(translation, post, rev, revision)
+    _bump_version(session, translation, post, expected_version)
     now = utcnow()
     translation.status = "rejected"
     translation.decided_by, translation.decided_at, translation.comment = actor, now, comment
-    translation.version += 1
     session.add(
         ReviewEvent(translation_id=translation_id, action="reject", actor=actor, comment=comment, at=now)
     )
@@ -209,7 +234,7 @@ def edit_segment(
     row.flags = flags_json(
         check(source.source, text, source_lang=post.source_lang, target_lang=translation.lang)
     )
-    translation.version += 1
+    _bump_version(session, translation, post)
     session.add(
         ReviewEvent(
             translation_id=translation_id,

@@ -330,10 +330,16 @@ async def _decide(request: Request, decision: str) -> Response:
                     comment=comment,
                     revision=revision,
                     confirm_flags=confirmed,
+                    expected_version=expected,
                 )
             else:
                 translation = reject(
-                    session, translation_id, actor=user.username, comment=comment, revision=revision
+                    session,
+                    translation_id,
+                    actor=user.username,
+                    comment=comment,
+                    revision=revision,
+                    expected_version=expected,
                 )
             return translation.post_id
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
+from syndication.errors import StaleRevisionError
+from syndication.review.actions import approve, edit_segment
 from syndication.store import ReviewEvent, TMEntry, TranslatedSegment, Translation
 from syndication.web.publishing import Publisher
 from tests.web.conftest import Env, login, make_client
@@ -413,3 +416,24 @@ def test_a_source_change_after_approval_reopens_only_the_changed_segment(env: En
     assert "this revision can no longer be approved" in old_page
     assert f'action="/items/{tid}/approve"' not in old_page
     assert f'href="/items/{new}"' in old_page
+
+
+# ------------------------------------------------------------- concurrent writers (two workers)
+
+
+def test_an_approval_against_an_older_item_version_is_refused_even_from_a_stale_read(env: Env):
+    tid = env.translation_id("sv")
+    with env.ctx.store.session() as late:
+        # This worker read the item before another one saved an edit: its in-memory copy is stale,
+        # so only the database can tell that the version moved on.
+        seen = late.get(Translation, tid).version
+        with env.ctx.store.session() as early:
+            edit_segment(early, tid, "b5", "Fika", actor="bo")
+        with pytest.raises(StaleRevisionError, match="changed since you opened it"):
+            approve(late, tid, actor="anna", confirm_flags=True, expected_version=seen)
+    assert translation(env, tid).status == "machine_translated"
+    with env.ctx.store.session() as session:
+        current = session.get(Translation, tid).version
+        approve(session, tid, actor="anna", confirm_flags=True, expected_version=current)
+    assert translation(env, tid).status == "approved"
+    assert translation(env, tid).version == current + 1
