@@ -112,6 +112,9 @@ def test_one_message_per_subscriber_over_one_connection_with_list_headers(setup,
     message = parse(raw)
     header_block = raw.split(b"\r\n\r\n", 1)[0]
     assert b"Subject: =?utf-8?" in header_block, "non-ASCII subject is an RFC 2047 encoded-word"
+    assert b"\r\nList-Unsubscribe: <https://bloggen.example/unsubscribe/news?t=" in header_block, (
+        "mail clients read the one-click URL as it stands on the wire: never an encoded-word"
+    )
     assert message["Subject"] == "Små skritt: æøå i norsk"
     assert message["From"] == "Bloggen <nyhedsbrev@bloggen.example>"
     assert message["To"] == "ase@example.no"
