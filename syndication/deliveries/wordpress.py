@@ -157,10 +157,12 @@ class WordPressChannel:
             "syndication_canonical": item.source_url if settings.seo == "canonical" else "",
             "syndication_robots": "noindex" if settings.seo == "noindex" else "",
         }
+        # WordPress keeps titles and excerpts as HTML and does not filter an Editor's posts: our
+        # plain text goes in escaped, so a title that mentions "<script>" shows it instead of running it.
         post: dict[str, Any] = {
-            "title": item.title,
+            "title": html.escape(item.title, quote=False),
             "content": safe_html(item.html) + "\n" + attribution(item),
-            "excerpt": excerpt_text(item.excerpt) if item.excerpt else "",
+            "excerpt": html.escape(excerpt_text(item.excerpt), quote=False) if item.excerpt else "",
             "status": settings.status,
             "slug": self._slug(item.title, guid),
             "meta": meta,

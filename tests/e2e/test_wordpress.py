@@ -6,6 +6,7 @@ If WordPress cannot be started, every test here fails with the script's output (
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -401,3 +402,21 @@ def test_image_from_a_private_address_is_left_out_not_fatal(tmp_path, store, ite
     (post,) = wordpress.copies(f"{item.post_key}#nb")
     assert post["featured_media"] == 0
     assert "private address" in deliveries(store)[0].receipt["meta"]["image_note"]
+
+
+def test_title_and_excerpt_arrive_as_text_never_as_markup(tmp_path, store, items, wordpress):
+    """WordPress stores titles and excerpts as HTML, and an Editor's (or admin's) post is not filtered:
+    a translated title that *mentions* a tag must show as text on the partner's site, not run there."""
+    title = 'Hvorfor <script>alert("x")</script> & <b>fed</b> skrift er farlig'
+    excerpt = "Kort: &lt;img src=x onerror=alert(2)&gt; er ikke et billede"
+    item = items.approve(new_key(), "nb", title=title, excerpt=excerpt)
+    ctx = run(tmp_path, store, wordpress, status="publish")
+    assert not ctx.summary.errors, ctx.summary.errors
+    (post,) = wordpress.copies(f"{item.post_key}#nb")
+    assert html.unescape(post["title"]["raw"]) == title, "the title reads as written"
+    assert "<script" not in post["title"]["rendered"] and "<b>" not in post["title"]["rendered"]
+    assert "<img" not in post["excerpt"]["rendered"]
+    assert "&lt;img src=x onerror=alert(2)&gt;" in post["excerpt"]["rendered"]
+    page = requests.get(post["link"], timeout=30).text
+    assert '<script>alert("x")</script>' not in page and "<b>fed</b>" not in page
+    assert "&lt;script&gt;" in page
