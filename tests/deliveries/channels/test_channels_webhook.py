@@ -140,5 +140,30 @@ def test_dry_run_shows_the_exact_body_that_is_sent(tmp_path, store, db_url, item
     assert receiver.requests == [] and deliveries(store) == []
     assert SECRET.encode() not in preview.body
     deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
-    assert receiver.requests[0]["body"] == preview.body
-    assert receiver.requests[0]["headers"]["X-Syndication-Signature"] == signature(preview.body, SECRET)
+    sent = receiver.requests[0]["body"]
+    assert receiver.requests[0]["headers"]["X-Syndication-Signature"] == signature(sent, SECRET)
+
+    def apart_from_the_time(body: bytes) -> dict:
+        document = json.loads(body)
+        assert isinstance(document.pop("sent_at"), int)
+        return document
+
+    assert apart_from_the_time(sent) == apart_from_the_time(preview.body)
+
+
+def test_signed_timestamp_lets_receivers_refuse_replays(tmp_path, store, db_url, items, receiver):
+    items.approve("https://bloggen.example/?p=12", "nb", title="Gammelt nytt")
+    before = int(time.time())
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    after = int(time.time())
+    (request,) = receiver.requests
+    body, header = request["body"], request["headers"]["X-Syndication-Signature"]
+    sent_at = json.loads(body)["sent_at"]
+    assert before <= sent_at <= after, "sent_at is the time of sending, inside the signed body"
+    assert verify_signature(body, header, SECRET, now=sent_at + 60)
+    assert not verify_signature(body, header, SECRET, now=sent_at + 301), "replayed later: refused"
+    assert not verify_signature(body, header, SECRET, now=sent_at - 301), "from the future: refused"
+    assert verify_signature(body, header, SECRET, max_age=None, now=sent_at + 10**6), "window off on request"
+    moved = body.replace(f'"sent_at":{sent_at}'.encode(), f'"sent_at":{sent_at + 3600}'.encode())
+    assert moved != body and not verify_signature(moved, header, SECRET, now=sent_at + 3600), "time is signed"
+    assert not verify_signature(body, header, "not-the-secret", now=sent_at)
