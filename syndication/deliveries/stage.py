@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from syndication.deliveries import ledger
 from syndication.errors import SyndicationError, TransientDeliveryError
-from syndication.models import ApprovedTranslation, Image, Payload, Segment
+from syndication.models import ApprovedTranslation, Image, Payload, Receipt, Segment
 from syndication.store import Delivery, Post, PostLink, Revision, SegmentRow, TranslatedSegment, Translation
 
 if TYPE_CHECKING:
@@ -179,10 +179,9 @@ def plan(
                     action = "update" if previous is not None and previous.action != "retract" else "publish"
                     sends.append(_planned(post, item, name, target, action, previous))
             else:
-                for target in _sent_targets(session, post.id, desired.lang, name):
-                    previous = ledger.last_sent(session, post.id, desired.lang, name, target)
-                    if previous is None or previous.action == "retract":
-                        continue
+                for target, previous in _to_withdraw(
+                    session, post.id, desired.lang, name, unconfirmed=not channel.at_most_once
+                ):
                     stub = _retract_item(post, previous, desired)
                     sends.append(_planned(post, stub, name, target, "retract", previous))
     return sends
@@ -240,23 +239,45 @@ def _planned(
         channel=channel,
         target=target,
         action=action,
+        after=previous.id if previous is not None else None,
     )
     return PlannedSend(planned=planned, item=item, previous=previous)
 
 
-def _sent_targets(session: Session, post_id: int, lang: str, channel: str) -> list[str]:
-    return sorted(
-        set(
-            session.scalars(
-                select(Delivery.target).where(
-                    Delivery.post_id == post_id,
-                    Delivery.lang == lang,
-                    Delivery.channel == channel,
-                    Delivery.state == "sent",
-                )
-            )
+def _to_withdraw(
+    session: Session, post_id: int, lang: str, channel: str, *, unconfirmed: bool
+) -> list[tuple[str, Delivery]]:
+    """Per target, the ledger row whose copy a retraction withdraws: the last one sent, unless that
+    was a retraction already. With ``unconfirmed`` (channels that can look a copy up: not e-mail),
+    also a publish or update that started after it and never finished — a worker killed, or a
+    timeout, after the far side made the copy; the channel finds that copy by its source GUID."""
+    rows = list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.post_id == post_id, Delivery.lang == lang, Delivery.channel == channel)
+            .order_by(Delivery.id)
         )
     )
+    out: list[tuple[str, Delivery]] = []
+    for target in sorted({row.target for row in rows}):
+        previous = ledger.last_sent(session, post_id, lang, channel, target)
+        if previous is not None and previous.action != "retract":
+            out.append((target, previous))
+            continue
+        if not unconfirmed:
+            continue
+        after = previous.id if previous is not None else 0
+        started = [
+            row
+            for row in rows
+            if row.target == target
+            and row.id > after
+            and row.action != "retract"
+            and row.state in ("sending", "failed", "uncertain")
+        ]
+        if started:
+            out.append((target, started[-1]))
+    return out
 
 
 def _retract_item(post: Post, previous: Delivery, desired: Desired) -> ApprovedTranslation:
@@ -273,6 +294,18 @@ def _retract_item(post: Post, previous: Delivery, desired: Desired) -> ApprovedT
         excerpt="",
         action="retract",
     )
+
+
+def _withdrawable(send: PlannedSend) -> Receipt:
+    """The receipt a send follows; for a copy never confirmed (no receipt), what the channel needs
+    to look it up: the source GUID (post + language, as every channel names its copies)."""
+    assert send.previous is not None
+    receipt = ledger.receipt_of(send.previous)
+    if send.previous.state == "sent":
+        return receipt
+    guid = f"{send.planned.post_key}#{send.planned.lang}"
+    meta = {"post_key": send.planned.post_key, "lang": send.planned.lang, "source_guid": guid, "guid": guid}
+    return Receipt(channel=receipt.channel, key=receipt.key, meta={**meta, "unconfirmed": True})
 
 
 def deliver_approved(
@@ -348,7 +381,7 @@ def _send_with_retries(
 ) -> None:
     summary = ctx.summary
     where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": send.planned.channel}
-    previous = ledger.receipt_of(send.previous) if send.previous is not None else None
+    previous = _withdrawable(send) if send.previous is not None else None
     for attempt in range(1, IN_RUN_ATTEMPTS + 1):
         try:
             if send.planned.action == "retract":

@@ -382,6 +382,49 @@ def test_killed_after_the_remote_create_makes_no_duplicate(tmp_path, store, item
     assert [p["id"] for p in wordpress.copies(guid)] == [created["id"]], "exactly one post at the partner"
 
 
+def test_a_copy_left_by_a_crash_is_withdrawn_when_the_post_is_retracted(tmp_path, store, items, wordpress):
+    """The worker dies after WordPress created the post, and the Danish post is retracted before the
+    next run: the copy the ledger never heard of must still come down (not stay published forever)."""
+    item = items.approve(new_key(), "nb", title="Krasj og tilbaketrekking")
+    guid = f"{item.post_key}#nb"
+    config = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path}/syndication.db",
+        {"partner": partner(wordpress, status="publish", retract="draft")},
+    )
+    items_path = tmp_path / "items.json"
+    items_path.write_text(json.dumps({item.translation_id: item_to_json(item)}))
+    env = {
+        **os.environ,
+        "SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password,
+        "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]),
+    }
+    child = subprocess.run(
+        [sys.executable, str(SUPPORT / "crash_child.py"), str(config), str(items_path), "partner", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
+    (created,) = wordpress.copies(guid)
+    assert created["status"] == "publish"
+
+    items.retract_post(item.post_key)
+    age_claims(store)
+    ctx = make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password})
+    deliver_approved(ctx, sleep=no_sleep)
+    assert not ctx.summary.errors, ctx.summary.errors
+    assert [(p["id"], p["status"]) for p in wordpress.copies(guid)] == [(created["id"], "draft")]
+    assert [(r.action, r.state) for r in deliveries(store)] == [("publish", "sending"), ("retract", "sent")]
+    deliver_approved(
+        make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password}),
+        sleep=no_sleep,
+    )
+    assert len(deliveries(store)) == 2, "nothing more to do on the next run"
+
+
 def test_missing_password_names_the_variable(tmp_path, store, items, wordpress):
     items.approve(new_key(), "nb", title="Uten passord")
     config = write_config(tmp_path, f"sqlite:///{tmp_path}/syndication.db", {"partner": partner(wordpress)})

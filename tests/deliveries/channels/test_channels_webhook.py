@@ -167,3 +167,46 @@ def test_signed_timestamp_lets_receivers_refuse_replays(tmp_path, store, db_url,
     moved = body.replace(f'"sent_at":{sent_at}'.encode(), f'"sent_at":{sent_at + 3600}'.encode())
     assert moved != body and not verify_signature(moved, header, SECRET, now=sent_at + 3600), "time is signed"
     assert not verify_signature(body, header, "not-the-secret", now=sent_at)
+
+
+def test_approved_again_after_a_retraction_or_an_undone_edit_goes_out_again(
+    tmp_path, store, db_url, items, receiver
+):
+    """The same content can be due twice: re-approved after a rejection, or an edit undone and made
+    again. Each is a new delivery (the partner must end up with what is approved), not "already done"."""
+    item = items.approve("https://bloggen.example/?p=13", "nb", title="Frem og tilbake")
+
+    def publish():
+        deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+
+    publish()
+    items.decide(item, "rejected")
+    publish()
+    items.decide(item, "approved")
+    publish()
+    edited = items.edit(item, title="Frem og tilbake, rettet")
+    publish()
+    items.edit(edited, title="Frem og tilbake")
+    publish()
+    items.edit(edited, title="Frem og tilbake, rettet")
+    publish()
+    publish()
+
+    bodies = [json.loads(r["body"]) for r in receiver.requests]
+    assert [b["event"] for b in bodies] == [
+        "item.published",
+        "item.retracted",
+        "item.published",
+        "item.updated",
+        "item.updated",
+        "item.updated",
+    ]
+    assert [b["item"]["title"] for b in bodies if b["event"] != "item.retracted"] == [
+        "Frem og tilbake",
+        "Frem og tilbake",
+        "Frem og tilbake, rettet",
+        "Frem og tilbake",
+        "Frem og tilbake, rettet",
+    ]
+    assert len({b["id"] for b in bodies}) == 6 and len(receiver.applied) == 6, "six keys, each applied once"
+    assert all(r.state == "sent" for r in deliveries(store))
