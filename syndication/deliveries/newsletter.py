@@ -363,8 +363,17 @@ class NewsletterChannel:
         return f"{self.settings.host}:{self.settings.port or DEFAULT_PORTS[self.settings.security]}"
 
     def _connect(self, where: Where) -> smtplib.SMTP:
-        if self._smtp is not None:
-            return self._smtp
+        if self._smtp is None:
+            try:
+                self._smtp = self._open(where)
+            except (TerminalDeliveryError, TransientDeliveryError) as exc:
+                # Unreachable, TLS or credentials: no message of this run can go out through this
+                # server, so the stage stops here instead of trying once per subscriber.
+                exc.whole_channel = True
+                raise
+        return self._smtp
+
+    def _open(self, where: Where) -> smtplib.SMTP:
         settings = self.settings
         port = settings.port or DEFAULT_PORTS[settings.security]
         server = self._server()
@@ -418,7 +427,6 @@ class NewsletterChannel:
         except (TerminalDeliveryError, TransientDeliveryError):
             _close_quietly(smtp)
             raise
-        self._smtp = smtp
         return smtp
 
     def _login(self, smtp: smtplib.SMTP, server: str, where: Where) -> None:
@@ -467,9 +475,11 @@ class NewsletterChannel:
                 # Servers close idle or long-lived connections; reconnect once, nothing was sent yet.
                 self._drop()
                 if attempt == 2:
-                    raise TransientDeliveryError(
+                    error = TransientDeliveryError(
                         f"SMTP server {server} closed the connection: {exc}", **where
-                    ) from exc
+                    )
+                    error.whole_channel = True
+                    raise error from exc
                 continue
             if code != 250:
                 self._reset(code)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndication.deliveries import ledger
-from syndication.errors import SyndicationError, TransientDeliveryError
+from syndication.errors import DeliveryError, SyndicationError, TerminalDeliveryError, TransientDeliveryError
 from syndication.models import ApprovedTranslation, Image, Payload, Receipt, Segment
 from syndication.store import Delivery, Post, PostLink, Revision, SegmentRow, TranslatedSegment, Translation
 
@@ -328,16 +328,48 @@ def deliver_approved(
         sends = plan(ctx, session, post_ids, channel, lang)
     batches, sends = _split_batched(channels, sends)
     _begin(channels)
+    paused: dict[str, Paused] = {}
     try:
-        payloads = _deliver_each(ctx, channels, sends, sleep)
-        payloads += _deliver_batches(ctx, channels, batches, sleep)
+        payloads = _deliver_each(ctx, channels, sends, sleep, paused)
+        payloads += _deliver_batches(ctx, channels, batches, sleep, paused)
     finally:
         _close(channels)
+    for name, pause in paused.items():
+        if pause.left:
+            why = pause.error.message if isinstance(pause.error, SyndicationError) else str(pause.error)
+            kind = TransientDeliveryError if pause.error.transient else TerminalDeliveryError
+            summary.error(
+                "deliver",
+                kind(
+                    f"stopped sending to {name} for this run ({why}); {pause.left} more "
+                    "deliveries wait for the next run",
+                    channel=name,
+                ),
+            )
     return payloads
 
 
+@dataclass
+class Paused:
+    """A channel that failed as a whole in this run (unreachable, credentials refused): nothing
+    more is sent to it — no login attempt or connect timeout per item — and what is left stays
+    unclaimed (or not yet in the ledger) for the next run, so nothing is lost."""
+
+    error: DeliveryError
+    left: int = 0
+
+
+def _pause_on(paused: dict[str, Paused], name: str, error: BaseException | None) -> None:
+    if isinstance(error, DeliveryError) and error.whole_channel and name not in paused:
+        paused[name] = Paused(error)
+
+
 def _deliver_each(
-    ctx: RunContext, channels: dict[str, Channel], sends: list[PlannedSend], sleep: Callable[[float], None]
+    ctx: RunContext,
+    channels: dict[str, Channel],
+    sends: list[PlannedSend],
+    sleep: Callable[[float], None],
+    paused: dict[str, Paused],
 ) -> list[Payload]:
     """One payload per (post, language, channel, target), each through the ledger."""
     summary = ctx.summary
@@ -345,6 +377,9 @@ def _deliver_each(
     for send in sends:
         name = send.planned.channel
         chan = channels[name]
+        if name in paused:
+            paused[name].left += 1
+            continue
         where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": name}
         try:
             payload = chan.render(send.item, target=send.planned.target)
@@ -367,7 +402,7 @@ def _deliver_each(
             summary.deliveries_skipped += 1
             log.info("%s skipped: claimed by another worker", send.planned.action, extra=where)
             continue
-        _send_with_retries(ctx, chan, send, payload, delivery_id, sleep)
+        _pause_on(paused, name, _send_with_retries(ctx, chan, send, payload, delivery_id, sleep))
     return payloads
 
 
@@ -378,7 +413,8 @@ def _send_with_retries(
     payload: Payload,
     delivery_id: int,
     sleep: Callable[[float], None],
-) -> None:
+) -> BaseException | None:
+    """Send (or withdraw) one item, retrying transient failures; the final error, if any."""
     summary = ctx.summary
     where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": send.planned.channel}
     previous = _withdrawable(send) if send.previous is not None else None
@@ -399,7 +435,7 @@ def _send_with_retries(
             ledger.fail(ctx.store, delivery_id, exc, retry_after=retry_after)
             summary.deliveries_failed += 1
             summary.error("deliver", exc, **where)
-            return
+            return exc
         ledger.complete(ctx.store, delivery_id, receipt)
         summary.deliveries_sent += 1
         log.info(
@@ -408,7 +444,8 @@ def _send_with_retries(
             f" to {receipt.remote_url}" if receipt.remote_url else "",
             extra=where,
         )
-        return
+        return None
+    return None
 
 
 # ------------------------------------------------------------------------------------- batches
@@ -444,11 +481,15 @@ def _deliver_batches(
     channels: dict[str, Channel],
     batches: dict[BatchKey, list[PlannedSend]],
     sleep: Callable[[float], None],
+    paused: dict[str, Paused],
 ) -> list[Payload]:
     summary = ctx.summary
     payloads: list[Payload] = []
     for (name, lang, target), group in batches.items():
         chan = channels[name]
+        if name in paused:
+            paused[name].left += len(group)
+            continue
         where = {"lang": lang, "channel": name}
         due = getattr(chan, "batch_due", None)
         if callable(due) and not due(lang, target):
@@ -490,7 +531,7 @@ def _deliver_batches(
         payloads.append(payload)
         keys = sorted(send.planned.key for send, _ in claimed)
         batch_key = "batch:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()
-        _send_batch_with_retries(ctx, chan, payload, batch_key, ids, where, sleep)
+        _pause_on(paused, name, _send_batch_with_retries(ctx, chan, payload, batch_key, ids, where, sleep))
     return payloads
 
 
@@ -502,7 +543,7 @@ def _send_batch_with_retries(
     ids: list[int],
     where: dict[str, str],
     sleep: Callable[[float], None],
-) -> None:
+) -> BaseException | None:
     summary = ctx.summary
     for attempt in range(1, IN_RUN_ATTEMPTS + 1):
         try:
@@ -517,11 +558,12 @@ def _send_batch_with_retries(
                 ledger.fail(ctx.store, delivery_id, exc, retry_after=retry_after)
             summary.deliveries_failed += len(ids)
             summary.error("deliver", exc, **where)
-            return
+            return exc
         for delivery_id in ids:
             ledger.complete(ctx.store, delivery_id, receipt)
         summary.deliveries_sent += len(ids)
-        return
+        return None
+    return None
 
 
 def _preview(chan: Channel, payload: Payload) -> None:

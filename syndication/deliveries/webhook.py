@@ -220,12 +220,23 @@ class WebhookChannel:
             self._http = None
 
     def _post(self, body: bytes, *, key: str, event: str, where: Where) -> int:
+        try:
+            return self._post_once(body, key=key, event=event, where=where)
+        except (TerminalDeliveryError, TransientDeliveryError) as exc:
+            # Unreachable or silent: true for every event alike, so the stage stops sending to this
+            # receiver for the run (so does a refused signature); a 5xx or other 4xx may be one event's.
+            exc.whole_channel = exc.whole_channel or isinstance(exc.__cause__, requests.RequestException)
+            raise
+
+    def _post_once(self, body: bytes, *, key: str, event: str, where: Where) -> int:
         if not self._secret:
-            raise TerminalDeliveryError(
+            missing = TerminalDeliveryError(
                 f"no signing secret for the webhook at {self.settings.url}: set "
                 f"{env_var(self.name, 'secret')} to the secret agreed with the partner",
                 **where,
             )
+            missing.whole_channel = True
+            raise missing
         if self._http is None:
             self._http = requests.Session()
             self._http.headers["User-Agent"] = USER_AGENT
@@ -262,11 +273,13 @@ class WebhookChannel:
                     **where,
                 )
             if status in (401, 403):
-                raise TerminalDeliveryError(
+                refused = TerminalDeliveryError(
                     f"the webhook at {url} refused the request ({status} {answer!r}): check that "
                     f"{env_var(self.name, 'secret')} is the secret the partner expects",
                     **where,
                 )
+                refused.whole_channel = True
+                raise refused
             if 300 <= status < 400:
                 raise TerminalDeliveryError(
                     f"the webhook at {url} redirects to {response.headers.get('Location')}: update url",

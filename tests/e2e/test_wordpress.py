@@ -265,17 +265,21 @@ def test_noindex_policy_and_pending_status(tmp_path, store, items, wordpress):
 
 def test_wrong_password_is_terminal_with_a_clear_message(tmp_path, store, items, wordpress):
     item = items.approve(new_key(), "nb", title="Feil passord")
+    other = items.approve(new_key(), "nb", title="Feil passord igjen")
     wrong = "abcd efgh ijkl mnop qrst uvwx"
     ctx = run(tmp_path, store, wordpress, password=wrong)
-    (row,) = deliveries(store)
+    (row,) = deliveries(store)  # one refused login per run, not one per post (security plugins block)
+    assert any("1 more deliveries wait for the next run" in e.message for e in ctx.summary.errors)
     assert row.state == "failed" and row.error_kind == "terminal"
     assert f"WordPress at {wordpress.url} rejected the credentials for user {wordpress.user}" in row.error
     assert "SYNDICATION__CHANNELS__PARTNER__PASSWORD" in row.error and "Application Password" in row.error
     assert wrong not in row.error and wrong not in str(ctx.summary.as_dict())
     assert wordpress.copies(f"{item.post_key}#nb") == []
     make_due(store)
-    run(tmp_path, store, wordpress, password=wrong)
+    run(tmp_path, store, wordpress)  # the password fixed: what waited goes out
+    assert len(wordpress.copies(f"{other.post_key}#nb")) == 1
     assert deliveries(store)[0].attempts == 1, "not retried until an operator says so"
+    assert wordpress.copies(f"{item.post_key}#nb") == []
 
 
 def test_partner_503_is_retried(tmp_path, store, items, wordpress):

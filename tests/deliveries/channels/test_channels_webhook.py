@@ -210,3 +210,18 @@ def test_approved_again_after_a_retraction_or_an_undone_edit_goes_out_again(
     ]
     assert len({b["id"] for b in bodies}) == 6 and len(receiver.applied) == 6, "six keys, each applied once"
     assert all(r.state == "sent" for r in deliveries(store))
+
+
+def test_an_unreachable_receiver_stops_the_channel_for_the_run(tmp_path, store, db_url, items, receiver):
+    from channels_support import free_port
+
+    for number in (14, 15, 16):
+        items.approve(f"https://bloggen.example/?p={number}", "nb", title=f"Nede {number}")
+    waits: list[float] = []
+    ctx = context(tmp_path, store, db_url, f"http://127.0.0.1:{free_port()}/hook")
+    deliver_approved(ctx, sleep=waits.append)
+    assert len(waits) == 2 and len(deliveries(store)) == 1, "one event's retries, then the run moves on"
+    assert any("2 more deliveries wait for the next run" in e.message for e in ctx.summary.errors)
+    make_due(store)
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    assert len(receiver.applied) == 3 and {r.state for r in deliveries(store)} == {"sent"}
