@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import re
 import smtplib
 import ssl
@@ -131,6 +132,16 @@ class NewsletterChannel:
             ) from exc
         if context.store is None:
             raise ConfigError("the newsletter channel needs the pipeline's store", channel=context.name)
+        if (
+            self.settings.security == "none"
+            and self.settings.username
+            and not _is_loopback(self.settings.host)
+        ):
+            raise ConfigError(
+                f'security = "none" with username would send the SMTP password to {self.settings.host} '
+                'unencrypted: use security = "starttls" (port 587) or "ssl" (port 465)',
+                channel=context.name,
+            )
         self.store: Store = context.store
         self.list_name = self.settings.subscriber_list or context.name
         self.batches = self.settings.mode == "digest"
@@ -533,6 +544,15 @@ class NewsletterChannel:
             self._smtp.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _dot_stuffed(data: bytes) -> bytes:

@@ -80,6 +80,24 @@ def test_wordpress_settings_errors_are_clear(config, message):
         WordPressChannel(ChannelContext(name="partner", config={"type": "wordpress", **config}))
 
 
+def test_newsletter_refuses_to_log_in_without_encryption(store):
+    from syndication.deliveries.newsletter import NewsletterChannel
+
+    config = {
+        "type": "newsletter",
+        "host": "smtp.bloggen.example",
+        "security": "none",
+        "username": "news",
+        "from": "Bloggen <news@bloggen.example>",
+        "list_id": "news.bloggen.example",
+        "unsubscribe_url_base": "https://bloggen.example/unsubscribe",
+    }
+    with pytest.raises(ConfigError, match="unencrypted"):
+        NewsletterChannel(ChannelContext(name="news", config=config, store=store))
+    NewsletterChannel(ChannelContext(name="news", config={**config, "security": "starttls"}, store=store))
+    NewsletterChannel(ChannelContext(name="news", config={**config, "host": "127.0.0.1"}, store=store))
+
+
 def test_webhook_needs_an_http_url():
     with pytest.raises(ConfigError, match="http"):
         WebhookChannel(
