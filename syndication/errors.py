@@ -161,7 +161,10 @@ class UserError(SyndicationError):
 
 
 class DeliveryError(SyndicationError):
-    pass
+    whole_channel: bool = False
+    """Set by a channel when the failure is the channel's, not the item's (server unreachable,
+    credentials refused): the run sends nothing more to that channel and leaves the rest, untouched,
+    for the next run — instead of a login attempt or a connect timeout per item."""
 
 
 class TransientDeliveryError(DeliveryError):

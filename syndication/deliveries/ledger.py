@@ -37,8 +37,14 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def delivery_key(post_key: str, revision: str, lang: str, channel: str, target: str, action: str) -> str:
-    key = "|".join((post_key, revision, lang, channel, target, action))
+def delivery_key(
+    post_key: str, revision: str, lang: str, channel: str, target: str, action: str, after: int | None = None
+) -> str:
+    """The idempotency key of one delivery. ``after`` is the ledger row this send follows (the last
+    one sent to the same target), so the same content sent again after a retraction — or after an
+    edit was undone — is a new delivery, not one "already done"; retries of one send share it."""
+    parts = (post_key, revision, lang, channel, target, action)
+    key = "|".join(parts if after is None else (*parts, f"after:{after}"))
     if len(key) <= 480:
         return key
     digest = hashlib.sha256(key.encode()).hexdigest()
@@ -55,10 +61,14 @@ class Planned:
     channel: str
     target: str
     action: str
+    after: int | None = None
+    """The ledger row this send follows (see ``delivery_key``)."""
 
     @property
     def key(self) -> str:
-        return delivery_key(self.post_key, self.revision, self.lang, self.channel, self.target, self.action)
+        return delivery_key(
+            self.post_key, self.revision, self.lang, self.channel, self.target, self.action, self.after
+        )
 
 
 def ensure(session: Session, planned: Planned) -> Delivery:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import re
 import smtplib
 import ssl
@@ -131,6 +132,16 @@ class NewsletterChannel:
             ) from exc
         if context.store is None:
             raise ConfigError("the newsletter channel needs the pipeline's store", channel=context.name)
+        if (
+            self.settings.security == "none"
+            and self.settings.username
+            and not _is_loopback(self.settings.host)
+        ):
+            raise ConfigError(
+                f'security = "none" with username would send the SMTP password to {self.settings.host} '
+                'unencrypted: use security = "starttls" (port 587) or "ssl" (port 465)',
+                channel=context.name,
+            )
         self.store: Store = context.store
         self.list_name = self.settings.subscriber_list or context.name
         self.batches = self.settings.mode == "digest"
@@ -363,8 +374,17 @@ class NewsletterChannel:
         return f"{self.settings.host}:{self.settings.port or DEFAULT_PORTS[self.settings.security]}"
 
     def _connect(self, where: Where) -> smtplib.SMTP:
-        if self._smtp is not None:
-            return self._smtp
+        if self._smtp is None:
+            try:
+                self._smtp = self._open(where)
+            except (TerminalDeliveryError, TransientDeliveryError) as exc:
+                # Unreachable, TLS or credentials: no message of this run can go out through this
+                # server, so the stage stops here instead of trying once per subscriber.
+                exc.whole_channel = True
+                raise
+        return self._smtp
+
+    def _open(self, where: Where) -> smtplib.SMTP:
         settings = self.settings
         port = settings.port or DEFAULT_PORTS[settings.security]
         server = self._server()
@@ -418,7 +438,6 @@ class NewsletterChannel:
         except (TerminalDeliveryError, TransientDeliveryError):
             _close_quietly(smtp)
             raise
-        self._smtp = smtp
         return smtp
 
     def _login(self, smtp: smtplib.SMTP, server: str, where: Where) -> None:
@@ -467,9 +486,11 @@ class NewsletterChannel:
                 # Servers close idle or long-lived connections; reconnect once, nothing was sent yet.
                 self._drop()
                 if attempt == 2:
-                    raise TransientDeliveryError(
+                    error = TransientDeliveryError(
                         f"SMTP server {server} closed the connection: {exc}", **where
-                    ) from exc
+                    )
+                    error.whole_channel = True
+                    raise error from exc
                 continue
             if code != 250:
                 self._reset(code)
@@ -523,6 +544,15 @@ class NewsletterChannel:
             self._smtp.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _dot_stuffed(data: bytes) -> bytes:

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndication.deliveries import ledger
-from syndication.errors import SyndicationError, TransientDeliveryError
-from syndication.models import ApprovedTranslation, Image, Payload, Segment
+from syndication.errors import DeliveryError, SyndicationError, TerminalDeliveryError, TransientDeliveryError
+from syndication.models import ApprovedTranslation, Image, Payload, Receipt, Segment
 from syndication.store import Delivery, Post, PostLink, Revision, SegmentRow, TranslatedSegment, Translation
 
 if TYPE_CHECKING:
@@ -179,10 +179,9 @@ def plan(
                     action = "update" if previous is not None and previous.action != "retract" else "publish"
                     sends.append(_planned(post, item, name, target, action, previous))
             else:
-                for target in _sent_targets(session, post.id, desired.lang, name):
-                    previous = ledger.last_sent(session, post.id, desired.lang, name, target)
-                    if previous is None or previous.action == "retract":
-                        continue
+                for target, previous in _to_withdraw(
+                    session, post.id, desired.lang, name, unconfirmed=not channel.at_most_once
+                ):
                     stub = _retract_item(post, previous, desired)
                     sends.append(_planned(post, stub, name, target, "retract", previous))
     return sends
@@ -240,23 +239,45 @@ def _planned(
         channel=channel,
         target=target,
         action=action,
+        after=previous.id if previous is not None else None,
     )
     return PlannedSend(planned=planned, item=item, previous=previous)
 
 
-def _sent_targets(session: Session, post_id: int, lang: str, channel: str) -> list[str]:
-    return sorted(
-        set(
-            session.scalars(
-                select(Delivery.target).where(
-                    Delivery.post_id == post_id,
-                    Delivery.lang == lang,
-                    Delivery.channel == channel,
-                    Delivery.state == "sent",
-                )
-            )
+def _to_withdraw(
+    session: Session, post_id: int, lang: str, channel: str, *, unconfirmed: bool
+) -> list[tuple[str, Delivery]]:
+    """Per target, the ledger row whose copy a retraction withdraws: the last one sent, unless that
+    was a retraction already. With ``unconfirmed`` (channels that can look a copy up: not e-mail),
+    also a publish or update that started after it and never finished — a worker killed, or a
+    timeout, after the far side made the copy; the channel finds that copy by its source GUID."""
+    rows = list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.post_id == post_id, Delivery.lang == lang, Delivery.channel == channel)
+            .order_by(Delivery.id)
         )
     )
+    out: list[tuple[str, Delivery]] = []
+    for target in sorted({row.target for row in rows}):
+        previous = ledger.last_sent(session, post_id, lang, channel, target)
+        if previous is not None and previous.action != "retract":
+            out.append((target, previous))
+            continue
+        if not unconfirmed:
+            continue
+        after = previous.id if previous is not None else 0
+        started = [
+            row
+            for row in rows
+            if row.target == target
+            and row.id > after
+            and row.action != "retract"
+            and row.state in ("sending", "failed", "uncertain")
+        ]
+        if started:
+            out.append((target, started[-1]))
+    return out
 
 
 def _retract_item(post: Post, previous: Delivery, desired: Desired) -> ApprovedTranslation:
@@ -273,6 +294,18 @@ def _retract_item(post: Post, previous: Delivery, desired: Desired) -> ApprovedT
         excerpt="",
         action="retract",
     )
+
+
+def _withdrawable(send: PlannedSend) -> Receipt:
+    """The receipt a send follows; for a copy never confirmed (no receipt), what the channel needs
+    to look it up: the source GUID (post + language, as every channel names its copies)."""
+    assert send.previous is not None
+    receipt = ledger.receipt_of(send.previous)
+    if send.previous.state == "sent":
+        return receipt
+    guid = f"{send.planned.post_key}#{send.planned.lang}"
+    meta = {"post_key": send.planned.post_key, "lang": send.planned.lang, "source_guid": guid, "guid": guid}
+    return Receipt(channel=receipt.channel, key=receipt.key, meta={**meta, "unconfirmed": True})
 
 
 def deliver_approved(
@@ -295,16 +328,48 @@ def deliver_approved(
         sends = plan(ctx, session, post_ids, channel, lang)
     batches, sends = _split_batched(channels, sends)
     _begin(channels)
+    paused: dict[str, Paused] = {}
     try:
-        payloads = _deliver_each(ctx, channels, sends, sleep)
-        payloads += _deliver_batches(ctx, channels, batches, sleep)
+        payloads = _deliver_each(ctx, channels, sends, sleep, paused)
+        payloads += _deliver_batches(ctx, channels, batches, sleep, paused)
     finally:
         _close(channels)
+    for name, pause in paused.items():
+        if pause.left:
+            why = pause.error.message if isinstance(pause.error, SyndicationError) else str(pause.error)
+            kind = TransientDeliveryError if pause.error.transient else TerminalDeliveryError
+            summary.error(
+                "deliver",
+                kind(
+                    f"stopped sending to {name} for this run ({why}); {pause.left} more "
+                    "deliveries wait for the next run",
+                    channel=name,
+                ),
+            )
     return payloads
 
 
+@dataclass
+class Paused:
+    """A channel that failed as a whole in this run (unreachable, credentials refused): nothing
+    more is sent to it — no login attempt or connect timeout per item — and what is left stays
+    unclaimed (or not yet in the ledger) for the next run, so nothing is lost."""
+
+    error: DeliveryError
+    left: int = 0
+
+
+def _pause_on(paused: dict[str, Paused], name: str, error: BaseException | None) -> None:
+    if isinstance(error, DeliveryError) and error.whole_channel and name not in paused:
+        paused[name] = Paused(error)
+
+
 def _deliver_each(
-    ctx: RunContext, channels: dict[str, Channel], sends: list[PlannedSend], sleep: Callable[[float], None]
+    ctx: RunContext,
+    channels: dict[str, Channel],
+    sends: list[PlannedSend],
+    sleep: Callable[[float], None],
+    paused: dict[str, Paused],
 ) -> list[Payload]:
     """One payload per (post, language, channel, target), each through the ledger."""
     summary = ctx.summary
@@ -312,6 +377,9 @@ def _deliver_each(
     for send in sends:
         name = send.planned.channel
         chan = channels[name]
+        if name in paused:
+            paused[name].left += 1
+            continue
         where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": name}
         try:
             payload = chan.render(send.item, target=send.planned.target)
@@ -334,7 +402,7 @@ def _deliver_each(
             summary.deliveries_skipped += 1
             log.info("%s skipped: claimed by another worker", send.planned.action, extra=where)
             continue
-        _send_with_retries(ctx, chan, send, payload, delivery_id, sleep)
+        _pause_on(paused, name, _send_with_retries(ctx, chan, send, payload, delivery_id, sleep))
     return payloads
 
 
@@ -345,10 +413,11 @@ def _send_with_retries(
     payload: Payload,
     delivery_id: int,
     sleep: Callable[[float], None],
-) -> None:
+) -> BaseException | None:
+    """Send (or withdraw) one item, retrying transient failures; the final error, if any."""
     summary = ctx.summary
     where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": send.planned.channel}
-    previous = ledger.receipt_of(send.previous) if send.previous is not None else None
+    previous = _withdrawable(send) if send.previous is not None else None
     for attempt in range(1, IN_RUN_ATTEMPTS + 1):
         try:
             if send.planned.action == "retract":
@@ -366,7 +435,7 @@ def _send_with_retries(
             ledger.fail(ctx.store, delivery_id, exc, retry_after=retry_after)
             summary.deliveries_failed += 1
             summary.error("deliver", exc, **where)
-            return
+            return exc
         ledger.complete(ctx.store, delivery_id, receipt)
         summary.deliveries_sent += 1
         log.info(
@@ -375,7 +444,8 @@ def _send_with_retries(
             f" to {receipt.remote_url}" if receipt.remote_url else "",
             extra=where,
         )
-        return
+        return None
+    return None
 
 
 # ------------------------------------------------------------------------------------- batches
@@ -411,11 +481,15 @@ def _deliver_batches(
     channels: dict[str, Channel],
     batches: dict[BatchKey, list[PlannedSend]],
     sleep: Callable[[float], None],
+    paused: dict[str, Paused],
 ) -> list[Payload]:
     summary = ctx.summary
     payloads: list[Payload] = []
     for (name, lang, target), group in batches.items():
         chan = channels[name]
+        if name in paused:
+            paused[name].left += len(group)
+            continue
         where = {"lang": lang, "channel": name}
         due = getattr(chan, "batch_due", None)
         if callable(due) and not due(lang, target):
@@ -457,7 +531,7 @@ def _deliver_batches(
         payloads.append(payload)
         keys = sorted(send.planned.key for send, _ in claimed)
         batch_key = "batch:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()
-        _send_batch_with_retries(ctx, chan, payload, batch_key, ids, where, sleep)
+        _pause_on(paused, name, _send_batch_with_retries(ctx, chan, payload, batch_key, ids, where, sleep))
     return payloads
 
 
@@ -469,7 +543,7 @@ def _send_batch_with_retries(
     ids: list[int],
     where: dict[str, str],
     sleep: Callable[[float], None],
-) -> None:
+) -> BaseException | None:
     summary = ctx.summary
     for attempt in range(1, IN_RUN_ATTEMPTS + 1):
         try:
@@ -484,11 +558,12 @@ def _send_batch_with_retries(
                 ledger.fail(ctx.store, delivery_id, exc, retry_after=retry_after)
             summary.deliveries_failed += len(ids)
             summary.error("deliver", exc, **where)
-            return
+            return exc
         for delivery_id in ids:
             ledger.complete(ctx.store, delivery_id, receipt)
         summary.deliveries_sent += len(ids)
-        return
+        return None
+    return None
 
 
 def _preview(chan: Channel, payload: Payload) -> None:

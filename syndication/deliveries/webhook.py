@@ -7,7 +7,11 @@ Events: ``item.published``, ``item.updated``, ``item.retracted``. Every request 
   our record of a successful send was lost;
 - ``X-Syndication-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes>`` made with the
   partner's secret (``SYNDICATION__CHANNELS__<NAME>__SECRET``);
-- ``X-Syndication-Event``.
+- ``X-Syndication-Event``;
+- ``sent_at`` in the body (Unix seconds, set afresh on every attempt, so covered by the signature):
+  a receiver refuses bodies older than a few minutes (``verify_signature(..., max_age=300)``), so a
+  captured request cannot be replayed later — e.g. an old ``item.published`` after the retraction,
+  once the receiver has forgotten the idempotency key.
 
 Timeouts, connection errors, 408, 429 and 5xx are transient (the deliver stage retries with
 backoff, then the ledger on later runs); other 4xx are terminal with the receiver's answer in the
@@ -26,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
@@ -75,9 +80,26 @@ def signature(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def verify_signature(body: bytes, header: str, secret: str) -> bool:
-    """For receivers (and our tests): constant-time check of the signature header."""
-    return hmac.compare_digest(signature(body, secret), header or "")
+MAX_AGE = 300.0
+"""Seconds a receiver accepts a request after its ``sent_at`` (and before it: clock skew)."""
+
+
+def verify_signature(
+    body: bytes, header: str, secret: str, *, max_age: float | None = MAX_AGE, now: float | None = None
+) -> bool:
+    """For receivers (and our tests): constant-time check of the signature header, then of the
+    body's signed ``sent_at`` against the replay window (``max_age=None`` skips that check)."""
+    if not hmac.compare_digest(signature(body, secret), header or ""):
+        return False
+    if max_age is None:
+        return True
+    try:
+        sent_at = json.loads(body)["sent_at"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(sent_at, int | float) or isinstance(sent_at, bool):
+        return False
+    return abs((time.time() if now is None else now) - sent_at) <= max_age
 
 
 class WebhookChannel:
@@ -108,6 +130,7 @@ class WebhookChannel:
         document = {
             "event": event,
             "id": key,
+            "sent_at": int(time.time()),
             "item": {
                 "guid": source_guid(item),
                 "post_key": item.post_key,
@@ -145,12 +168,11 @@ class WebhookChannel:
     def send(self, payload: Payload, *, key: str, previous: Receipt | None = None) -> Receipt:
         event = str(payload.meta["event"])
         where = Where(post=str(payload.meta["post_key"]), lang=str(payload.meta["lang"]), channel=self.name)
-        body = payload.body
         document: dict[str, Any] = dict(payload.meta["document"])
-        if document.get("id") != key:
-            # The stage's key is authoritative; re-encode if render's guess ever differs.
-            document["id"] = key
-            body = _encode(document)
+        # The stage's key is authoritative (render only guesses it); the time is this attempt's.
+        document["id"] = key
+        document["sent_at"] = int(time.time())
+        body = _encode(document)
         meta = {"event": event, "post_key": payload.meta["post_key"], "lang": payload.meta["lang"]}
         if event not in self.settings.events:
             return Receipt(channel=self.name, key=key, meta={**meta, "skipped": f"{event} not subscribed"})
@@ -176,6 +198,7 @@ class WebhookChannel:
         document = {
             "event": "item.retracted",
             "id": key,
+            "sent_at": int(time.time()),
             "item": {
                 "guid": receipt.remote_id or receipt.meta.get("guid"),
                 "post_key": receipt.meta.get("post_key"),
@@ -197,12 +220,23 @@ class WebhookChannel:
             self._http = None
 
     def _post(self, body: bytes, *, key: str, event: str, where: Where) -> int:
+        try:
+            return self._post_once(body, key=key, event=event, where=where)
+        except (TerminalDeliveryError, TransientDeliveryError) as exc:
+            # Unreachable or silent: true for every event alike, so the stage stops sending to this
+            # receiver for the run (so does a refused signature); a 5xx or other 4xx may be one event's.
+            exc.whole_channel = exc.whole_channel or isinstance(exc.__cause__, requests.RequestException)
+            raise
+
+    def _post_once(self, body: bytes, *, key: str, event: str, where: Where) -> int:
         if not self._secret:
-            raise TerminalDeliveryError(
+            missing = TerminalDeliveryError(
                 f"no signing secret for the webhook at {self.settings.url}: set "
                 f"{env_var(self.name, 'secret')} to the secret agreed with the partner",
                 **where,
             )
+            missing.whole_channel = True
+            raise missing
         if self._http is None:
             self._http = requests.Session()
             self._http.headers["User-Agent"] = USER_AGENT
@@ -239,11 +273,13 @@ class WebhookChannel:
                     **where,
                 )
             if status in (401, 403):
-                raise TerminalDeliveryError(
+                refused = TerminalDeliveryError(
                     f"the webhook at {url} refused the request ({status} {answer!r}): check that "
                     f"{env_var(self.name, 'secret')} is the secret the partner expects",
                     **where,
                 )
+                refused.whole_channel = True
+                raise refused
             if 300 <= status < 400:
                 raise TerminalDeliveryError(
                     f"the webhook at {url} redirects to {response.headers.get('Location')}: update url",

@@ -157,10 +157,12 @@ class WordPressChannel:
             "syndication_canonical": item.source_url if settings.seo == "canonical" else "",
             "syndication_robots": "noindex" if settings.seo == "noindex" else "",
         }
+        # WordPress keeps titles and excerpts as HTML and does not filter an Editor's posts: our
+        # plain text goes in escaped, so a title that mentions "<script>" shows it instead of running it.
         post: dict[str, Any] = {
-            "title": item.title,
+            "title": html.escape(item.title, quote=False),
             "content": safe_html(item.html) + "\n" + attribution(item),
-            "excerpt": excerpt_text(item.excerpt) if item.excerpt else "",
+            "excerpt": html.escape(excerpt_text(item.excerpt), quote=False) if item.excerpt else "",
             "status": settings.status,
             "slug": self._slug(item.title, guid),
             "meta": meta,
@@ -517,26 +519,34 @@ class WordPressChannel:
     def _check_credentials(self, where: Where) -> None:
         if self._checked:
             return
-        response = self._request(
-            "GET", "wp/v2/users/me", where, what="checking the credentials", params={"_fields": "id,name"}
-        )
-        if not _maybe_json(response):
-            raise TerminalDeliveryError(
-                f"WordPress at {self._site} answered users/me without a JSON object: is url the site's "
-                "address and its REST API enabled?",
-                **where,
+        try:
+            response = self._request(
+                "GET", "wp/v2/users/me", where, what="checking the credentials", params={"_fields": "id,name"}
             )
+            if not _maybe_json(response):
+                raise TerminalDeliveryError(
+                    f"WordPress at {self._site} answered users/me without a JSON object: is url the "
+                    "site's address and its REST API enabled?",
+                    **where,
+                )
+        except (TerminalDeliveryError, TransientDeliveryError) as exc:
+            # The site or the login fails for every item alike: the stage stops sending to this
+            # partner for the run (one login attempt per run, not one per post).
+            exc.whole_channel = True
+            raise
         self._checked = True
 
     def _session(self, where: Where) -> requests.Session:
         if self._http is None:
             if not self._password:
-                raise TerminalDeliveryError(
+                missing = TerminalDeliveryError(
                     f"no password for WordPress user {self.settings.username} at {self._site}: set "
                     f"{env_var(self.name, 'password')} to an Application Password (WordPress: Users → "
                     "Profile → Application Passwords) or name a Prefect Secret block in password_block",
                     **where,
                 )
+                missing.whole_channel = True
+                raise missing
             session = requests.Session()
             session.auth = (self.settings.username, self._password)
             session.headers["User-Agent"] = USER_AGENT
@@ -561,14 +571,18 @@ class WordPressChannel:
                 method, url, timeout=self.settings.timeout, allow_redirects=False, **kwargs
             )
         except requests.Timeout as exc:
-            raise TransientDeliveryError(
+            error = TransientDeliveryError(
                 f"WordPress at {self._site} did not answer within {self.settings.timeout:g} s while {what}",
                 **where,
-            ) from exc
+            )
+            error.whole_channel = True
+            raise error from exc
         except requests.ConnectionError as exc:
-            raise TransientDeliveryError(
+            error = TransientDeliveryError(
                 f"cannot reach WordPress at {self._site} while {what}: {_reason(exc)}", **where
-            ) from exc
+            )
+            error.whole_channel = True
+            raise error from exc
         except requests.RequestException as exc:
             raise TerminalDeliveryError(
                 f"request to WordPress at {self._site} failed while {what}: {exc}", **where
@@ -577,12 +591,14 @@ class WordPressChannel:
         if status in allow or 200 <= status < 300:
             return response
         if status == 401:
-            raise TerminalDeliveryError(
+            refused = TerminalDeliveryError(
                 f"WordPress at {self._site} rejected the credentials for user {self.settings.username} while "
                 f"{what}: check {env_var(self.name, 'password')} (an Application Password, not the login "
                 "password)",
                 **where,
             )
+            refused.whole_channel = True
+            raise refused
         if status == 403:
             raise TerminalDeliveryError(
                 f"WordPress at {self._site} does not let user {self.settings.username} do this ({what}): "

@@ -6,6 +6,7 @@ If WordPress cannot be started, every test here fails with the script's output (
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -264,17 +265,21 @@ def test_noindex_policy_and_pending_status(tmp_path, store, items, wordpress):
 
 def test_wrong_password_is_terminal_with_a_clear_message(tmp_path, store, items, wordpress):
     item = items.approve(new_key(), "nb", title="Feil passord")
+    other = items.approve(new_key(), "nb", title="Feil passord igjen")
     wrong = "abcd efgh ijkl mnop qrst uvwx"
     ctx = run(tmp_path, store, wordpress, password=wrong)
-    (row,) = deliveries(store)
+    (row,) = deliveries(store)  # one refused login per run, not one per post (security plugins block)
+    assert any("1 more deliveries wait for the next run" in e.message for e in ctx.summary.errors)
     assert row.state == "failed" and row.error_kind == "terminal"
     assert f"WordPress at {wordpress.url} rejected the credentials for user {wordpress.user}" in row.error
     assert "SYNDICATION__CHANNELS__PARTNER__PASSWORD" in row.error and "Application Password" in row.error
     assert wrong not in row.error and wrong not in str(ctx.summary.as_dict())
     assert wordpress.copies(f"{item.post_key}#nb") == []
     make_due(store)
-    run(tmp_path, store, wordpress, password=wrong)
+    run(tmp_path, store, wordpress)  # the password fixed: what waited goes out
+    assert len(wordpress.copies(f"{other.post_key}#nb")) == 1
     assert deliveries(store)[0].attempts == 1, "not retried until an operator says so"
+    assert wordpress.copies(f"{item.post_key}#nb") == []
 
 
 def test_partner_503_is_retried(tmp_path, store, items, wordpress):
@@ -381,6 +386,49 @@ def test_killed_after_the_remote_create_makes_no_duplicate(tmp_path, store, item
     assert [p["id"] for p in wordpress.copies(guid)] == [created["id"]], "exactly one post at the partner"
 
 
+def test_a_copy_left_by_a_crash_is_withdrawn_when_the_post_is_retracted(tmp_path, store, items, wordpress):
+    """The worker dies after WordPress created the post, and the Danish post is retracted before the
+    next run: the copy the ledger never heard of must still come down (not stay published forever)."""
+    item = items.approve(new_key(), "nb", title="Krasj og tilbaketrekking")
+    guid = f"{item.post_key}#nb"
+    config = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path}/syndication.db",
+        {"partner": partner(wordpress, status="publish", retract="draft")},
+    )
+    items_path = tmp_path / "items.json"
+    items_path.write_text(json.dumps({item.translation_id: item_to_json(item)}))
+    env = {
+        **os.environ,
+        "SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password,
+        "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]),
+    }
+    child = subprocess.run(
+        [sys.executable, str(SUPPORT / "crash_child.py"), str(config), str(items_path), "partner", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
+    (created,) = wordpress.copies(guid)
+    assert created["status"] == "publish"
+
+    items.retract_post(item.post_key)
+    age_claims(store)
+    ctx = make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password})
+    deliver_approved(ctx, sleep=no_sleep)
+    assert not ctx.summary.errors, ctx.summary.errors
+    assert [(p["id"], p["status"]) for p in wordpress.copies(guid)] == [(created["id"], "draft")]
+    assert [(r.action, r.state) for r in deliveries(store)] == [("publish", "sending"), ("retract", "sent")]
+    deliver_approved(
+        make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password}),
+        sleep=no_sleep,
+    )
+    assert len(deliveries(store)) == 2, "nothing more to do on the next run"
+
+
 def test_missing_password_names_the_variable(tmp_path, store, items, wordpress):
     items.approve(new_key(), "nb", title="Uten passord")
     config = write_config(tmp_path, f"sqlite:///{tmp_path}/syndication.db", {"partner": partner(wordpress)})
@@ -401,3 +449,21 @@ def test_image_from_a_private_address_is_left_out_not_fatal(tmp_path, store, ite
     (post,) = wordpress.copies(f"{item.post_key}#nb")
     assert post["featured_media"] == 0
     assert "private address" in deliveries(store)[0].receipt["meta"]["image_note"]
+
+
+def test_title_and_excerpt_arrive_as_text_never_as_markup(tmp_path, store, items, wordpress):
+    """WordPress stores titles and excerpts as HTML, and an Editor's (or admin's) post is not filtered:
+    a translated title that *mentions* a tag must show as text on the partner's site, not run there."""
+    title = 'Hvorfor <script>alert("x")</script> & <b>fed</b> skrift er farlig'
+    excerpt = "Kort: &lt;img src=x onerror=alert(2)&gt; er ikke et billede"
+    item = items.approve(new_key(), "nb", title=title, excerpt=excerpt)
+    ctx = run(tmp_path, store, wordpress, status="publish")
+    assert not ctx.summary.errors, ctx.summary.errors
+    (post,) = wordpress.copies(f"{item.post_key}#nb")
+    assert html.unescape(post["title"]["raw"]) == title, "the title reads as written"
+    assert "<script" not in post["title"]["rendered"] and "<b>" not in post["title"]["rendered"]
+    assert "<img" not in post["excerpt"]["rendered"]
+    assert "&lt;img src=x onerror=alert(2)&gt;" in post["excerpt"]["rendered"]
+    page = requests.get(post["link"], timeout=30).text
+    assert '<script>alert("x")</script>' not in page and "<b>fed</b>" not in page
+    assert "&lt;script&gt;" in page

@@ -112,6 +112,9 @@ def test_one_message_per_subscriber_over_one_connection_with_list_headers(setup,
     message = parse(raw)
     header_block = raw.split(b"\r\n\r\n", 1)[0]
     assert b"Subject: =?utf-8?" in header_block, "non-ASCII subject is an RFC 2047 encoded-word"
+    assert b"\r\nList-Unsubscribe: <https://bloggen.example/unsubscribe/news?t=" in header_block, (
+        "mail clients read the one-click URL as it stands on the wire: never an encoded-word"
+    )
     assert message["Subject"] == "Små skritt: æøå i norsk"
     assert message["From"] == "Bloggen <nyhedsbrev@bloggen.example>"
     assert message["To"] == "ase@example.no"
@@ -184,6 +187,37 @@ def test_451_for_part_of_a_batch_delivers_the_rest_and_retries_the_refused(setup
     assert mail.connections == 2, "one connection per run that sends; the idle run never connected"
 
 
+def test_an_unreachable_server_stops_the_channel_for_the_run_and_loses_nothing(
+    tmp_path, store, db_url, items, mail
+):
+    """SMTP down: one subscriber's retries show it, then the run stops sending to that server instead
+    of connecting (and backing off) once per subscriber; everyone gets the issue on a later run."""
+    from channels_support import free_port
+
+    everyone = subscribe(store, *(f"s{i}@example.no" for i in range(5)), when=utcnow() - timedelta(days=1))
+    items.approve("https://bloggen.example/?p=19", "nb", title="Serveren er nede")
+    environment = {"SYNDICATION__CHANNELS__NEWS__SECRET": SECRET}
+    down = write_config(tmp_path, db_url, {"news": news_config(free_port())})  # nothing listens there
+    waits: list[float] = []
+    ctx = make_context(store, down, environment)
+    deliver_approved(ctx, sleep=waits.append)
+
+    assert len(waits) == 2, "one subscriber's in-run retries, not five subscribers' worth"
+    (failed,) = deliveries(store)
+    assert failed.state == "failed" and failed.error_kind == "transient" and "cannot reach" in failed.error
+    (note,) = [e for e in ctx.summary.errors if "stopped sending" in e.message]
+    assert "4 more deliveries wait for the next run" in note.message and note.channel == "news"
+
+    make_due(store)
+    deliver_approved(setup_context(tmp_path, store, db_url, mail.port, environment), sleep=no_sleep)
+    assert mail.per_recipient() == dict.fromkeys(everyone, 1), "everyone, once"
+    assert {r.state for r in deliveries(store)} == {"sent"}
+
+
+def setup_context(tmp_path, store, db_url, port, environment):
+    return make_context(store, write_config(tmp_path, db_url, {"news": news_config(port)}), environment)
+
+
 def test_550_is_terminal_for_that_address_only(setup, store, items, mail):
     subscribe(store, "gone@example.no", "here@example.no", when=utcnow() - timedelta(days=1))
     mail.refuse_permanently.add("gone@example.no")
@@ -248,14 +282,19 @@ def test_starttls_with_login_and_a_wrong_password_is_terminal_without_leaking_it
             and data.login == b"news"
             and data.password == b"right-horse-battery"
         )
+        logins.append(ok)
         return AuthResult(success=ok, handled=False)
+
+    logins: list[bool] = []
 
     recorder = MailRecorder()
     controller = start_smtp(
         recorder, tls_context=tls, require_starttls=True, authenticator=authenticator, auth_require_tls=True
     )
     try:
-        subscribe(store, "ase@example.no", when=utcnow() - timedelta(days=1))
+        subscribe(
+            store, "ase@example.no", "bo@example.no", "cy@example.no", when=utcnow() - timedelta(days=1)
+        )
         items.approve("https://bloggen.example/?p=16", "nb", title="Kryptert")
         wrong = "wrong-password-d41d8cd9"
         tls_settings = {
@@ -268,6 +307,9 @@ def test_starttls_with_login_and_a_wrong_password_is_terminal_without_leaking_it
         ctx = setup(env={"SYNDICATION__CHANNELS__NEWS__PASSWORD": wrong}, **tls_settings)
         deliver_approved(ctx, sleep=no_sleep)
         assert recorder.messages == []
+        # smtplib tries each mechanism the server offers (PLAIN, LOGIN) on one connection; what matters
+        # is one connection's worth per run, not one per subscriber (servers lock accounts out).
+        assert 1 <= len(logins) <= 2 and not any(logins)
         (failed,) = deliveries(store)
         assert failed.error_kind == "terminal"
         assert "rejected the credentials for news" in failed.error
@@ -282,7 +324,7 @@ def test_starttls_with_login_and_a_wrong_password_is_terminal_without_leaking_it
             session.execute(update(Delivery).values(state="pending", error=None, error_kind=None))
         ctx = setup(env={"SYNDICATION__CHANNELS__NEWS__PASSWORD": "right-horse-battery"}, **tls_settings)
         deliver_approved(ctx, sleep=no_sleep)
-        assert recorder.per_recipient() == {"ase@example.no": 1}
+        assert recorder.per_recipient() == {"ase@example.no": 1, "bo@example.no": 1, "cy@example.no": 1}
     finally:
         controller.stop()
 

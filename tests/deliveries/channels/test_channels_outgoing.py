@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
 
@@ -79,6 +80,24 @@ def test_wordpress_settings_errors_are_clear(config, message):
         WordPressChannel(ChannelContext(name="partner", config={"type": "wordpress", **config}))
 
 
+def test_newsletter_refuses_to_log_in_without_encryption(store):
+    from syndication.deliveries.newsletter import NewsletterChannel
+
+    config = {
+        "type": "newsletter",
+        "host": "smtp.bloggen.example",
+        "security": "none",
+        "username": "news",
+        "from": "Bloggen <news@bloggen.example>",
+        "list_id": "news.bloggen.example",
+        "unsubscribe_url_base": "https://bloggen.example/unsubscribe",
+    }
+    with pytest.raises(ConfigError, match="unencrypted"):
+        NewsletterChannel(ChannelContext(name="news", config=config, store=store))
+    NewsletterChannel(ChannelContext(name="news", config={**config, "security": "starttls"}, store=store))
+    NewsletterChannel(ChannelContext(name="news", config={**config, "host": "127.0.0.1"}, store=store))
+
+
 def test_webhook_needs_an_http_url():
     with pytest.raises(ConfigError, match="http"):
         WebhookChannel(
@@ -100,6 +119,38 @@ def test_hostile_titles_cannot_inject_headers():
     )
     parsed = email.message_from_bytes(message.as_bytes(), policy=default_policy)
     assert parsed["Bcc"] is None and parsed["Subject"] == "Hei Bcc: victim@example.no body"
+
+
+def test_list_unsubscribe_is_sent_as_plain_urls_never_encoded_words():
+    """RFC 2369/8058: mail clients read List-Unsubscribe as bare <URL>s; an RFC 2047 encoded-word there
+    (what a long header gets when folded as text) makes Gmail and others ignore one-click unsubscribe."""
+    token = "Zq3" * 15
+    url = "https://bloggen.example/unsubscribe/news?t=" + token + "&s=" + "ab12" * 10
+    envelope = email_render.Envelope(
+        sender="Bløggen <n@bloggen.example>",
+        to="ase@example.no",
+        subject="Små skritt",
+        message_id="<1@bloggen.example>",
+        list_id="Bløggen (nb) <nb.news.bloggen.example>",
+        unsubscribe_url=url,
+        unsubscribe_mailto=email_render.mailto("afmeld@bloggen.example", token),
+    )
+    message = email_render.build_message(
+        envelope, lang="nb", html_content="<p>x</p>", text_content="x", templates=email_render.Templates()
+    )
+    raw = message.as_bytes()
+    header_block = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    unfolded = re.sub(r"\r\n[ \t]+", " ", header_block)
+    (line,) = [h for h in unfolded.split("\r\n") if h.startswith("List-Unsubscribe:")]
+    assert "=?" not in line
+    assert line == f"List-Unsubscribe: <{url}>, <mailto:afmeld@bloggen.example?subject=unsubscribe%20{token}>"
+    assert all(len(physical) <= 998 for physical in header_block.split("\r\n"))
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in unfolded.split("\r\n")
+    parsed = email.message_from_bytes(raw, policy=default_policy)
+    assert (
+        parsed["List-Unsubscribe"]
+        == f"<{url}>, <mailto:afmeld@bloggen.example?subject=unsubscribe%20{token}>"
+    )
 
 
 def test_plain_text_part_keeps_structure():

@@ -140,5 +140,88 @@ def test_dry_run_shows_the_exact_body_that_is_sent(tmp_path, store, db_url, item
     assert receiver.requests == [] and deliveries(store) == []
     assert SECRET.encode() not in preview.body
     deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
-    assert receiver.requests[0]["body"] == preview.body
-    assert receiver.requests[0]["headers"]["X-Syndication-Signature"] == signature(preview.body, SECRET)
+    sent = receiver.requests[0]["body"]
+    assert receiver.requests[0]["headers"]["X-Syndication-Signature"] == signature(sent, SECRET)
+
+    def apart_from_the_time(body: bytes) -> dict:
+        document = json.loads(body)
+        assert isinstance(document.pop("sent_at"), int)
+        return document
+
+    assert apart_from_the_time(sent) == apart_from_the_time(preview.body)
+
+
+def test_signed_timestamp_lets_receivers_refuse_replays(tmp_path, store, db_url, items, receiver):
+    items.approve("https://bloggen.example/?p=12", "nb", title="Gammelt nytt")
+    before = int(time.time())
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    after = int(time.time())
+    (request,) = receiver.requests
+    body, header = request["body"], request["headers"]["X-Syndication-Signature"]
+    sent_at = json.loads(body)["sent_at"]
+    assert before <= sent_at <= after, "sent_at is the time of sending, inside the signed body"
+    assert verify_signature(body, header, SECRET, now=sent_at + 60)
+    assert not verify_signature(body, header, SECRET, now=sent_at + 301), "replayed later: refused"
+    assert not verify_signature(body, header, SECRET, now=sent_at - 301), "from the future: refused"
+    assert verify_signature(body, header, SECRET, max_age=None, now=sent_at + 10**6), "window off on request"
+    moved = body.replace(f'"sent_at":{sent_at}'.encode(), f'"sent_at":{sent_at + 3600}'.encode())
+    assert moved != body and not verify_signature(moved, header, SECRET, now=sent_at + 3600), "time is signed"
+    assert not verify_signature(body, header, "not-the-secret", now=sent_at)
+
+
+def test_approved_again_after_a_retraction_or_an_undone_edit_goes_out_again(
+    tmp_path, store, db_url, items, receiver
+):
+    """The same content can be due twice: re-approved after a rejection, or an edit undone and made
+    again. Each is a new delivery (the partner must end up with what is approved), not "already done"."""
+    item = items.approve("https://bloggen.example/?p=13", "nb", title="Frem og tilbake")
+
+    def publish():
+        deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+
+    publish()
+    items.decide(item, "rejected")
+    publish()
+    items.decide(item, "approved")
+    publish()
+    edited = items.edit(item, title="Frem og tilbake, rettet")
+    publish()
+    items.edit(edited, title="Frem og tilbake")
+    publish()
+    items.edit(edited, title="Frem og tilbake, rettet")
+    publish()
+    publish()
+
+    bodies = [json.loads(r["body"]) for r in receiver.requests]
+    assert [b["event"] for b in bodies] == [
+        "item.published",
+        "item.retracted",
+        "item.published",
+        "item.updated",
+        "item.updated",
+        "item.updated",
+    ]
+    assert [b["item"]["title"] for b in bodies if b["event"] != "item.retracted"] == [
+        "Frem og tilbake",
+        "Frem og tilbake",
+        "Frem og tilbake, rettet",
+        "Frem og tilbake",
+        "Frem og tilbake, rettet",
+    ]
+    assert len({b["id"] for b in bodies}) == 6 and len(receiver.applied) == 6, "six keys, each applied once"
+    assert all(r.state == "sent" for r in deliveries(store))
+
+
+def test_an_unreachable_receiver_stops_the_channel_for_the_run(tmp_path, store, db_url, items, receiver):
+    from channels_support import free_port
+
+    for number in (14, 15, 16):
+        items.approve(f"https://bloggen.example/?p={number}", "nb", title=f"Nede {number}")
+    waits: list[float] = []
+    ctx = context(tmp_path, store, db_url, f"http://127.0.0.1:{free_port()}/hook")
+    deliver_approved(ctx, sleep=waits.append)
+    assert len(waits) == 2 and len(deliveries(store)) == 1, "one event's retries, then the run moves on"
+    assert any("2 more deliveries wait for the next run" in e.message for e in ctx.summary.errors)
+    make_due(store)
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    assert len(receiver.applied) == 3 and {r.state for r in deliveries(store)} == {"sent"}
