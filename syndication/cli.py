@@ -385,6 +385,8 @@ def review_list(config: Path | None, lang: str | None, feed: str | None, state: 
             f"post {item.post_id:<4} {item.lang:<3} {item.status:<19} "
             f"{item.open_segments}/{item.segments} open{flags}  {item.title}  <{item.url}>"
         )
+        if item.error:
+            click.echo(f"{'':9}! {item.error}")
 
 
 @review.command("show")
@@ -410,6 +412,8 @@ def review_show(config: Path | None, post: str, lang: str, width: int | None, as
         f"{item.title} [{item.lang}] — {item.status}, engine {item.engine}, revision {item.revision[:12]}"
     )
     click.echo(f"source: {item.url}")
+    if item.error:
+        click.echo(f"error: {item.error}")
     total = width or _terminal_width()
     col = max(30, (total - 14) // 2)
     for seg in detail.segments:
