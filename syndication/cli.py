@@ -103,7 +103,7 @@ def run(
 
     if force and not post_url:
         raise click.UsageError("--force re-translates one post: give it with --post URL")
-    prefect_quiet()
+    _prefect_env()
     from flows.syndicate import syndicate_flow
 
     path = config_path(config)
@@ -123,9 +123,35 @@ def run(
         sys.exit(1)
 
 
+PREFECT_STARTUP_TIMEOUT = "90"
+"""Seconds the temporary local Prefect server may take to start (Prefect's own default is 20)."""
+
+
+def _prefect_env() -> None:
+    """Environment for commands that run flows; call before Prefect is imported (it reads its
+    settings from the environment once)."""
+    prefect_quiet()
+    # The temporary server takes ≈5 s on an idle machine, but on a busy 2-core one it can take
+    # more than Prefect's 20 s, and `syndicate demo` would end in a traceback on its first run.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", PREFECT_STARTUP_TIMEOUT)
+
+
+def _prefect_unavailable(exc: RuntimeError) -> click.ClickException | None:
+    """A readable error for a temporary Prefect server that did not come up, else None."""
+    if "ephemeral Prefect API server" not in str(exc):
+        return None
+    timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", PREFECT_STARTUP_TIMEOUT)
+    return click.ClickException(
+        f"the temporary local Prefect server did not start within {timeout} s (a busy machine?); "
+        "nothing was run. Try again, allow it longer with "
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=180, or start one with "
+        "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+    )
+
+
 def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
-    """Call a flow; a parameter Prefect rejects, or a configuration error inside, is a clean
-    command-line error rather than a traceback."""
+    """Call a flow; a parameter Prefect rejects, a configuration error inside, or a temporary
+    Prefect server that does not start is a clean command-line error rather than a traceback."""
     from prefect.exceptions import ParameterTypeError
 
     from syndication.errors import SyndicationError
@@ -136,6 +162,10 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
         raise click.ClickException(str(exc)) from exc
     except ValueError as exc:  # pydantic's ValidationError of the cross-field checks
         raise click.ClickException(str(exc)) from exc
+    except RuntimeError as exc:
+        if (error := _prefect_unavailable(exc)) is not None:
+            raise error from exc
+        raise
 
 
 def _check_config(path: str | None) -> None:
@@ -158,7 +188,7 @@ def publish(config: Path | None, dry_run: bool, channel: str | None, as_json: bo
     """Deliver everything approved (a Prefect flow)."""
     from syndication.summary import RunSummary
 
-    prefect_quiet()
+    _prefect_env()
     from flows.publish import publish_flow
 
     path = config_path(config)
@@ -645,10 +675,15 @@ def demo(workdir: Path, port: int, keep_serving: bool, as_json: bool) -> None:
     """Run the whole pipeline on the bundled Danish demo blog, publishing to ./outbox/."""
     from syndication.demo import run_demo
 
-    prefect_quiet()
-    result = run_demo(
-        workdir.resolve(), port=port, keep_serving=keep_serving, echo=None if as_json else click.echo
-    )
+    _prefect_env()
+    try:
+        result = run_demo(
+            workdir.resolve(), port=port, keep_serving=keep_serving, echo=None if as_json else click.echo
+        )
+    except RuntimeError as exc:
+        if (error := _prefect_unavailable(exc)) is not None:
+            raise error from exc
+        raise
     if as_json:
         echo_json(result)
 
