@@ -16,12 +16,12 @@ from syndication.context import RunContext
 from tests.httpserver import FixtureServer
 
 
-def rss(base: str) -> bytes:
+def rss(base: str, *, day: str = "søndag") -> bytes:
     items = "".join(
         f"<item><title>Nyt fra byen {i}</title><link>{base}/p{i}/</link>"
         f"<guid isPermaLink='false'>{base}/?p={i}</guid><description>Kort nyt.</description>"
-        f"<content:encoded><![CDATA[<p>Købmanden i landsbyen holder åbent på søndag nummer {i}.</p>]]>"
-        f"</content:encoded></item>"
+        f"<content:encoded><![CDATA[<p>Købmanden i landsbyen holder åbent på {day if i == 1 else 'søndag'}"
+        f" nummer {i}.</p>]]></content:encoded></item>"
         for i in (1, 2)
     )
     return (
@@ -119,3 +119,22 @@ def test_approve_and_reject_all(config: str) -> None:
 
     again = cli("review", "approve", "--all", "--config", config)
     assert again.exit_code == 0 and "nothing to do" in again.output
+
+
+def test_status_counts_each_post_once_after_an_edit(config: str, http_server: FixtureServer) -> None:
+    assert cli("review", "approve", "--all", "--lang", "nb", "--config", config).exit_code == 0
+    base = http_server.url("").rstrip("/")
+    http_server.add("/feed/", body=rss(base, day="lørdag"), headers={"Content-Type": "application/rss+xml"})
+    ctx = RunContext.open(config)
+    try:
+        summary = pipeline.syndicate(ctx)
+    finally:
+        ctx.close()
+    assert summary.entries_updated == 1
+    data = json.loads(cli("status", "--config", config, "--json").stdout)
+    # Post 1's new revision waits for review; its approved old revision is history, not a second
+    # approved Norwegian item.
+    assert data["translations"]["nb/approved"] == 1
+    assert data["translations"]["nb/machine_translated"] == 1
+    assert data["translations"]["sv/machine_translated"] == 2
+    assert data["translations"]["de/failed"] == 2
