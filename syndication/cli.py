@@ -391,9 +391,12 @@ def _selected(
 @click.option(
     "--status",
     "state",
+    type=click.Choice(
+        ["machine_translated", "approved", "rejected", "failed", "pending", "superseded", "all"]
+    ),
     default="machine_translated",
     show_default=True,
-    help="Or: approved, rejected, failed, all.",
+    help="Items in this state (a typo would otherwise list nothing).",
 )
 @json_option
 def review_list(config: Path | None, lang: str | None, feed: str | None, state: str, as_json: bool) -> None:

@@ -102,6 +102,9 @@ def test_review_shows_why_a_translation_failed(config: str, http_server: Fixture
     lines = listed.output.splitlines()
     assert sum("Apertium has no da→de pair" in line for line in lines) == 2
 
+    typo = cli("review", "list", "--status", "aproved", "--config", config)
+    assert typo.exit_code == 2 and "'aproved' is not one of" in typo.output
+
 
 def test_approve_and_reject_all(config: str) -> None:
     approved = cli("review", "approve", "--all", "--lang", "nb", "--config", config, "--as", "kari")
