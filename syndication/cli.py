@@ -26,6 +26,7 @@ from syndication.cli_support import (
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
+    from syndication.settings import Settings
     from syndication.summary import RunSummary
 
 
@@ -103,11 +104,14 @@ def run(
 
     if force and not post_url:
         raise click.UsageError("--force re-translates one post: give it with --post URL")
+    path = config_path(config)
+    settings = _check_config(path)
+    if feed is not None and not any(feed in (f.url, f.name) for f in settings.feeds):
+        names = ", ".join(f.name or f.url for f in settings.feeds) or "none"
+        raise click.UsageError(f"--feed {feed!r} matches no configured feed (configured: {names})")
     _prefect_env()
     from flows.syndicate import syndicate_flow
 
-    path = config_path(config)
-    _check_config(path)
     data = _run_flow(
         syndicate_flow,
         config=path,
@@ -168,13 +172,13 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
         raise
 
 
-def _check_config(path: str | None) -> None:
+def _check_config(path: str | None) -> Settings:
     """Fail fast with a readable message before Prefect starts."""
     from syndication.errors import SyndicationError
     from syndication.settings import load_settings
 
     try:
-        load_settings(path)
+        return load_settings(path)
     except SyndicationError as exc:
         raise click.ClickException(str(exc)) from exc
 
