@@ -379,6 +379,9 @@ def _selected(
 ) -> list[int]:
     from syndication.review import current_translation, list_items, resolve_post
 
+    if all_items and post is not None:
+        # `approve 412 --all` must not approve every other post too.
+        raise click.UsageError("name a POST or use --all, not both (--lang limits either)")
     if all_items:
         return [item.translation_id for item in list_items(session, lang=lang)]
     if post is None:

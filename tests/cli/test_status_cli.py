@@ -107,6 +107,10 @@ def test_review_shows_why_a_translation_failed(config: str, http_server: Fixture
 
 
 def test_approve_and_reject_all(config: str) -> None:
+    both = cli("review", "approve", "1", "--all", "--config", config)
+    assert both.exit_code == 2 and "not both" in both.output
+    assert "approved translation" not in both.output
+
     approved = cli("review", "approve", "--all", "--lang", "nb", "--config", config, "--as", "kari")
     assert approved.exit_code == 0, approved.output
     assert approved.output.count("approved translation") == 2 and "(nb)" in approved.output
