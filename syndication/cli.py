@@ -26,6 +26,7 @@ from syndication.cli_support import (
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
+    from syndication.settings import Settings
     from syndication.summary import RunSummary
 
 
@@ -103,11 +104,14 @@ def run(
 
     if force and not post_url:
         raise click.UsageError("--force re-translates one post: give it with --post URL")
-    prefect_quiet()
+    path = config_path(config)
+    settings = _check_config(path)
+    if feed is not None and not any(feed in (f.url, f.name) for f in settings.feeds):
+        names = ", ".join(f.name or f.url for f in settings.feeds) or "none"
+        raise click.UsageError(f"--feed {feed!r} matches no configured feed (configured: {names})")
+    _prefect_env()
     from flows.syndicate import syndicate_flow
 
-    path = config_path(config)
-    _check_config(path)
     data = _run_flow(
         syndicate_flow,
         config=path,
@@ -123,9 +127,35 @@ def run(
         sys.exit(1)
 
 
+PREFECT_STARTUP_TIMEOUT = "120"
+"""Seconds the temporary local Prefect server may take to start (Prefect's own default is 20)."""
+
+
+def _prefect_env() -> None:
+    """Environment for commands that run flows; call before Prefect is imported (it reads its
+    settings from the environment once)."""
+    prefect_quiet()
+    # The temporary server takes ≈5 s on an idle machine, but on a busy 2-core one it can take
+    # more than Prefect's 20 s, and `syndicate demo` would end in a traceback on its first run.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", PREFECT_STARTUP_TIMEOUT)
+
+
+def _prefect_unavailable(exc: RuntimeError) -> click.ClickException | None:
+    """A readable error for a temporary Prefect server that did not come up, else None."""
+    if "ephemeral Prefect API server" not in str(exc):
+        return None
+    timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", PREFECT_STARTUP_TIMEOUT)
+    return click.ClickException(
+        f"the temporary local Prefect server did not start within {timeout} s (a busy machine?); "
+        "nothing was run. Try again, allow it longer with "
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=180, or start one with "
+        "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+    )
+
+
 def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
-    """Call a flow; a parameter Prefect rejects, or a configuration error inside, is a clean
-    command-line error rather than a traceback."""
+    """Call a flow; a parameter Prefect rejects, a configuration error inside, or a temporary
+    Prefect server that does not start is a clean command-line error rather than a traceback."""
     from prefect.exceptions import ParameterTypeError
 
     from syndication.errors import SyndicationError
@@ -137,21 +167,18 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
     except ValueError as exc:  # pydantic's ValidationError of the cross-field checks
         raise click.ClickException(str(exc)) from exc
     except RuntimeError as exc:
-        if "ephemeral Prefect API server" not in str(exc):
-            raise
-        raise click.ClickException(
-            f"{exc} Point PREFECT_API_URL at a running `prefect server start`, or allow the"
-            " temporary one longer with PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS."
-        ) from exc
+        if (error := _prefect_unavailable(exc)) is not None:
+            raise error from exc
+        raise
 
 
-def _check_config(path: str | None) -> None:
+def _check_config(path: str | None) -> Settings:
     """Fail fast with a readable message before Prefect starts."""
     from syndication.errors import SyndicationError
     from syndication.settings import load_settings
 
     try:
-        load_settings(path)
+        return load_settings(path)
     except SyndicationError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -165,7 +192,7 @@ def publish(config: Path | None, dry_run: bool, channel: str | None, as_json: bo
     """Deliver everything approved (a Prefect flow)."""
     from syndication.summary import RunSummary
 
-    prefect_quiet()
+    _prefect_env()
     from flows.publish import publish_flow
 
     path = config_path(config)
@@ -352,6 +379,9 @@ def _selected(
 ) -> list[int]:
     from syndication.review import current_translation, list_items, resolve_post
 
+    if all_items and post is not None:
+        # `approve 412 --all` must not approve every other post too.
+        raise click.UsageError("name a POST or use --all, not both (--lang limits either)")
     if all_items:
         return [item.translation_id for item in list_items(session, lang=lang)]
     if post is None:
@@ -368,9 +398,12 @@ def _selected(
 @click.option(
     "--status",
     "state",
+    type=click.Choice(
+        ["machine_translated", "approved", "rejected", "failed", "pending", "superseded", "all"]
+    ),
     default="machine_translated",
     show_default=True,
-    help="Or: approved, rejected, failed, all.",
+    help="Items in this state (a typo would otherwise list nothing).",
 )
 @json_option
 def review_list(config: Path | None, lang: str | None, feed: str | None, state: str, as_json: bool) -> None:
@@ -392,6 +425,8 @@ def review_list(config: Path | None, lang: str | None, feed: str | None, state: 
             f"post {item.post_id:<4} {item.lang:<3} {item.status:<19} "
             f"{item.open_segments}/{item.segments} open{flags}  {item.title}  <{item.url}>"
         )
+        if item.error:
+            click.echo(f"{'':9}! {item.error}")
 
 
 @review.command("show")
@@ -417,6 +452,8 @@ def review_show(config: Path | None, post: str, lang: str, width: int | None, as
         f"{item.title} [{item.lang}] — {item.status}, engine {item.engine}, revision {item.revision[:12]}"
     )
     click.echo(f"source: {item.url}")
+    if item.error:
+        click.echo(f"error: {item.error}")
     total = width or _terminal_width()
     col = max(30, (total - 14) // 2)
     for seg in detail.segments:
@@ -648,10 +685,15 @@ def demo(workdir: Path, port: int, keep_serving: bool, as_json: bool) -> None:
     """Run the whole pipeline on the bundled Danish demo blog, publishing to ./outbox/."""
     from syndication.demo import run_demo
 
-    prefect_quiet()
-    result = run_demo(
-        workdir.resolve(), port=port, keep_serving=keep_serving, echo=None if as_json else click.echo
-    )
+    _prefect_env()
+    try:
+        result = run_demo(
+            workdir.resolve(), port=port, keep_serving=keep_serving, echo=None if as_json else click.echo
+        )
+    except RuntimeError as exc:
+        if (error := _prefect_unavailable(exc)) is not None:
+            raise error from exc
+        raise
     if as_json:
         echo_json(result)
 

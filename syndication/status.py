@@ -15,6 +15,19 @@ def _counts(session: Session, *group: Any) -> dict[str, int]:
     return {"/".join(str(v) for v in row[:-1]): int(row[-1]) for row in rows}
 
 
+def _current_translation_counts(session: Session) -> dict[str, int]:
+    """Items per language and status for each post's current revision: what is live, waiting or
+    failed now. Decisions on earlier revisions stay in the history (an approved old revision stays
+    ``approved``) and would otherwise be counted again after every edit of a post."""
+    rows = session.execute(
+        select(Translation.lang, Translation.status, func.count())
+        .join(Post, Post.id == Translation.post_id)
+        .where(Translation.revision_id == Post.current_revision_id)
+        .group_by(Translation.lang, Translation.status)
+    )
+    return {f"{lang}/{state}": int(count) for lang, state, count in rows}
+
+
 def status(session: Session, *, failures: int = 10) -> dict[str, Any]:
     feeds = [
         {
@@ -75,7 +88,7 @@ def status(session: Session, *, failures: int = 10) -> dict[str, Any]:
     return {
         "feeds": feeds,
         "posts": _counts(session, Post.kind, Post.status),
-        "translations": _counts(session, Translation.lang, Translation.status),
+        "translations": _current_translation_counts(session),
         "deliveries": _counts(session, Delivery.channel, Delivery.state),
         "failures": failed,
     }

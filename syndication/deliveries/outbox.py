@@ -517,8 +517,10 @@ class OutboxChannel:
             updated = approved
             before = _parse_iso(existing.get("updated")) if existing else None
             if before is not None and updated <= before:
-                # A new revision must move <updated> forward even if clocks or approvals disagree.
-                updated = before + timedelta(seconds=1)
+                # The approval time does not move the entry forward: an editor changed an item
+                # already approved (its approval time stays), or clocks disagree. The change goes
+                # out now, so now is its <updated>, and never earlier than the last one.
+                updated = max(self._clock(), before + timedelta(seconds=1))
         published = _parse_iso(existing.get("published")) if existing else None
         entry.update(
             key=key,

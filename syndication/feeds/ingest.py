@@ -48,9 +48,13 @@ def feed_row(session: Session, config: FeedSettings) -> Feed:
 
 def poll_feeds(ctx: RunContext, *, only: str | None = None) -> None:
     """Poll every configured feed once; one feed's failure never stops the others."""
+    from syndication.errors import ConfigError
     from syndication.feeds import FeedState, poll_feed
 
     summary = ctx.summary
+    if only is not None and not any(only in (c.url, c.name) for c in ctx.settings.feeds):
+        # A mistyped --feed would otherwise poll nothing and report a run with nothing new.
+        raise ConfigError(f"no configured feed matches {only!r}; {_feed_names(ctx.settings.feeds)}")
     for config in ctx.settings.feeds:
         if only is not None and only not in (config.url, config.name):
             continue
@@ -109,6 +113,12 @@ def poll_feeds(ctx: RunContext, *, only: str | None = None) -> None:
                 summary.feeds_failed += 1
             for problem in entries.problems:
                 summary.errors.append(_item_error("poll", problem, "terminal", config.url))
+
+
+def _feed_names(feeds: list[FeedSettings]) -> str:
+    if not feeds:
+        return "no feeds are configured: add [[feeds]] first"
+    return "configured: " + ", ".join(f"{f.name} ({f.url})" if f.name else f.url for f in feeds)
 
 
 def _item_error(stage: str, message: str, kind: str | None, post: str) -> Any:

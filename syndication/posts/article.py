@@ -15,6 +15,7 @@ from syndication.posts.generic import extract_generic, prose_chars
 from syndication.posts.metadata import read_metadata
 from syndication.posts.parsing import parse_document, parse_fragment
 from syndication.posts.text import element_text
+from syndication.posts.tree import remove_element, text_of
 from syndication.posts.wordpress import article_element, find_content_container, looks_like_wordpress
 
 EXCERPT_CHARS = 300
@@ -56,6 +57,7 @@ def _extract_article(html: str, url: str) -> Article:
     if container is not None:
         body_root = copy.deepcopy(container)
         body_root.tail = None
+        drop_repeated_title(body_root, meta.title)
         body_html = finish(body_root, meta.base_url)
     body_text = element_text(body_root) if body_html else ""
     # A container with pictures and little text is a photo post, not a theme that put the post
@@ -69,6 +71,7 @@ def _extract_article(html: str, url: str) -> Article:
     ):
         generic = extract_generic(root, url)
         if generic is not None:
+            drop_repeated_title(generic, meta.title)
             generic_html = finish(generic, meta.base_url)
             generic_text = element_text(generic)
             if len(generic_text) > _WP_FALLBACK_RATIO * len(body_text) or not body_text:
@@ -91,6 +94,28 @@ def _extract_article(html: str, url: str) -> Article:
         featured_image=meta.featured_image,
         links=body_links(body_root, url) if body_html else [],
     )
+
+
+def drop_repeated_title(body: etree._Element, title: str | None) -> None:
+    """Remove an ``h1``/``h2`` that opens the body and only repeats the title.
+
+    Generic extraction (trafilatura) and some themes keep the page's headline inside the body,
+    while the title is stored, translated and shown on its own: the copy would show it twice. A
+    heading after any text or picture is part of the article and stays.
+    """
+    wanted = _comparable(title or "")
+    if not wanted:
+        return
+    heading = next(body.iter("h1", "h2"), None)
+    if heading is None or _comparable(text_of(heading)) != wanted:
+        return
+    before = heading.xpath("preceding::text()[normalize-space()] | preceding::img")
+    if not before:
+        remove_element(heading)
+
+
+def _comparable(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def article_from_entry(entry: Entry, *, site_name: str | None = None) -> Article:

@@ -236,12 +236,29 @@ def test_update_replaces_file_and_bumps_updated_but_keeps_id(tmp_path: Path) -> 
 def test_new_revision_bumps_updated_even_with_an_older_approval_time(tmp_path: Path) -> None:
     channel = make_channel(tmp_path)
     publish(channel, make_item())
+    # A clock behind the first approval too: <updated> still moves forward.
+    channel._clock = lambda: datetime(2026, 1, 2, tzinfo=UTC)
     publish(
         channel,
         make_item(revision="rev-2", html="<p>Rettet.</p>", approved_at=datetime(2026, 1, 1, tzinfo=UTC)),
     )
     (entry,) = entries(read_feed(tmp_path / "outbox/nb/feed.atom"))
     assert text(entry, "updated") == "2026-11-20T09:00:01Z"
+
+
+def test_edit_of_an_approved_item_is_dated_when_it_goes_out(tmp_path: Path) -> None:
+    # An editor corrects a translation that was approved and sent: its approval time stays, but
+    # the entry changed now, and readers sort and refresh by <updated>.
+    channel = make_channel(tmp_path)
+    publish(channel, make_item())
+    channel._clock = lambda: datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
+    publish(channel, make_item(title="Nettverk er gull, rettet"), key="after-edit")
+    feed = read_feed(tmp_path / "outbox/nb/feed.atom")
+    (entry,) = entries(feed)
+    assert text(entry, "title") == "Nettverk er gull, rettet"
+    assert text(entry, "updated") == "2026-11-25T14:30:00Z"
+    assert text(entry, "published") == "2026-11-20T09:00:00Z"
+    assert text(feed, "updated") == "2026-11-25T14:30:00Z"
 
 
 def test_resend_of_unchanged_content_under_new_key_does_not_bump(tmp_path: Path) -> None:

@@ -53,3 +53,31 @@ def test_base_href_is_respected() -> None:
     )
     article = extract_article(html, NEWS_URL)
     assert article.links == ["https://arkiv.egnsavisen.example.net/2024/forening"]
+
+
+def test_a_headline_repeating_the_title_is_not_kept_in_the_body() -> None:
+    # trafilatura keeps a page's <h1> in the body; the title is stored and shown on its own, so a
+    # published copy would show it twice.
+    html = (
+        '<!DOCTYPE html><html lang="da"><head><meta charset="utf-8"><title>Det gamle indlæg</title>'
+        "</head><body><article><h1>Det  gamle\nindlæg</h1><p>Købmanden på hjørnet får nye ejere, "
+        "og hele byen glæder sig til genåbningen.</p><h2>Det gamle indlæg</h2><p>Vi ses i "
+        "forsamlingshuset på torsdag, hvor de nye ejere fortæller om planerne.</p></article></body></html>"
+    )
+    article = extract_article(html, "https://landsbyen.example.dk/det-gamle-indlaeg/")
+    assert article.title == "Det gamle indlæg"
+    assert texts(article.html, "h1") == []
+    assert article.text.startswith("Købmanden på hjørnet")
+    # The same words later in the article are a heading of the article: they stay.
+    assert texts(article.html, "h2") == ["Det gamle indlæg"]
+
+
+def test_a_headline_after_the_first_text_stays() -> None:
+    html = (
+        '<!DOCTYPE html><html lang="da"><head><meta charset="utf-8"><title>Høstmarked</title>'
+        "</head><body><article><p>Lørdag den 12. september fra klokken ti til fire på torvet.</p>"
+        "<h1>Høstmarked</h1><p>Der er boder med æbler, honning, ost og brød fra egnens gårde, og "
+        "spejderne sælger kaffe og kage.</p></article></body></html>"
+    )
+    article = extract_article(html, "https://landsbyen.example.dk/hoestmarked/")
+    assert texts(article.html, "h1") == ["Høstmarked"]
