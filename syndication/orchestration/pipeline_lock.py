@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,11 +54,19 @@ def _since(moment: datetime) -> str:
 
 
 @contextmanager
-def pipeline_lock(store_url: str, *, holder: str, poll_seconds: float = POLL_SECONDS) -> Iterator[None]:
+def pipeline_lock(
+    store_url: str,
+    *,
+    holder: str,
+    poll_seconds: float = POLL_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
     """Hold the store's pipeline lock for the ``with`` block; wait (polling) while another run has
-    it. ``holder`` names this run in the waiting run's log (``syndicate``, ``backfill``)."""
+    it. ``holder`` names this run in the waiting run's log (``syndicate``, ``backfill``);
+    ``on_wait`` also gets that line (a terminal command shows it)."""
+    me = describe_holder(holder)
     if store_url.startswith(("postgresql:", "postgresql+")):
-        with _postgres_lock(store_url, describe_holder(holder), poll_seconds):
+        with _postgres_lock(store_url, me, poll_seconds, on_wait):
             yield
         return
     path = _sqlite_path(store_url)
@@ -66,7 +74,7 @@ def pipeline_lock(store_url: str, *, holder: str, poll_seconds: float = POLL_SEC
         # An in-memory database belongs to one process: nothing else can overlap it.
         yield
         return
-    with _file_lock(path.with_name(path.name + ".pipeline-lock"), describe_holder(holder), poll_seconds):
+    with _file_lock(path.with_name(path.name + ".pipeline-lock"), me, poll_seconds, on_wait):
         yield
 
 
@@ -106,15 +114,20 @@ def _sqlite_path(store_url: str) -> Path | None:
     return Path(database)
 
 
-def _waiting(holder: str | None) -> None:
-    log.info(
-        "another run holds the pipeline lock (%s): waiting for it to finish, then this run starts",
-        holder or "holder unknown",
+def _waiting(holder: str | None, on_wait: Callable[[str], None] | None) -> None:
+    line = (
+        f"another run holds the pipeline lock ({holder or 'holder unknown'}): "
+        "waiting for it to finish, then this run starts"
     )
+    log.info("%s", line)
+    if on_wait is not None:
+        on_wait(line)
 
 
 @contextmanager
-def _file_lock(path: Path, me: str, poll_seconds: float) -> Iterator[None]:
+def _file_lock(
+    path: Path, me: str, poll_seconds: float, on_wait: Callable[[str], None] | None
+) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
@@ -127,7 +140,7 @@ def _file_lock(path: Path, me: str, poll_seconds: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if not told:
-                    _waiting(os.pread(fd, 500, 0).decode("utf-8", "replace").strip() or None)
+                    _waiting(os.pread(fd, 500, 0).decode("utf-8", "replace").strip() or None, on_wait)
                     told = True
                 time.sleep(poll_seconds)
         os.ftruncate(fd, 0)
@@ -142,7 +155,9 @@ def _file_lock(path: Path, me: str, poll_seconds: float) -> Iterator[None]:
 
 
 @contextmanager
-def _postgres_lock(store_url: str, me: str, poll_seconds: float) -> Iterator[None]:
+def _postgres_lock(
+    store_url: str, me: str, poll_seconds: float, on_wait: Callable[[str], None] | None
+) -> Iterator[None]:
     from syndication.store import make_engine
 
     engine = make_engine(store_url)
@@ -159,7 +174,7 @@ def _postgres_lock(store_url: str, me: str, poll_seconds: float) -> Iterator[Non
             told = False
             while not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar():
                 if not told:
-                    _waiting(_postgres_holder(conn))
+                    _waiting(_postgres_holder(conn), on_wait)
                     told = True
                 time.sleep(poll_seconds)
             try:
