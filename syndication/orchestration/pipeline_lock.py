@@ -37,8 +37,8 @@ from syndication.errors import StoreError
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "syndication.pipeline"
-# Advisory locks take a bigint: a stable one from the name (any fixed number would do; this one
-# documents itself in pg_locks as the same value everywhere).
+# Advisory locks take a bigint: one derived from the name, so every machine and every version of
+# this package asks for the same lock.
 LOCK_KEY = int.from_bytes(hashlib.sha256(LOCK_NAME.encode()).digest()[:8], "big", signed=True)
 POLL_SECONDS = 2.0
 APPLICATION_PREFIX = "syndication: "
