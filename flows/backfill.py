@@ -18,6 +18,7 @@ from prefect import flow, task
 
 from flows.params import BackfillOptions, ConfigPath, FeedRef, Languages, Pages
 from syndication.orchestration.artifacts import ProgressArtifact
+from syndication.orchestration.pipeline_lock import exclusive_run
 from syndication.orchestration.report import report_run
 from syndication.orchestration.tasks import run_logged_stage
 from syndication.pipeline import Progress, chunked
@@ -81,16 +82,18 @@ def backfill_flow(
     BackfillOptions(pages=pages, since=since, until=until)
     progress = ProgressArtifact()
     progress(Progress("pages", 0, pages))
-    walked = walk_feed(config, feed, pages, since, until, progress.artifact_id)
-    summary = RunSummary(dry_run=dry_run).merge(RunSummary.from_dict(walked))
-    post_ids: list[int] = list(walked.get("result") or [])
-    size = load_settings(config).orchestration.backfill_chunk
-    done = 0
-    progress(Progress("posts", 0, len(post_ids)))
-    for chunk in chunked(post_ids, size):
-        summary.merge(RunSummary.from_dict(process_chunk(config, chunk, languages, dry_run)))
-        done += len(chunk)
-        progress(Progress("posts", done, len(post_ids)))
+    # Never side by side with a syndicate run on the same store: both work on queued posts.
+    with exclusive_run(config, flow="backfill"):
+        walked = walk_feed(config, feed, pages, since, until, progress.artifact_id)
+        summary = RunSummary(dry_run=dry_run).merge(RunSummary.from_dict(walked))
+        post_ids: list[int] = list(walked.get("result") or [])
+        size = load_settings(config).orchestration.backfill_chunk
+        done = 0
+        progress(Progress("posts", 0, len(post_ids)))
+        for chunk in chunked(post_ids, size):
+            summary.merge(RunSummary.from_dict(process_chunk(config, chunk, languages, dry_run)))
+            done += len(chunk)
+            progress(Progress("posts", done, len(post_ids)))
     parameters = {"feed": feed, "pages": pages, "since": since, "until": until, "languages": languages}
     return report(config, summary.as_dict(), {**parameters, "dry_run": dry_run})
 

@@ -16,6 +16,7 @@ from typing import Any
 from prefect import flow, task
 
 from flows.params import ConfigPath, FeedRef, Languages, PostURL, SyndicateOptions
+from syndication.orchestration.pipeline_lock import exclusive_run
 from syndication.orchestration.report import report_run
 from syndication.orchestration.runners import translate_batches
 from syndication.orchestration.tasks import run_logged_stage
@@ -76,12 +77,14 @@ def syndicate_flow(
         post_url: Syndicate just this post (URL or GUID), re-extracted even if seen; no poll.
     """
     SyndicateOptions(post_url=post_url, force=force)
-    if post_url:
-        parts = [syndicate_post(config, post_url, force, languages, dry_run)]
-    else:
-        parts = [poll_feeds(config, feed), extract_posts(config)]
-        parts += translate_batches(translate_posts, config, languages)
-        parts.append(deliver_approved(config, dry_run))
+    # Never side by side with another syndicate or a backfill run on the same store (any worker).
+    with exclusive_run(config, flow="syndicate"):
+        if post_url:
+            parts = [syndicate_post(config, post_url, force, languages, dry_run)]
+        else:
+            parts = [poll_feeds(config, feed), extract_posts(config)]
+            parts += translate_batches(translate_posts, config, languages)
+            parts.append(deliver_approved(config, dry_run))
     summary = RunSummary(dry_run=dry_run)
     for part in parts:
         summary.merge(RunSummary.from_dict(part))

@@ -267,13 +267,22 @@ def backfill(
     deployment, with a progress artifact.)
     """
     from syndication import pipeline
+    from syndication.orchestration.pipeline_lock import pipeline_lock
 
     if pages is None and since is None:
         raise click.UsageError("give --pages N, or --since DATE (and optionally --until DATE)")
     if since is not None and until is not None and until < since:
         raise click.UsageError("--until is before --since")
     bars = _ProgressBars(progress and not as_json)
-    with open_context(config, dry_run=dry_run) as ctx:
+    with (
+        open_context(config, dry_run=dry_run) as ctx,
+        # Not side by side with a scheduled syndicate or backfill run on the same store.
+        pipeline_lock(
+            ctx.settings.store_url(),
+            holder="syndicate backfill (command line)",
+            on_wait=lambda line: click.echo(line, err=True),
+        ),
+    ):
         try:
             summary = pipeline.backfill(
                 ctx,

@@ -11,5 +11,6 @@ imported inside functions, so the package imports cheaply.
 - ``notify``: messages when items wait for review or a delivery failed for good — Prefect events
   for automations, and a configured notification block (``[orchestration] notify_block``);
 - ``email_block``: the ``syndication-email`` notification block (SMTP, for self-hosted Prefect);
+- ``pipeline_lock``: one ``syndicate`` or ``backfill`` run at a time per store, on any worker;
 - ``runners``: the Dask task runner for translation fan-out (``[orchestration] task_runner``).
 """

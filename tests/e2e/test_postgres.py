@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -264,3 +265,67 @@ def test_a_killed_publish_run_leaves_nothing_stuck_and_nothing_twice(
     assert third["deliveries_sent"] == 1 and third["deliveries_skipped"] == 0
     assert states(url) == Counter({"sent": 40})
     assert len(receiver.keys) == 20 and set(receiver.keys.values()) == {1}  # nothing sent twice
+
+
+HOLD_LOCK = """
+import sys, time
+from syndication.orchestration.pipeline_lock import pipeline_lock
+with pipeline_lock(sys.argv[1], holder="backfill run 'held-by-test'"):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_pipeline_lock_on_postgresql_waits_names_the_holder_and_dies_with_it(postgres: Postgres):
+    """syndicate and backfill runs on any machines never overlap on one store: the advisory lock
+    makes the second wait (naming the first), and a holder killed with SIGKILL frees it."""
+    import logging
+
+    from syndication.orchestration.pipeline_lock import pipeline_lock
+
+    url = postgres.create_database()
+    other = postgres.create_database()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, url],
+        env={**os.environ, "PYTHONPATH": str(HERE.parents[1])},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    seen, entered = threading.Event(), threading.Event()
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+            seen.set()
+
+    logger = logging.getLogger("syndication.orchestration.pipeline_lock")
+    handler, level = Lines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def contend() -> None:
+        with pipeline_lock(url, holder="syndicate", poll_seconds=0.05):
+            entered.set()
+
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pipeline_lock(other, holder="syndicate"):  # another database: not held
+            pass
+        thread = threading.Thread(target=contend, daemon=True)
+        thread.start()
+        assert seen.wait(60) and not entered.is_set()
+        assert re.search(
+            r"backfill run 'held-by-test' \(pid \d+ on .+\) since \d{4}-\d\d-\d\d \d\d:\d\d UTC", lines[0]
+        ), lines
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(30)
+        assert entered.wait(60)  # the server ended the dead session and its lock with it
+        thread.join(30)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        if holder.poll() is None:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.bodies: list[tuple[str, Any]] = []
+        self.raw: list[tuple[str, bytes, dict[str, str]]] = []
         self.lock = threading.Lock()
         receiver = self
 
@@ -88,6 +90,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     receiver.bodies.append((self.path, json.loads(body or b"null")))
+                    receiver.raw.append((self.path, body, dict(self.headers)))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -333,6 +336,60 @@ def test_notifications_from_the_flow_and_from_an_automation(
             time.sleep(0.5)
         [from_automation] = receiver.at("/automation")
         assert "wait for review" in from_automation["subject"]
+    finally:
+        receiver.close()
+
+
+def test_a_secret_block_signs_webhooks_on_the_worker_and_shows_nowhere(
+    prefect_server: PrefectServer, worker: Worker, site: DemoServer, tmp_path: Path
+):
+    """A channel secret kept in a Prefect Secret block (``secret_block = "…"``), not in the TOML nor
+    the worker's environment: the worker's flow run loads it and signs with it, and it appears in
+    no artifact and no log line of the run."""
+    from syndication.deliveries.webhook import verify_signature
+
+    secret = f"hemmelig-{uuid.uuid4().hex}"
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom prefect.blocks.system import Secret\n"
+            "Secret(value=sys.argv[1]).save('partner-hook-secret', overwrite=True)\n",
+            secret,
+        ],
+        env=prefect_server.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    receiver = Receiver()
+    try:
+        template = tmp_path / "template.toml"
+        template.write_text(
+            (demo_dir() / "syndication.toml").read_text()
+            + f'\n[channels.partner]\ntype = "webhook"\nurl = "{receiver.url}/hook"\n'
+            + 'secret_block = "partner-hook-secret"\n'
+        )
+        config = prepare_demo(tmp_path / "work", site.base_url, template=template, outbox=tmp_path / "outbox")
+        assert secret not in config.read_text()
+        run = run_deployment(prefect_server, "syndicate/syndicate", f"config={config}")
+        completed(run, worker)
+        assert summary_of(prefect_server, run, "syndicate")["deliveries_sent"] == 8  # 2 posts × 2 × 2
+        with receiver.lock:
+            hooks = [(body, headers) for path, body, headers in receiver.raw if path == "/hook"]
+        assert len(hooks) == 4
+        signatures = [verify_signature(body, h["X-Syndication-Signature"], secret) for body, h in hooks]
+        assert signatures == [True] * 4
+
+        artifacts = prefect_server.artifacts(run["id"])
+        assert {a["key"] for a in artifacts} >= {"syndicate-summary", "awaiting-review"}
+        assert all(secret not in json.dumps(a) for a in artifacts)
+        lines = stage_lines(
+            prefect_server, run["id"], until=f"post={site.base_url}/?p=412 lang=nb channel=partner"
+        )
+        assert any("channel=partner" in line for line in lines)
+        assert all(secret not in line for line in prefect_server.logs(run["id"]))
     finally:
         receiver.close()
 

@@ -59,3 +59,38 @@ def test_cli_run_json_is_the_flow_summary(prefect_harness, demo_config):
     data = json.loads(status.stdout)
     assert data["deliveries"] == {"outbox/sent": 4}
     assert data["failures"] == []
+
+
+def test_syndicate_flow_waits_while_a_backfill_holds_the_store(prefect_harness, demo_config):
+    """A syndicate run never works side by side with a backfill on the same store (they would
+    extract and translate the same queued posts): it waits, saying for whom, then runs."""
+    import logging
+    import threading
+
+    from flows.syndicate import syndicate_flow
+    from syndication.orchestration.pipeline_lock import pipeline_lock
+    from syndication.settings import load_settings
+
+    config, server = demo_config
+    waiting = threading.Event()
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting" in record.getMessage() and "backfill run 'held-by-test'" in record.getMessage():
+                waiting.set()
+
+    lock_log = logging.getLogger("syndication.orchestration.pipeline_lock")
+    handler = Seen()
+    lock_log.addHandler(handler)
+    results: list[dict] = []
+    try:
+        with pipeline_lock(load_settings(config).store_url(), holder="backfill run 'held-by-test'"):
+            thread = threading.Thread(target=lambda: results.append(syndicate_flow(config=str(config))))
+            thread.start()
+            assert waiting.wait(120), "the syndicate run did not report waiting for the backfill"
+            assert server.requests == []  # nothing polled, fetched or translated while it waits
+        thread.join(180)
+    finally:
+        lock_log.removeHandler(handler)
+    [summary] = results
+    assert summary["entries_new"] == 2 and summary["deliveries_sent"] == 4

@@ -63,3 +63,33 @@ def test_run_force_without_post_is_a_usage_error(write_config):
 def test_deploy_needs_a_checkout_with_prefect_yaml(tmp_path):
     result = CliRunner().invoke(main, ["deploy", "--home", str(tmp_path)])
     assert result.exit_code == 1 and f"no prefect.yaml in {tmp_path}" in result.output
+
+
+def test_backfill_command_waits_for_a_run_holding_the_store(write_config, blog, tmp_path):
+    """`syndicate backfill` in a terminal never works side by side with a scheduled syndicate or
+    backfill run on the same store: it says whom it waits for, and starts when that run ends."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from syndication.orchestration.pipeline_lock import pipeline_lock
+    from syndication.settings import load_settings
+
+    config = write_config()
+    root = Path(__file__).resolve().parents[2]
+    with pipeline_lock(load_settings(config).store_url(), holder="syndicate run 'scheduled-otter'"):
+        command = subprocess.Popen(
+            [sys.executable, "-m", "syndication", "backfill", "-c", str(config), "--pages", "1", "--json"],
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert command.stderr is not None
+        line = command.stderr.readline()
+        assert "another run holds the pipeline lock (syndicate run 'scheduled-otter' (pid" in line, line
+        assert blog.requests == []  # nothing read while it waits
+    out, err = command.communicate(timeout=300)
+    assert command.returncode == 0, err
+    assert json.loads(out)["entries_new"] == 10
