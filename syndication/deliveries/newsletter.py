@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import re
 import smtplib
 import ssl
@@ -61,6 +60,7 @@ from syndication.deliveries.outgoing import Where, env_var, wants
 from syndication.deliveries.subscribers import Subscriber, active, by_email
 from syndication.deliveries.unsubscribe import make_unsubscribe_url
 from syndication.errors import ConfigError, TerminalDeliveryError, TransientDeliveryError
+from syndication.fetch.guard import is_loopback_name
 from syndication.models import ApprovedTranslation, Payload, Receipt
 from syndication.store import Delivery, Store, utcnow
 
@@ -135,7 +135,7 @@ class NewsletterChannel:
         if (
             self.settings.security == "none"
             and self.settings.username
-            and not _is_loopback(self.settings.host)
+            and not is_loopback_name(self.settings.host)
         ):
             raise ConfigError(
                 f'security = "none" with username would send the SMTP password to {self.settings.host} '
@@ -544,15 +544,6 @@ class NewsletterChannel:
             self._smtp.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _dot_stuffed(data: bytes) -> bytes:

@@ -59,6 +59,7 @@ from syndication.deliveries.outgoing import (
     write_preview_file,
 )
 from syndication.errors import ConfigError, TerminalDeliveryError, TransientDeliveryError
+from syndication.fetch.guard import is_loopback_name
 from syndication.models import ApprovedTranslation, Payload, Receipt
 
 STATUSES = "publish,future,draft,pending,private,trash"
@@ -110,22 +111,13 @@ def _settings(context: ChannelContext) -> WordPressSettings:
         raise ConfigError(
             "put no credentials in url; the password goes in the environment", channel=context.name
         )
-    if parts.scheme == "http" and not settings.allow_http and not _is_loopback_name(parts.hostname):
+    if parts.scheme == "http" and not settings.allow_http and not is_loopback_name(parts.hostname):
         raise ConfigError(
             f"{settings.url} is plain HTTP: the Application Password would travel unencrypted; use https "
             "(or set allow_http = true if you really mean it)",
             channel=context.name,
         )
     return settings
-
-
-def _is_loopback_name(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class WordPressChannel:

@@ -39,6 +39,18 @@ def normalize_host(host: str) -> str:
     return host.strip().strip("[]").rstrip(".").lower()
 
 
+def is_loopback_name(host: str) -> bool:
+    """``localhost`` or a literal loopback address (no DNS lookup): where sending a password over plain
+    HTTP or SMTP, or binding a web app, stays on this machine."""
+    host = normalize_host(host)
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address really reaches (IPv4-mapped, 6to4, NAT64), if any."""
     if not isinstance(ip, ipaddress.IPv6Address):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import sys
@@ -18,15 +17,6 @@ if TYPE_CHECKING:
     pass
 
 log = logging.getLogger("syndication.web")
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @click.command()
@@ -46,10 +36,13 @@ def serve(config: Path | None, host: str | None, port: int | None, log_level: st
     from syndication.web.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(name)s: %(message)s")
+    # Here, not at the top: `syndicate --help` loads this module, and the fetch package pulls requests.
+    from syndication.fetch.guard import is_loopback_name
+
     with open_context(config) as ctx:
         settings = ctx.settings.web
         bind = host if host is not None else settings.host
-        if not is_loopback(bind):
+        if not is_loopback_name(bind):
             if host is None:
                 raise click.ClickException(
                     f"the config asks to listen on {bind!r}, which other machines can reach; "
