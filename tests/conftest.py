@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,18 @@ import pytest
 from syndication.context import RunContext
 from syndication.demo import DemoServer, demo_dir, prepare_demo, serve_site
 from tests.httpserver import FixtureServer
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Commands invoked in-process set Prefect variables with ``os.environ.setdefault`` (as they
+    must, before Prefect reads its settings); without this, one test's PREFECT_LOGGING_LEVEL=WARNING
+    would reach every later test's worker and flow subprocesses."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture

@@ -104,6 +104,8 @@ class PrefectServer:
             "PREFECT_HOME": str(self.home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
+            # The tests read the stage lines (INFO) back from the API.
+            "PREFECT_LOGGING_LEVEL": "INFO",
             "PYTHONPATH": str(ROOT),
         }
         env.pop("SYNDICATION_CONFIG", None)
