@@ -31,6 +31,8 @@ class RunContext:
     _fetcher: Fetcher | None = None
     _engines: dict[str, TranslationEngine] = field(default_factory=dict)
     _channels: dict[str, Channel] | None = None
+    _channel_configs: dict[str, tuple[dict[str, Any], dict[str, str]]] = field(default_factory=dict)
+    _fingerprints: dict[str, str] = field(default_factory=dict)
     _glossary: Glossary | None = None
     _glossary_loaded: bool = False
 
@@ -87,10 +89,12 @@ class RunContext:
                     continue
                 factory = registry.load(registry.CHANNEL_GROUP, config.type)
                 options = config.model_dump()
+                secrets = channel_secrets(name, options)
+                self._channel_configs[name] = (dict(options), dict(secrets))
                 context = ChannelContext(
                     name=name,
                     config=options,
-                    secrets=channel_secrets(name, options),
+                    secrets=secrets,
                     base_dir=self.settings.base_dir,
                     dry_run=self.dry_run,
                     store=self.store,
@@ -98,6 +102,19 @@ class RunContext:
                 built[name] = factory(context)
             self._channels = built
         return self._channels
+
+    def channel_fingerprint(self, name: str) -> str | None:
+        """The channel's configuration, secrets included, as a fingerprint (see
+        ``deliveries.fingerprint``); None for a channel handed in ready-made (``channel_overrides``)."""
+        if name not in self._fingerprints:
+            self.channels()
+            config = self._channel_configs.get(name)
+            if config is None:
+                return None
+            from syndication.deliveries.fingerprint import channel_fingerprint
+
+            self._fingerprints[name] = channel_fingerprint(name, *config)
+        return self._fingerprints[name]
 
     def channel_languages(self, channel: str) -> list[str]:
         return channel_languages(self.settings, channel)

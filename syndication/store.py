@@ -275,6 +275,9 @@ class Delivery(Base):
     """``pending`` → ``sending`` → ``sent`` | ``failed`` (see ``error_kind``) | ``uncertain``."""
     error_kind: Mapped[str | None] = mapped_column(String(10))
     error: Mapped[str | None] = mapped_column(Text)
+    config_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    """For a terminal failure: the channel configuration it happened under (see
+    ``deliveries.fingerprint``); a run with a different one tries it again."""
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     remote_id: Mapped[str | None] = mapped_column(String(500))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -178,7 +179,16 @@ def complete(store: Store, delivery_id: int, receipt: Receipt) -> None:
         row.error, row.error_kind, row.next_attempt_at = None, None, None
 
 
-def fail(store: Store, delivery_id: int, exc: BaseException, *, retry_after: float | None = None) -> Delivery:
+def fail(
+    store: Store,
+    delivery_id: int,
+    exc: BaseException,
+    *,
+    retry_after: float | None = None,
+    fingerprint: Callable[[], str | None] | None = None,
+) -> Delivery:
+    """Record a failure: transient ones get a time for the next attempt; terminal ones the channel
+    configuration they happened under (``fingerprint``), so a fixed configuration retries them."""
     with store.session() as session:
         row = session.get(Delivery, delivery_id)
         assert row is not None
@@ -196,8 +206,52 @@ def fail(store: Store, delivery_id: int, exc: BaseException, *, retry_after: flo
             if transient
             else None
         )
+        row.config_fingerprint = fingerprint() if fingerprint is not None and not transient else None
         session.flush()
         return row
+
+
+def requeue_after_config_change(
+    store: Store, channel: str, fingerprint: Callable[[], str | None]
+) -> list[int]:
+    """Terminal failures of ``channel`` recorded under another configuration than today's go back
+    to ``pending`` (one more try each; a failure that persists is recorded again, under the new
+    fingerprint). ``fingerprint`` is called only when there is such a failure: it is slow on purpose."""
+    with store.session() as session:
+        recorded = set(
+            session.scalars(
+                select(Delivery.config_fingerprint)
+                .where(
+                    Delivery.channel == channel,
+                    Delivery.state == "failed",
+                    Delivery.error_kind == "terminal",
+                    Delivery.config_fingerprint.is_not(None),
+                )
+                .distinct()
+            )
+        )
+        if not recorded:
+            return []
+        current = fingerprint()
+        if current is None or recorded == {current}:
+            return []
+        rows = list(
+            session.scalars(
+                select(Delivery).where(
+                    Delivery.channel == channel,
+                    Delivery.state == "failed",
+                    Delivery.error_kind == "terminal",
+                    Delivery.config_fingerprint.is_not(None),
+                    Delivery.config_fingerprint != current,
+                )
+            )
+        )
+        for row in rows:
+            row.state, row.attempts, row.error_kind, row.next_attempt_at = "pending", 0, None, None
+            row.error = f"queued again after the {channel} configuration changed (was: {row.error})"
+            row.config_fingerprint = None
+            row.updated_at = utcnow()
+        return [row.id for row in rows]
 
 
 def backoff(attempts: int) -> float:

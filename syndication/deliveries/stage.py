@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
@@ -324,6 +325,8 @@ def deliver_approved(
     for delivery_id in ledger.mark_uncertain(ctx.store, at_most_once, lease=claim_lease(ctx)):
         summary.deliveries_failed += 1
         summary.error("deliver", f"delivery {delivery_id} is uncertain: see `syndicate status`")
+    if not ctx.dry_run:
+        _requeue_fixed(ctx, [name for name in channels if channel in (None, name)])
     with ctx.store.session() as session:
         sends = plan(ctx, session, post_ids, channel, lang)
     batches, sends = _split_batched(channels, sends)
@@ -347,6 +350,20 @@ def deliver_approved(
                 ),
             )
     return payloads
+
+
+def _requeue_fixed(ctx: RunContext, names: list[str]) -> None:
+    """Terminal failures wait for a fix; a channel whose configuration (secrets included) changed
+    since gets them back for one more try (``ledger.requeue_after_config_change``)."""
+    for name in names:
+        requeued = ledger.requeue_after_config_change(ctx.store, name, partial(ctx.channel_fingerprint, name))
+        if requeued:
+            log.info(
+                "%d delivery(ies) that failed terminally are tried again: the configuration of %s changed",
+                len(requeued),
+                name,
+                extra={"channel": name},
+            )
 
 
 @dataclass
@@ -432,7 +449,13 @@ def _send_with_retries(
             if transient and attempt < IN_RUN_ATTEMPTS and (retry_after is None or retry_after <= 30):
                 sleep(retry_after if retry_after is not None else min(8.0, 0.5 * 2**attempt))
                 continue
-            ledger.fail(ctx.store, delivery_id, exc, retry_after=retry_after)
+            ledger.fail(
+                ctx.store,
+                delivery_id,
+                exc,
+                retry_after=retry_after,
+                fingerprint=partial(ctx.channel_fingerprint, where["channel"]),
+            )
             summary.deliveries_failed += 1
             summary.error("deliver", exc, **where)
             return exc
@@ -524,7 +547,7 @@ def _deliver_batches(
             payload = render_batch([send.item for send, _ in claimed], target=target)
         except SyndicationError as exc:
             for delivery_id in ids:
-                ledger.fail(ctx.store, delivery_id, exc)
+                ledger.fail(ctx.store, delivery_id, exc, fingerprint=partial(ctx.channel_fingerprint, name))
             summary.deliveries_failed += len(ids)
             summary.error("deliver", exc, **where)
             continue
@@ -555,7 +578,13 @@ def _send_batch_with_retries(
                 sleep(retry_after if retry_after is not None else min(8.0, 0.5 * 2**attempt))
                 continue
             for delivery_id in ids:
-                ledger.fail(ctx.store, delivery_id, exc, retry_after=retry_after)
+                ledger.fail(
+                    ctx.store,
+                    delivery_id,
+                    exc,
+                    retry_after=retry_after,
+                    fingerprint=partial(ctx.channel_fingerprint, where["channel"]),
+                )
             summary.deliveries_failed += len(ids)
             summary.error("deliver", exc, **where)
             return exc

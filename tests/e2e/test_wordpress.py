@@ -276,10 +276,15 @@ def test_wrong_password_is_terminal_with_a_clear_message(tmp_path, store, items,
     assert wrong not in row.error and wrong not in str(ctx.summary.as_dict())
     assert wordpress.copies(f"{item.post_key}#nb") == []
     make_due(store)
-    run(tmp_path, store, wordpress)  # the password fixed: what waited goes out
+    run(tmp_path, store, wordpress, password=wrong)  # the same wrong password: nothing is tried
+    (row,) = deliveries(store)
+    assert row.attempts == 1 and wordpress.copies(f"{item.post_key}#nb") == []
+    run(tmp_path, store, wordpress)  # the password fixed: what waited and what failed go out, once
     assert len(wordpress.copies(f"{other.post_key}#nb")) == 1
-    assert deliveries(store)[0].attempts == 1, "not retried until an operator says so"
-    assert wordpress.copies(f"{item.post_key}#nb") == []
+    assert len(wordpress.copies(f"{item.post_key}#nb")) == 1
+    assert {r.state for r in deliveries(store)} == {"sent"}
+    run(tmp_path, store, wordpress)
+    assert len(wordpress.copies(f"{item.post_key}#nb")) == 1
 
 
 def test_partner_503_is_retried(tmp_path, store, items, wordpress):

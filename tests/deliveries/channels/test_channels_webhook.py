@@ -124,6 +124,48 @@ def test_client_errors_are_terminal_with_a_useful_message(tmp_path, store, db_ur
     assert "not-the-partners-secret" not in row.error
 
 
+def test_a_terminal_failure_waits_for_a_fixed_config_then_goes_out_once(
+    tmp_path, store, db_url, items, receiver
+):
+    items.approve("https://bloggen.example/?p=11", "nb", title="Ny nøkkel")
+    wrong = "not-the-partners-secret"
+    deliver_approved(context(tmp_path, store, db_url, receiver.url, secret=wrong), sleep=no_sleep)
+    (row,) = deliveries(store)
+    assert row.state == "failed" and row.error_kind == "terminal" and row.config_fingerprint
+    make_due(store)
+    deliver_approved(context(tmp_path, store, db_url, receiver.url, secret=wrong), sleep=no_sleep)
+    assert len(receiver.requests) == 1, "the same configuration does not try again"
+    assert deliveries(store)[0].state == "failed"
+
+    # The operator puts the right secret in the environment; nobody names the delivery.
+    ctx = context(tmp_path, store, db_url, receiver.url)
+    deliver_approved(ctx, sleep=no_sleep)
+    (row,) = deliveries(store)
+    assert row.state == "sent" and ctx.summary.deliveries_sent == 1
+    assert len(receiver.requests) == 2 and len(receiver.applied) == 1
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    assert len(receiver.requests) == 2, "sent once, not again"
+
+
+def test_a_changed_config_that_still_fails_is_tried_once_then_waits_again(
+    tmp_path, store, db_url, items, receiver
+):
+    items.approve("https://bloggen.example/?p=12", "nb", title="Fortsatt feil")
+    deliver_approved(context(tmp_path, store, db_url, receiver.url, secret="wrong-one"), sleep=no_sleep)
+    first = deliveries(store)[0].config_fingerprint
+    deliver_approved(context(tmp_path, store, db_url, receiver.url, secret="wrong-two"), sleep=no_sleep)
+    (row,) = deliveries(store)
+    assert len(receiver.requests) == 2 and row.state == "failed" and row.error_kind == "terminal"
+    assert row.config_fingerprint not in (None, first)
+    deliver_approved(context(tmp_path, store, db_url, receiver.url, secret="wrong-two"), sleep=no_sleep)
+    assert len(receiver.requests) == 2
+    # A non-secret option counts as configuration too.
+    deliver_approved(
+        context(tmp_path, store, db_url, receiver.url, secret="wrong-two", timeout=20), sleep=no_sleep
+    )
+    assert len(receiver.requests) == 3
+
+
 def test_missing_secret_sends_nothing(tmp_path, store, db_url, items, receiver):
     items.approve("https://bloggen.example/?p=10", "nb", title="Uten hemmelighet")
     ctx = context(tmp_path, store, db_url, receiver.url, secret=None)
