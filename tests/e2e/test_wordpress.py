@@ -276,9 +276,12 @@ def test_wrong_password_is_terminal_with_a_clear_message(tmp_path, store, items,
     assert wrong not in row.error and wrong not in str(ctx.summary.as_dict())
     assert wordpress.copies(f"{item.post_key}#nb") == []
     make_due(store)
-    run(tmp_path, store, wordpress, password=wrong)  # the same wrong password: nothing is tried
-    (row,) = deliveries(store)
-    assert row.attempts == 1 and wordpress.copies(f"{item.post_key}#nb") == []
+    # The same wrong password: the failed post is not tried again (the waiting one costs this run's
+    # one login, and fails the same way).
+    run(tmp_path, store, wordpress, password=wrong)
+    first, second = deliveries(store)
+    assert first.attempts == 1 and second.state == "failed" and second.error_kind == "terminal"
+    assert wordpress.copies(f"{item.post_key}#nb") == []
     run(tmp_path, store, wordpress)  # the password fixed: what waited and what failed go out, once
     assert len(wordpress.copies(f"{other.post_key}#nb")) == 1
     assert len(wordpress.copies(f"{item.post_key}#nb")) == 1
