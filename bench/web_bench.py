@@ -36,10 +36,10 @@ def _setup(folder: Path) -> tuple[object, int]:
 
     from bench.argos_post import BLOCKS
     from syndication.context import RunContext
+    from syndication.posts.ingest import add_segments
     from syndication.segments import split
     from syndication.settings import load_settings
-    from syndication.store import Post, Revision, SegmentRow, Translation, open_store
-    from syndication.translations.memory import source_hash
+    from syndication.store import Post, Revision, Translation, open_store
     from syndication.translations.stage import translate_pending
     from syndication.web.users import add_user
 
@@ -77,18 +77,7 @@ def _setup(folder: Path) -> tuple[object, int]:
         )
         session.add(revision)
         session.flush()
-        for position, segment in enumerate(doc.segments):
-            session.add(
-                SegmentRow(
-                    revision_id=revision.id,
-                    position=position,
-                    key=segment.key,
-                    kind=segment.kind,
-                    source=segment.source,
-                    source_hash=source_hash(segment.source),
-                    markup=dict(segment.markup),
-                )
-            )
+        add_segments(session, revision, doc.segments)
         post.current_revision_id = revision.id
         add_user(session, "bench", PASSWORD)
     translate_pending(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -12,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from syndication.errors import ExtractionError, SyndicationError
-from syndication.models import Article
+from syndication.models import Article, Segment
 from syndication.store import Feed, Post, PostLink, Revision, SegmentRow
 from syndication.translations.memory import source_hash
 
@@ -54,6 +55,22 @@ def article_for(ctx: RunContext, session: Session, post: Post) -> Article:
     return fetch_article(ctx, post.url)
 
 
+def add_segments(session: Session, revision: Revision, segments: Sequence[Segment]) -> None:
+    """The translation units of a stored revision, in document order."""
+    for position, segment in enumerate(segments):
+        session.add(
+            SegmentRow(
+                revision_id=revision.id,
+                position=position,
+                key=segment.key,
+                kind=segment.kind,
+                source=segment.source,
+                source_hash=source_hash(segment.source),
+                markup=dict(segment.markup),
+            )
+        )
+
+
 def store_revision(session: Session, post: Post, article: Article) -> tuple[Revision, bool]:
     """Store the article as the post's current revision; ``False`` when nothing changed."""
     from syndication.posts import content_hash
@@ -88,18 +105,7 @@ def store_revision(session: Session, post: Post, article: Article) -> tuple[Revi
     )
     session.add(revision)
     session.flush()
-    for position, segment in enumerate(doc.segments):
-        session.add(
-            SegmentRow(
-                revision_id=revision.id,
-                position=position,
-                key=segment.key,
-                kind=segment.kind,
-                source=segment.source,
-                source_hash=source_hash(segment.source),
-                markup=dict(segment.markup),
-            )
-        )
+    add_segments(session, revision, doc.segments)
     post.current_revision_id = revision.id
     if article.site_name and not post.site_name:
         post.site_name = article.site_name

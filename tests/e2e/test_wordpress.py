@@ -356,15 +356,9 @@ def test_partner_503_is_retried(tmp_path, store, items, wordpress):
     assert deliveries(store)[0].state == "sent"
 
 
-@pytest.mark.parametrize("lookup", ["meta", "slug"])
-def test_killed_after_the_remote_create_makes_no_duplicate(tmp_path, store, items, wordpress, lookup):
-    item = items.approve(new_key(), "nb", title=f"Krasj midt i ({lookup})")
-    guid = f"{item.post_key}#nb"
-    config = write_config(
-        tmp_path,
-        f"sqlite:///{tmp_path}/syndication.db",
-        {"partner": partner(wordpress, status="publish", lookup=lookup)},
-    )
+def killed_after_the_first_send(tmp_path, config, item, wordpress) -> None:
+    """A worker process delivers ``item`` and is SIGKILLed right after the partner answered, before
+    the ledger records it (``crash_child.py``)."""
     items_path = tmp_path / "items.json"
     items_path.write_text(json.dumps({item.translation_id: item_to_json(item)}))
     env = {
@@ -381,6 +375,18 @@ def test_killed_after_the_remote_create_makes_no_duplicate(tmp_path, store, item
         check=False,
     )
     assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
+
+
+@pytest.mark.parametrize("lookup", ["meta", "slug"])
+def test_killed_after_the_remote_create_makes_no_duplicate(tmp_path, store, items, wordpress, lookup):
+    item = items.approve(new_key(), "nb", title=f"Krasj midt i ({lookup})")
+    guid = f"{item.post_key}#nb"
+    config = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path}/syndication.db",
+        {"partner": partner(wordpress, status="publish", lookup=lookup)},
+    )
+    killed_after_the_first_send(tmp_path, config, item, wordpress)
     (created,) = wordpress.copies(guid)
     (row,) = deliveries(store)
     assert row.state == "sending" and row.remote_id is None, "the ledger never heard of the create"
@@ -404,22 +410,7 @@ def test_a_copy_left_by_a_crash_is_withdrawn_when_the_post_is_retracted(tmp_path
         f"sqlite:///{tmp_path}/syndication.db",
         {"partner": partner(wordpress, status="publish", retract="draft")},
     )
-    items_path = tmp_path / "items.json"
-    items_path.write_text(json.dumps({item.translation_id: item_to_json(item)}))
-    env = {
-        **os.environ,
-        "SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password,
-        "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]),
-    }
-    child = subprocess.run(
-        [sys.executable, str(SUPPORT / "crash_child.py"), str(config), str(items_path), "partner", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
+    killed_after_the_first_send(tmp_path, config, item, wordpress)
     (created,) = wordpress.copies(guid)
     assert created["status"] == "publish"
 
