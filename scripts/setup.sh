@@ -13,8 +13,10 @@ SUDO=""
 # Debian packages: Apertium engines (da→nb/nn/sv) always; test servers only with --test.
 debs=(python3-venv apertium apertium-dan-nor apertium-swe-dan)
 if [ "$test_deps" = 1 ]; then
+  # wordpress-theme-twentytwentythree: a Recommends of wordpress, skipped by --no-install-recommends, yet
+  # the e2e tests read the partner's front page, which a WordPress without a theme answers empty.
   # nginx-light only satisfies wordpress' httpd dependency (tests serve it with `php -S`).
-  debs+=(chromium postgresql mariadb-server wordpress php-cli php-mysql nginx-light curl bc)
+  debs+=(chromium postgresql mariadb-server wordpress wordpress-theme-twentytwentythree php-cli php-mysql nginx-light curl bc)
 fi
 missing=()
 for pkg in "${debs[@]}"; do
