@@ -18,6 +18,7 @@ from prefect import flow, task
 
 from flows.params import BackfillOptions, ConfigPath, FeedRef, Languages, Pages
 from syndication.orchestration.artifacts import ProgressArtifact
+from syndication.orchestration.outcome import call_flow, exit_status, run_outcome
 from syndication.orchestration.pipeline_lock import exclusive_run
 from syndication.orchestration.report import report_run
 from syndication.orchestration.tasks import run_logged_stage
@@ -67,7 +68,7 @@ def backfill_flow(
     until: date | None = None,
     languages: Languages = None,
     dry_run: bool = False,
-) -> dict[str, Any]:
+) -> Any:
     """Older posts, through the feed's ?paged=N pages or a date range.
 
     Args:
@@ -95,7 +96,8 @@ def backfill_flow(
             done += len(chunk)
             progress(Progress("posts", done, len(post_ids)))
     parameters = {"feed": feed, "pages": pages, "since": since, "until": until, "languages": languages}
-    return report(config, summary.as_dict(), {**parameters, "dry_run": dry_run})
+    # Work that failed ends the run Failed (with the summary as its data), not Completed.
+    return run_outcome(report(config, summary.as_dict(), {**parameters, "dry_run": dry_run}))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -108,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lang", action="append", dest="languages", default=None)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    result = backfill_flow(
+    result = call_flow(
+        backfill_flow,
         config=args.config,
         feed=args.feed,
         pages=args.pages,
@@ -118,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         dry_run=args.dry_run,
     )
     print(json.dumps(result, default=str))
+    raise SystemExit(exit_status(result))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, task
 
 from flows.params import ChannelName, ConfigPath, PostIds, Redelivery
+from syndication.orchestration.outcome import call_flow, exit_status, run_outcome
 from syndication.orchestration.report import report_run
 from syndication.orchestration.tasks import run_logged_stage
 from syndication.summary import RunSummary
@@ -43,7 +44,7 @@ def publish_flow(
     channel: ChannelName = None,
     post_ids: PostIds = None,
     redeliver: Redelivery | None = None,
-) -> dict[str, Any]:
+) -> Any:
     """Deliver what is approved.
 
     Args:
@@ -64,7 +65,8 @@ def publish_flow(
         "redeliver": redeliver.model_dump() if redeliver else None,
         "dry_run": dry_run,
     }
-    return report(config, summary.as_dict(), parameters)
+    # Work that failed ends the run Failed (with the summary as its data), not Completed.
+    return run_outcome(report(config, summary.as_dict(), parameters))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,10 +76,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--post-id", dest="post_ids", type=int, action="append", default=None)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    result = publish_flow(
-        config=args.config, dry_run=args.dry_run, channel=args.channel, post_ids=args.post_ids
+    result = call_flow(
+        publish_flow, config=args.config, dry_run=args.dry_run, channel=args.channel, post_ids=args.post_ids
     )
     print(json.dumps(result, default=str))
+    raise SystemExit(exit_status(result))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 from prefect import flow, task
 
 from flows.params import ConfigPath, FeedRef, Languages, PostURL, SyndicateOptions
+from syndication.orchestration.outcome import call_flow, exit_status, run_outcome
 from syndication.orchestration.pipeline_lock import exclusive_run
 from syndication.orchestration.report import report_run
 from syndication.orchestration.runners import translate_batches
@@ -65,7 +66,7 @@ def syndicate_flow(
     dry_run: bool = False,
     force: bool = False,
     post_url: PostURL = None,
-) -> dict[str, Any]:
+) -> Any:
     """One syndication cycle, or one post.
 
     Args:
@@ -95,7 +96,8 @@ def syndicate_flow(
         "force": force,
         "post_url": post_url,
     }
-    return report(config, summary.as_dict(), parameters)
+    # Work that failed ends the run Failed (with the summary as its data), not Completed.
+    return run_outcome(report(config, summary.as_dict(), parameters))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    result = syndicate_flow(
+    result = call_flow(
+        syndicate_flow,
         config=args.config,
         feed=args.feed,
         languages=args.languages,
@@ -116,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         post_url=args.post_url,
     )
     print(json.dumps(result, default=str))
+    raise SystemExit(exit_status(result))
 
 
 if __name__ == "__main__":

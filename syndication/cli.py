@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from syndication.cli_support import (
+    ExitError,
     actor_name,
+    cli_error,
     config_option,
     config_path,
     echo_json,
@@ -34,6 +36,8 @@ def _print_summary(summary: RunSummary, as_json: bool) -> None:
     if as_json:
         echo_json(summary.as_dict())
         return
+    if summary.failed:
+        click.echo(f"FAILED: {summary.failure_headline()} (the rest of the run went on)", err=True)
     for line in summary.lines():
         click.echo(line)
     for error in summary.errors:
@@ -123,8 +127,15 @@ def run(
     )
     summary = RunSummary.from_dict(data)
     _print_summary(summary, as_json)
-    if post_url and summary.errors:
-        sys.exit(1)
+    _exit_for(summary)
+
+
+def _exit_for(summary: RunSummary) -> None:
+    """Exit 1 when any feed, page, translation or delivery failed in this run (``exit_codes``)."""
+    from syndication import exit_codes
+
+    if summary.failed:
+        sys.exit(exit_codes.WORK_FAILED)
 
 
 PREFECT_STARTUP_TIMEOUT = "120"
@@ -158,14 +169,16 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
     Prefect server that does not start is a clean command-line error rather than a traceback."""
     from prefect.exceptions import ParameterTypeError
 
+    from syndication import exit_codes
     from syndication.errors import SyndicationError
+    from syndication.orchestration.outcome import call_flow
 
     try:
-        return flow(**parameters)
-    except (ParameterTypeError, SyndicationError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    except ValueError as exc:  # pydantic's ValidationError of the cross-field checks
-        raise click.ClickException(str(exc)) from exc
+        return call_flow(flow, **parameters)
+    except SyndicationError as exc:
+        raise cli_error(exc) from exc
+    except (ParameterTypeError, ValueError) as exc:  # ValueError: pydantic's cross-field checks
+        raise ExitError(str(exc), exit_codes.USAGE) from exc
     except RuntimeError as exc:
         if (error := _prefect_unavailable(exc)) is not None:
             raise error from exc
@@ -180,7 +193,7 @@ def _check_config(path: str | None) -> Settings:
     try:
         return load_settings(path)
     except SyndicationError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise cli_error(exc) from exc
 
 
 @main.command()
@@ -199,6 +212,7 @@ def publish(config: Path | None, dry_run: bool, channel: str | None, as_json: bo
     _check_config(path)
     summary = RunSummary.from_dict(_run_flow(publish_flow, config=path, dry_run=dry_run, channel=channel))
     _print_summary(summary, as_json)
+    _exit_for(summary)
 
 
 # ------------------------------------------------------------------------------------- backfill
@@ -296,6 +310,7 @@ def backfill(
         finally:
             bars.close()
     _print_summary(summary, as_json)
+    _exit_for(summary)
 
 
 # --------------------------------------------------------------------------------------- deploy
@@ -656,8 +671,7 @@ def deliveries_redeliver(
     with open_context(config, dry_run=dry_run) as ctx:
         summary = pipeline.redeliver(ctx, post, lang, channel)
     _print_summary(summary, as_json)
-    if summary.deliveries_failed:
-        sys.exit(1)
+    _exit_for(summary)
 
 
 @deliveries.command("retry")
@@ -705,6 +719,9 @@ def demo(workdir: Path, port: int, keep_serving: bool, as_json: bool) -> None:
         raise
     if as_json:
         echo_json(result)
+    from syndication.summary import RunSummary
+
+    _exit_for(RunSummary.from_dict(result["summary"]))
 
 
 def _mount_optional() -> None:

@@ -45,6 +45,27 @@ def config_path(config: Path | None) -> str | None:
     return str(default.resolve()) if default.exists() else None
 
 
+class ExitError(click.ClickException):
+    """A one-line CLI error with its own exit code (``syndication.exit_codes``)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it from the instance too
+
+
+def cli_error(exc: BaseException) -> click.ClickException:
+    """Our error as a one-line CLI error whose exit code says what kind it is: configuration 2,
+    store 3, anything else 1."""
+    from syndication import exit_codes
+    from syndication.errors import ConfigError, StoreError
+
+    if isinstance(exc, ConfigError):
+        return ExitError(str(exc), exit_codes.USAGE)
+    if isinstance(exc, StoreError):
+        return ExitError(str(exc), exit_codes.STORE_UNAVAILABLE)
+    return click.ClickException(str(exc))
+
+
 @contextmanager
 def open_context(config: Path | None, *, dry_run: bool = False) -> Iterator[RunContext]:
     """A run context for one command; our errors become clean one-line CLI errors."""
@@ -54,11 +75,11 @@ def open_context(config: Path | None, *, dry_run: bool = False) -> Iterator[RunC
     try:
         ctx = RunContext.open(config_path(config), dry_run=dry_run)
     except SyndicationError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise cli_error(exc) from exc
     try:
         yield ctx
     except SyndicationError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise cli_error(exc) from exc
     finally:
         ctx.close()
 

@@ -346,6 +346,7 @@ def run_demo(
     nothing translated, nothing sent twice.
     """
     from flows.syndicate import syndicate_flow
+    from syndication.orchestration.outcome import call_flow
     from syndication.summary import RunSummary
 
     say = echo or (lambda _line: None)
@@ -358,7 +359,7 @@ def run_demo(
     with server:
         config = prepare_demo(workdir / DEMO_STATE, server.base_url, outbox=outbox)
         say(f"demo blog (Danish) at {server.base_url}/  — feed {server.base_url}/feed/")
-        summary = RunSummary.from_dict(syndicate_flow(config=str(config)))
+        summary = RunSummary.from_dict(call_flow(syndicate_flow, config=str(config)))
         files = sorted(
             str(p.relative_to(workdir))
             for p in outbox.rglob("*")

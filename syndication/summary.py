@@ -9,6 +9,22 @@ from typing import Any
 log = logging.getLogger("syndication.run")
 
 
+STAGE_NOUNS: dict[str, tuple[str, str]] = {
+    "poll": ("feed", "feeds"),
+    "backfill": ("backfill feed", "backfill feeds"),
+    "extract": ("page", "pages"),
+    "links": ("linked article", "linked articles"),
+    "translate": ("translation", "translations"),
+    "deliver": ("delivery", "deliveries"),
+}
+"""What one failure of a stage is called in a headline (the stage names ``error()`` is given)."""
+
+
+def _count_noun(n: int, stage: str) -> str:
+    one, many = STAGE_NOUNS.get(stage, (f"{stage} item", f"{stage} items"))
+    return f"{n} {one if n == 1 else many}"
+
+
 @dataclass
 class ItemError:
     stage: str
@@ -76,6 +92,27 @@ class RunSummary:
             message,
             extra={"post": where.get("post"), "lang": where.get("lang"), "channel": where.get("channel")},
         )
+
+    @property
+    def failed(self) -> bool:
+        """Some work of this run failed: the command exits 1 and the Prefect run ends ``Failed``."""
+        return bool(self.errors)
+
+    def failure_counts(self) -> dict[str, int]:
+        """Failures per stage, in pipeline order: ``{"poll": 1, "deliver": 3}``."""
+        counts: dict[str, int] = {}
+        for error in self.errors:
+            counts[error.stage] = counts.get(error.stage, 0) + 1
+        order = {stage: n for n, stage in enumerate(STAGE_NOUNS)}
+        return dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+    def failure_headline(self) -> str:
+        """``3 deliveries and 1 feed failed`` (empty when nothing failed)."""
+        parts = [_count_noun(n, stage) for stage, n in self.failure_counts().items()]
+        if not parts:
+            return ""
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return f"{listed} failed"
 
     def merge(self, other: RunSummary) -> RunSummary:
         for f in fields(self):

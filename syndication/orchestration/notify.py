@@ -11,7 +11,8 @@ Two ways, both configured in ``[orchestration]``:
   of the run. Failures to notify are logged, never fail the run.
 
 A run notifies about what *it* changed: items it queued for review (not the ones already waiting,
-which would repeat every 30 minutes) and deliveries that failed terminally in it.
+which would repeat every 30 minutes) and everything that failed in it (feeds, pages, translations,
+deliveries: "3 deliveries failed"), whether or not a later run retries it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syndication.summary import RunSummary
+from syndication.summary import ItemError, RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -61,32 +62,47 @@ def notices(
                 payload={"new": queued, "waiting": summary.awaiting_review, "flow": flow},
             )
         )
-    failed = [e for e in summary.errors if e.stage == "deliver" and e.kind == "terminal"]
+    failed = summary.errors
     if "failure" in notify_on and failed:
-        lines = [
-            f"- post {e.post or '?'} ({e.lang or '?'}) to {e.channel or '?'}: {e.message}"
-            for e in failed[:20]
-        ]
+        lines = [_failure_line(e) for e in failed[:20]]
         if len(failed) > 20:
             lines.append(f"- … and {len(failed) - 20} more")
+        terminal = sum(e.kind == "terminal" for e in failed)
+        later = (
+            f"{terminal} will not be retried until someone acts; the rest are retried on later runs"
+            if terminal
+            else "they are retried on later runs"
+        )
         found.append(
             Notice(
                 event=FAILURE_EVENT,
-                subject=f"{len(failed)} delivery(ies) failed and will not be retried",
+                subject=summary.failure_headline(),
                 body=(
-                    f"The {flow} run could not deliver:\n"
+                    f"The {flow} run could not do everything ({later}):\n"
                     + "\n".join(lines)
-                    + "\nFix the cause, then `syndicate deliveries retry ID` (ids: `syndicate deliveries list"
-                    " --state failed`)."
+                    + "\nSee `syndicate status`; failed deliveries: `syndicate deliveries list "
+                    "--state failed`, then `syndicate deliveries retry` once the cause is fixed."
                 ),
                 payload={
                     "failed": len(failed),
+                    "terminal": terminal,
+                    "by_stage": summary.failure_counts(),
                     "flow": flow,
-                    "items": [{"post": e.post, "lang": e.lang, "channel": e.channel} for e in failed[:50]],
+                    "items": [
+                        {"stage": e.stage, "post": e.post, "lang": e.lang, "channel": e.channel}
+                        for e in failed[:50]
+                    ],
                 },
             )
         )
     return found
+
+
+def _failure_line(error: ItemError) -> str:
+    if error.stage == "deliver":
+        return f"- post {error.post or '?'} ({error.lang or '?'}) to {error.channel or '?'}: {error.message}"
+    where = ", ".join(v for v in (error.post, error.lang, error.channel) if v)
+    return f"- {error.stage}{f' {where}' if where else ''}: {error.message}"
 
 
 def emit_events(found: Sequence[Notice]) -> int:

@@ -94,3 +94,58 @@ def test_syndicate_flow_waits_while_a_backfill_holds_the_store(prefect_harness, 
         lock_log.removeHandler(handler)
     [summary] = results
     assert summary["entries_new"] == 2 and summary["deliveries_sent"] == 4
+
+
+@pytest.fixture
+def demo_config_with_a_dead_feed(demo_config):
+    """The demo plus a second feed on a loopback port where nothing listens."""
+    from tests.deliveries.channels.channels_support import free_port
+
+    config, server = demo_config
+    dead = f"http://127.0.0.1:{free_port()}/feed/"
+    config.write_text(
+        config.read_text(encoding="utf-8") + f'\n[[feeds]]\nurl = "{dead}"\nname = "dead"\nsource_lang = "da"\n',
+        encoding="utf-8",
+    )
+    return config, dead
+
+
+def test_a_run_whose_work_partly_failed_ends_failed_with_its_summary(
+    prefect_harness, demo_config_with_a_dead_feed
+):
+    """The demo post goes out, the dead feed fails: the flow run ends Failed (not Completed), says
+    what failed, and still carries the whole summary."""
+    from flows.syndicate import syndicate_flow
+
+    config, dead = demo_config_with_a_dead_feed
+    state = syndicate_flow(config=str(config), return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("1 feed failed")
+    summary = state.result(raise_on_failure=False)
+    assert summary["deliveries_sent"] == 4 and summary["feeds_failed"] == 1
+    assert [e["stage"] for e in summary["errors"]] == ["poll"]
+    assert dead in (summary["errors"][0]["post"] or "") + summary["errors"][0]["message"]
+
+    again = syndicate_flow(config=str(config), return_state=True)
+    assert again.is_failed()  # still dead: every run says so, none ends Completed
+
+
+def test_cli_exit_codes_say_whether_work_failed(prefect_harness, demo_config_with_a_dead_feed):
+    config, _dead = demo_config_with_a_dead_feed
+    runner = CliRunner()
+    failed = runner.invoke(main, ["run", "--config", str(config), "--json"], catch_exceptions=False)
+    assert failed.exit_code == 1
+    summary = json.loads(failed.stdout)  # --json still prints the whole summary
+    assert summary["deliveries_sent"] == 4 and len(summary["errors"]) == 1
+
+    text = runner.invoke(main, ["run", "--config", str(config)], catch_exceptions=False)
+    assert text.exit_code == 1
+    assert "FAILED: 1 feed failed (the rest of the run went on)" in text.stderr
+
+    published = runner.invoke(main, ["publish", "--config", str(config)], catch_exceptions=False)
+    assert published.exit_code == 0, published.output  # nothing failed in the publish run
+
+    broken = config.parent / "broken.toml"
+    broken.write_text("[[feeds]]\nurl = 3\n", encoding="utf-8")
+    usage = runner.invoke(main, ["run", "--config", str(broken)], catch_exceptions=False)
+    assert usage.exit_code == 2, usage.output

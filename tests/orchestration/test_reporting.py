@@ -92,7 +92,7 @@ def test_progress_is_one_figure_from_pages_to_posts():
     assert creeping == sorted(creeping) and creeping[-1] < 10
 
 
-def test_notices_for_newly_queued_items_and_terminal_failures():
+def test_notices_for_newly_queued_items_and_failures():
     quiet = RunSummary(translations_new=2, auto_approved=2, awaiting_review=5)
     assert notices(quiet, flow="syndicate") == []  # nothing new for an editor: no repeat message
 
@@ -103,8 +103,29 @@ def test_notices_for_newly_queued_items_and_terminal_failures():
     assert found[0].subject == "2 new translation(s) wait for review"
     assert "6 item(s) are waiting" in found[0].body and "https://review.example.dk/" in found[0].body
     assert "post https://b.dk/?p=9 (sv) to partner: 401 Unauthorized" in found[1].body
-    assert found[1].payload["items"] == [{"post": "https://b.dk/?p=9", "lang": "sv", "channel": "partner"}]
+    assert found[1].payload["items"] == [
+        {"stage": "deliver", "post": "https://b.dk/?p=9", "lang": "sv", "channel": "partner"}
+    ]
     assert [n.event for n in notices(summary, flow="x", notify_on=["failure"])] == [FAILURE_EVENT]
+    assert found[1].subject == "1 delivery failed"
+
+
+def test_every_failure_of_the_run_is_notified_not_only_terminal_deliveries():
+    """A transient delivery failure, a feed that did not answer and a page that 404s are failures
+    of the run too: the default notification says so ("3 deliveries and 1 feed failed")."""
+    summary = RunSummary()
+    summary.error("poll", "connection refused", post="https://b.dk/feed/")
+    summary.error("extract", "HTTP 404", post="https://b.dk/?p=3")
+    for n in range(3):
+        summary.error("deliver", "HTTP 503", post=f"https://b.dk/?p={n}", lang="nb", channel="partner")
+    summary.errors[-1].kind = "transient"
+    [notice] = notices(summary, flow="publish")
+    assert notice.event == FAILURE_EVENT
+    assert notice.subject == "1 feed, 1 page and 3 deliveries failed"
+    assert notice.payload["by_stage"] == {"poll": 1, "extract": 1, "deliver": 3}
+    assert notice.payload["terminal"] == 4
+    assert "- extract https://b.dk/?p=3: HTTP 404" in notice.body
+    assert "post https://b.dk/?p=2 (nb) to partner: HTTP 503" in notice.body
 
 
 def test_log_lines_name_post_language_and_channel():
