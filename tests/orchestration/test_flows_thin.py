@@ -65,6 +65,7 @@ ALLOWED_IMPORTS = {
     "prefect",
     "flows.params",
     "syndication.orchestration.artifacts",
+    "syndication.orchestration.outcome",
     "syndication.orchestration.pipeline_lock",
     "syndication.orchestration.report",
     "syndication.orchestration.runners",
