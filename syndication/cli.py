@@ -356,14 +356,15 @@ def status(config: Path | None, as_json: bool) -> None:
     """Counts per stage and per delivery state, and the last errors."""
     from syndication.status import status as collect
 
+    from syndication.feeds.health import feed_lines
+
     with open_context(config) as ctx, ctx.store.session() as session:
-        data = collect(session)
+        data = collect(session, settings=ctx.settings)
     if as_json:
         echo_json(data)
         return
     for feed in data["feeds"]:
-        state = feed["status"] + (f", last error: {feed['last_error']}" if feed["last_error"] else "")
-        click.echo(f"feed {feed['name'] or feed['url']}: {state}, polled {feed['polls']}×")
+        click.echo("\n".join(feed_lines(feed)))
     for section in ("posts", "translations", "deliveries"):
         counts = data[section]
         text = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
@@ -716,6 +717,7 @@ def _mount_optional() -> None:
         ("syndication.web.cli", "serve"),
         ("syndication.web.cli", "users"),
         ("syndication.deliveries.subscribers_cli", "subscribers"),
+        ("syndication.feeds.cli", "feeds"),
     ):
         try:
             module = importlib.import_module(module_name)
