@@ -354,9 +354,8 @@ def deploy(home: Path | None) -> None:
 @json_option
 def status(config: Path | None, as_json: bool) -> None:
     """Counts per stage and per delivery state, and the last errors."""
-    from syndication.status import status as collect
-
     from syndication.feeds.health import feed_lines
+    from syndication.status import status as collect
 
     with open_context(config) as ctx, ctx.store.session() as session:
         data = collect(session, settings=ctx.settings)

@@ -66,8 +66,10 @@ def list_feeds(config: Path | None, as_json: bool) -> None:
 def poll_now(feed: str, config: Path | None, as_json: bool) -> None:
     """Poll FEED (name or URL) at once, whatever backoff, Retry-After or retirement deferred it.
 
-    Exits 1 when the poll failed.
+    The answer is stored as a scheduled poll's would be; new entries are extracted and translated
+    by the next `syndicate run`. Exits 1 when the poll failed.
     """
+    from syndication.feeds.health import feed_lines, feed_report
     from syndication.feeds.ingest import poll_one
     from syndication.orchestration.pipeline_lock import pipeline_lock
 
@@ -82,37 +84,37 @@ def poll_now(feed: str, config: Path | None, as_json: bool) -> None:
     ):
         chosen = _config_for(ctx, feed)
         result = poll_one(ctx, chosen, now=datetime.now(UTC), force=True)
-        data = {
-            "feed": chosen.name or chosen.url,
-            "outcome": result.outcome,
-            "status": result.status,
-            "error": result.error,
-            "notes": result.notes,
-            "summary": ctx.summary.as_dict(),
-        }
-        from syndication.feeds.health import feed_report
-
         with ctx.store.session() as session:
-            item = next(i for i in feed_report(session, [chosen], ctx.settings.polling) if i["url"] == chosen.url)
-    failed = result.outcome in ("gone", "error") or bool(ctx.summary.errors)
+            [state] = feed_report(session, [chosen], ctx.settings.polling)
+    summary = ctx.summary
+    label = chosen.name or chosen.url
     if as_json:
-        echo_json({**data, "state": item})
+        echo_json(
+            {
+                "feed": label,
+                "outcome": result.outcome,
+                "status": result.status,
+                "error": result.error,
+                "notes": result.notes,
+                "summary": summary.as_dict(),
+                "state": state,
+            }
+        )
     else:
-        from syndication.feeds.health import feed_lines
-
-        summary = ctx.summary
         if result.outcome == "ok":
             click.echo(
-                f"{data['feed']}: HTTP {result.status}, {summary.entries_new} new and "
-                f"{summary.entries_updated} updated entries (the next `syndicate run` extracts and "
-                "translates them)"
+                f"{label}: HTTP {result.status}, {summary.entries_new} new and {summary.entries_updated} "
+                "updated entries (the next `syndicate run` extracts and translates them)"
             )
         elif result.outcome == "not_modified":
-            click.echo(f"{data['feed']}: not modified since the last poll")
+            click.echo(f"{label}: not modified since the last poll")
+        else:
+            click.echo(f"{label}: {result.error}", err=True)
         for error in summary.errors:
-            click.echo(f"  ! {error.message}", err=True)
-        click.echo("\n".join(feed_lines(item)))
-    if failed:
+            if error.message != result.error:
+                click.echo(f"  ! {error.message}", err=True)
+        click.echo("\n".join(feed_lines(state)))
+    if result.outcome in ("gone", "error") or summary.errors:
         sys.exit(1)
 
 

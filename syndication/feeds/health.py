@@ -80,11 +80,12 @@ def record_gone(feed: Feed, result: PollResult, policy: PollingSettings, now: da
         # Probes go to the configured URL: a URL the feed moved to is not kept through a retirement.
         feed.current_url = feed.url
         feed.next_poll_after = now + timedelta(seconds=policy.retired_probe_interval)
+        over = human_duration(span.total_seconds())
+        every = human_duration(policy.retired_probe_interval)
         feed.last_error = (
-            f"{error}; answered so on {feed.failed_polls} polls over {human_duration(span.total_seconds())}: "
-            f"the feed is retired. It is still asked every "
-            f"{human_duration(policy.retired_probe_interval)} (next {human_when(feed.next_poll_after, now=now)}) "
-            f"and comes back when it answers; `syndicate feeds resume {name}` brings it back now"
+            f"{error}; answered so on {feed.failed_polls} polls over {over}: the feed is retired. "
+            f"It is still asked every {every} (next {human_when(feed.next_poll_after, now=now)}) and "
+            f"comes back when it answers; `syndicate feeds resume {name}` brings it back now"
         )
         return feed.last_error
     feed.status = "failing"

@@ -75,8 +75,8 @@ def poll_feeds(
 def poll_one(ctx: RunContext, config: FeedSettings, *, now: datetime, force: bool = False) -> PollResult:
     """Poll one feed and store what happened (see ``syndication.feeds.health`` for the schedule);
     ``force``: whatever backoff, ``Retry-After`` or retirement deferred it (``feeds poll-now``)."""
-    from syndication.feeds import FeedState, poll_feed
     from syndication.feeds import health
+    from syndication.feeds.poll import FeedState, poll_feed
 
     summary = ctx.summary
     policy = ctx.settings.polling

@@ -19,7 +19,7 @@ from syndication.cli import main
 from syndication.context import RunContext
 from syndication.feeds.ingest import poll_feeds
 from syndication.status import status
-from syndication.store import Feed, Post
+from syndication.store import Feed
 from syndication.summary import RunSummary
 from tests.httpserver import FixtureServer, ReceivedRequest, Reply
 
@@ -334,7 +334,8 @@ def test_a_redirect_to_a_dead_url_is_not_blamed_on_the_configured_url(
     http_server.redirect("/feed/", "/ny-feed/", status=301)
     http_server.add("/ny-feed/", body=b"Not Found", status=404)
     [error] = ctx_factory.poll(T0).errors
-    assert f"{base}/ny-feed/ (where the configured URL {base}/feed/ redirects) answered HTTP 404" in error.message
+    where = f"{base}/ny-feed/ (where the configured URL {base}/feed/ redirects)"
+    assert f"{where} answered HTTP 404" in error.message
     assert "check" not in error.message
 
 

@@ -174,7 +174,7 @@ def test_truncated_feed_gives_the_entries_before_the_cut():
     entries = parse_feed(data[:cut], WP_URL)
     assert entries[0].entry_id == "https://landsbynet.example.dk/?p=412"
     assert "Søren Ærenlund" in (entries[0].content_html or "")
-    assert any("not well-formed" in note for note in entries.notes) and entries.problems == []
+    assert any("not well-formed" in note for note in entries.notes)
 
 
 @pytest.mark.parametrize(
