@@ -69,7 +69,7 @@ def poll_now(feed: str, config: Path | None, as_json: bool) -> None:
     The answer is stored as a scheduled poll's would be; new entries are extracted and translated
     by the next `syndicate run`. Exits 1 when the poll failed.
     """
-    from syndication.feeds.health import feed_lines, feed_report
+    from syndication.feeds.health import describe, feed_lines, feed_row_for
     from syndication.feeds.ingest import poll_one
     from syndication.orchestration.pipeline_lock import pipeline_lock
 
@@ -85,7 +85,7 @@ def poll_now(feed: str, config: Path | None, as_json: bool) -> None:
         chosen = _config_for(ctx, feed)
         result = poll_one(ctx, chosen, now=datetime.now(UTC), force=True)
         with ctx.store.session() as session:
-            [state] = feed_report(session, [chosen], ctx.settings.polling)
+            state = describe(feed_row_for(session, chosen), chosen, ctx.settings.polling, datetime.now(UTC))
     summary = ctx.summary
     label = chosen.name or chosen.url
     if as_json:
@@ -108,11 +108,10 @@ def poll_now(feed: str, config: Path | None, as_json: bool) -> None:
             )
         elif result.outcome == "not_modified":
             click.echo(f"{label}: not modified since the last poll")
-        else:
-            click.echo(f"{label}: {result.error}", err=True)
-        for error in summary.errors:
-            if error.message != result.error:
-                click.echo(f"  ! {error.message}", err=True)
+        # The run's errors say more (backoff, retirement); a retired feed's failed probe has none.
+        errors = [e.message for e in summary.errors] or ([result.error] if result.error else [])
+        for message in errors:
+            click.echo(f"{label}: {message}", err=True)
         click.echo("\n".join(feed_lines(state)))
     if result.outcome in ("gone", "error") or summary.errors:
         sys.exit(1)

@@ -65,7 +65,7 @@ def record_gone(feed: Feed, result: PollResult, policy: PollingSettings, now: da
     if feed.status == "retired":
         feed.next_poll_after = now + timedelta(seconds=policy.retired_probe_interval)
         feed.last_error = (
-            f"{error}; retired, asked again {human_when(feed.next_poll_after, now=now)}; "
+            f"{error}; retired, asked again every {human_duration(policy.retired_probe_interval)}; "
             f"`syndicate feeds resume {name}` puts it back on the schedule"
         )
         return feed.last_error
@@ -82,21 +82,22 @@ def record_gone(feed: Feed, result: PollResult, policy: PollingSettings, now: da
         feed.next_poll_after = now + timedelta(seconds=policy.retired_probe_interval)
         over = human_duration(span.total_seconds())
         every = human_duration(policy.retired_probe_interval)
+        # Stored without "in 1 d": status shows the next probe itself, and "in …" would go stale.
         feed.last_error = (
             f"{error}; answered so on {feed.failed_polls} polls over {over}: the feed is retired. "
-            f"It is still asked every {every} (next {human_when(feed.next_poll_after, now=now)}) and "
-            f"comes back when it answers; `syndicate feeds resume {name}` brings it back now"
+            f"It is still asked every {every} and comes back when it answers; "
+            f"`syndicate feeds resume {name}` brings it back now"
         )
-        return feed.last_error
+        return f"{feed.last_error} (next probe {human_when(feed.next_poll_after, now=now)})"
     feed.status = "failing"
     wait = min(policy.failing_backoff_max, policy.failing_backoff * 2 ** (feed.failed_polls - 1))
     feed.next_poll_after = now + timedelta(seconds=wait)
+    answers = "1 such answer" if feed.failed_polls == 1 else f"{feed.failed_polls} such answers in a row"
     feed.last_error = (
-        f"{error}; {feed.failed_polls} such answer(s) since {since:%Y-%m-%d %H:%M} UTC, next poll "
-        f"{human_when(feed.next_poll_after, now=now)}; retired after {polls_needed} over at least "
-        f"{human_duration(days_needed.total_seconds())}"
+        f"{error}; {answers} since {since:%Y-%m-%d %H:%M} UTC; retired after {polls_needed} over at "
+        f"least {human_duration(days_needed.total_seconds())}, polled backed off until then"
     )
-    return feed.last_error
+    return f"{feed.last_error} (next poll {human_when(feed.next_poll_after, now=now)})"
 
 
 def record_notes(feed: Feed, result: PollResult, now: datetime) -> None:

@@ -34,6 +34,7 @@ from typing import Literal
 from syndication.errors import FetchError
 from syndication.feeds.parse import read_feed
 from syndication.fetch.fetcher import Fetcher
+from syndication.fetch.retry_after import MAX_RETRY_AFTER
 from syndication.models import FeedEntries
 from syndication.timefmt import human_duration
 
@@ -237,7 +238,8 @@ def _failure_text(
     elif status in (401, 403):
         text += " (the server refuses us access)"
     if asked_for is not None and wait is not None:
-        text += f" and asks us to wait {human_duration(asked_for)}"
+        at_least = "at least " if asked_for >= MAX_RETRY_AFTER else ""  # the parser clamps to a year
+        text += f" and asks us to wait {at_least}{human_duration(asked_for)}"
         if wait < asked_for:
             text += f"; waiting {human_duration(wait)} at most (polling.retry_after_cap)"
     return text

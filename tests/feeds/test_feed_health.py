@@ -231,7 +231,7 @@ def test_a_huge_retry_after_is_capped_shown_in_human_units_and_poll_now_clears_i
     feed = ctx_factory.feed()
     assert feed.next_poll_after == T0 + timedelta(hours=6)
     [error] = summary.errors
-    assert "asks us to wait 365 d" in error.message
+    assert "asks us to wait at least 365 d" in error.message
     assert "waiting 6 h at most (polling.retry_after_cap)" in error.message
     assert "e+" not in error.message
     assert ctx_factory.status()["next_poll_at"] == (T0 + timedelta(hours=6)).isoformat()
@@ -273,6 +273,8 @@ def test_poll_now_on_a_failing_feed_reports_the_failure_and_exits_1(
 ) -> None:
     http_server.add("/feed/", body=b"Gone", status=410)
     ctx_factory.poll(T0)
+    with config.open("a", encoding="utf-8") as extra:  # another feed: poll-now reports only its own
+        extra.write(f'[[feeds]]\nurl = "{http_server.url("/andet/")}"\nname = "andet"\n')
     real_now = datetime.now(UTC)  # the command runs on the real clock
     ctx_factory.update(last_polled_at=real_now, next_poll_after=real_now + timedelta(hours=1))
     listed = cli("feeds", "list", "--config", str(config))
@@ -283,7 +285,9 @@ def test_poll_now_on_a_failing_feed_reports_the_failure_and_exits_1(
     data = json.loads(result.stdout)
     assert data["outcome"] == "gone" and data["status"] == 410
     assert data["state"]["status"] == "failing" and data["state"]["failed_polls"] == 2
-    assert len(http_server.requests) == before + 1
+    assert data["state"]["name"] == "landsbyen" and data["summary"]["feeds_polled"] == 1
+    assert "2 such answers in a row" in data["state"]["last_error"]
+    assert [r.path for r in http_server.requests[before:]] == ["/feed/"]
 
 
 # ------------------------------------------------------------------------------------ sticky 301
