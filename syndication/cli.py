@@ -369,16 +369,16 @@ def deploy(home: Path | None) -> None:
 @json_option
 def status(config: Path | None, as_json: bool) -> None:
     """Counts per stage and per delivery state, and the last errors."""
+    from syndication.feeds.health import feed_lines
     from syndication.status import status as collect
 
     with open_context(config) as ctx, ctx.store.session() as session:
-        data = collect(session)
+        data = collect(session, settings=ctx.settings)
     if as_json:
         echo_json(data)
         return
     for feed in data["feeds"]:
-        state = feed["status"] + (f", last error: {feed['last_error']}" if feed["last_error"] else "")
-        click.echo(f"feed {feed['name'] or feed['url']}: {state}, polled {feed['polls']}×")
+        click.echo("\n".join(feed_lines(feed)))
     for section in ("posts", "translations", "deliveries"):
         counts = data[section]
         text = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
@@ -733,6 +733,7 @@ def _mount_optional() -> None:
         ("syndication.web.cli", "serve"),
         ("syndication.web.cli", "users"),
         ("syndication.deliveries.subscribers_cli", "subscribers"),
+        ("syndication.feeds.cli", "feeds"),
     ):
         try:
             module = importlib.import_module(module_name)

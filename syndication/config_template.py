@@ -32,6 +32,14 @@ depth = 1
 allowed_hosts = []
 max_per_post = 10
 
+[polling]
+# A feed answering 410 Gone or 404 is polled backed off (1 h, doubling up to 1 d) and retired only
+# after this many such polls over at least this many days; a retired feed is still asked daily and
+# comes back on its own when it answers (or now: syndicate feeds resume NAME).
+retire_after_polls = 3
+retire_after_days = 7
+retry_after_cap = 21600   # seconds: the longest a server's Retry-After may defer a feed's next poll
+
 [[feeds]]
 url = "{feed_url}"
 name = "blog"

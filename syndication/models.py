@@ -37,19 +37,23 @@ class Entry:
 
 
 class FeedEntries(list[Entry]):
-    """What ``parse_feed`` could read, with the problems it met on the way."""
+    """What ``parse_feed`` could read, with the problems it met on the way (something was lost:
+    entries skipped, the document cut, not a feed) and the notes (something was repaired and
+    nothing lost: encoding fixed, DOCTYPE removed, read leniently)."""
 
     def __init__(
         self,
         entries: list[Entry] | None = None,
         *,
         problems: list[str] | None = None,
+        notes: list[str] | None = None,
         title: str | None = None,
         link: str | None = None,
         lang: str | None = None,
     ) -> None:
         super().__init__(entries or [])
         self.problems: list[str] = problems or []
+        self.notes: list[str] = notes or []
         self.title = title
         self.link = link
         self.lang = lang

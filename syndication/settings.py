@@ -69,6 +69,23 @@ class FeedSettings(_Model):
     """Fetch the post page even when the feed carries full content (``content:encoded``)."""
 
 
+class PollingSettings(_Model):
+    """How feeds are polled when they fail (``[polling]``); every duration in seconds."""
+
+    retire_after_polls: int = Field(3, ge=1)
+    """A feed answering 410 Gone or 404 is retired only after this many such polls in a row ..."""
+    retire_after_days: float = Field(7.0, ge=0)
+    """... spread over at least this many days; until then it is ``failing`` and polled backed off."""
+    failing_backoff: float = Field(3600.0, gt=0)
+    """Wait after the first 410/404 before the next poll; doubled after each further one ..."""
+    failing_backoff_max: float = Field(86_400.0, gt=0)
+    """... up to this."""
+    retired_probe_interval: float = Field(86_400.0, gt=0)
+    """A retired feed is still asked this often; a feed that answers again is polled as before."""
+    retry_after_cap: float = Field(6 * 3600.0, gt=0)
+    """Longest a ``Retry-After`` (429, 503) may defer a feed's next poll; longer ones are cut."""
+
+
 class EngineSettings(_Model):
     model_config = ConfigDict(extra="allow")
     type: str
@@ -172,6 +189,7 @@ class Settings(_Model):
     fetch: FetchSettings = Field(default_factory=lambda: FetchSettings())
     links: LinkSettings = Field(default_factory=lambda: LinkSettings())
     feeds: list[FeedSettings] = Field(default_factory=list)
+    polling: PollingSettings = Field(default_factory=lambda: PollingSettings())
     translation: TranslationSettings = Field(default_factory=lambda: TranslationSettings())
     engines: dict[str, EngineSettings] = Field(
         default_factory=lambda: {"apertium": EngineSettings(type="apertium")}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from syndication.store import Delivery, Feed, Post, Translation
+from syndication.store import Delivery, Post, Translation
+
+if TYPE_CHECKING:
+    from syndication.settings import Settings
 
 
 def _counts(session: Session, *group: Any) -> dict[str, int]:
@@ -28,20 +31,11 @@ def _current_translation_counts(session: Session) -> dict[str, int]:
     return {f"{lang}/{state}": int(count) for lang, state, count in rows}
 
 
-def status(session: Session, *, failures: int = 10) -> dict[str, Any]:
-    feeds = [
-        {
-            "url": feed.url,
-            "current_url": feed.current_url,
-            "name": feed.name,
-            "status": feed.status,
-            "polls": feed.polls,
-            "last_polled_at": feed.last_polled_at.isoformat() if feed.last_polled_at else None,
-            "last_status": feed.last_status,
-            "last_error": feed.last_error,
-        }
-        for feed in session.scalars(select(Feed).order_by(Feed.id))
-    ]
+def status(session: Session, *, failures: int = 10, settings: Settings | None = None) -> dict[str, Any]:
+    from syndication.feeds.health import feed_report
+
+    # With the settings: configured feeds not polled yet too, and the next poll by their policy.
+    feeds = feed_report(session, settings.feeds if settings else None, settings.polling if settings else None)
     failed: list[dict[str, Any]] = []
     for post in session.scalars(
         select(Post).where(Post.status == "failed").order_by(Post.updated_at.desc()).limit(failures)

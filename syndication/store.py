@@ -74,7 +74,8 @@ class Feed(Base):
     current_url: Mapped[str] = mapped_column(String(2000))
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active")
-    """``active`` or ``retired`` (the server said 410 Gone)."""
+    """``active``; ``failing`` (answered 410 or 404, polled backed off); ``retired`` (answered so on
+    ``polling.retire_after_polls`` polls over ``polling.retire_after_days``: probed at a low rate)."""
     etag: Mapped[str | None] = mapped_column(String(500))
     last_modified: Mapped[str | None] = mapped_column(String(100))
     baselined: Mapped[bool] = mapped_column(default=False)
@@ -85,6 +86,12 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(String(500))
     site_url: Mapped[str | None] = mapped_column(String(2000))
+    failing_since: Mapped[datetime | None]
+    """First 410/404 of the current run of them (``None`` once the feed answers again)."""
+    failed_polls: Mapped[int] = mapped_column(default=0)
+    """410/404 answers in a row since ``failing_since``."""
+    notes: Mapped[list[Any] | None]
+    """What the last read of the feed had to repair (encoding, DOCTYPE, lenient parse): not errors."""
 
 
 class Post(Base):

@@ -40,6 +40,9 @@ class RunSummary:
     feeds_polled: int = 0
     feeds_not_modified: int = 0
     feeds_failed: int = 0
+    # feed health (issue 9): retired feeds are not errors of each run, but never out of sight
+    feeds_retired: int = 0
+    """Retired feeds (410/404 for days): skipped or probed at a low rate; listed in ``status``."""
     entries_new: int = 0
     entries_updated: int = 0
     entries_baselined: int = 0
@@ -135,7 +138,8 @@ class RunSummary:
     def lines(self) -> list[str]:
         return [
             f"feeds      polled {self.feeds_polled}, not modified {self.feeds_not_modified}, "
-            f"failed {self.feeds_failed}",
+            f"failed {self.feeds_failed}"
+            + (f", retired {self.feeds_retired} (see `syndicate feeds list`)" if self.feeds_retired else ""),
             f"entries    new {self.entries_new}, updated {self.entries_updated}, "
             f"baselined {self.entries_baselined}"
             + (f", from {self.feed_pages} backfill pages" if self.feed_pages else ""),

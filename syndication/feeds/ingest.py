@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -17,6 +18,9 @@ from syndication.store import Feed, Post, utcnow
 if TYPE_CHECKING:
     from syndication.context import RunContext
     from syndication.feeds.backfill import FeedPage
+    from syndication.feeds.poll import PollResult
+
+log = logging.getLogger("syndication.feeds")
 
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:
@@ -46,73 +50,110 @@ def feed_row(session: Session, config: FeedSettings) -> Feed:
     return feed
 
 
-def poll_feeds(ctx: RunContext, *, only: str | None = None) -> None:
-    """Poll every configured feed once; one feed's failure never stops the others."""
-    from syndication.errors import ConfigError
-    from syndication.feeds import FeedState, poll_feed
+def poll_feeds(
+    ctx: RunContext,
+    *,
+    only: str | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> None:
+    """Poll every configured feed once; one feed's failure never stops the others.
 
-    summary = ctx.summary
+    ``now`` is the clock the schedule is kept by (backoff, ``Retry-After``, retirement); tests pass
+    their own."""
+    from syndication.errors import ConfigError
+
+    clock = now or utcnow
     if only is not None and not any(only in (c.url, c.name) for c in ctx.settings.feeds):
         # A mistyped --feed would otherwise poll nothing and report a run with nothing new.
         raise ConfigError(f"no configured feed matches {only!r}; {_feed_names(ctx.settings.feeds)}")
     for config in ctx.settings.feeds:
         if only is not None and only not in (config.url, config.name):
             continue
-        with ctx.store.session() as session:
-            feed = feed_row(session, config)
+        poll_one(ctx, config, now=clock())
+
+
+def poll_one(ctx: RunContext, config: FeedSettings, *, now: datetime, force: bool = False) -> PollResult:
+    """Poll one feed and store what happened (see ``syndication.feeds.health`` for the schedule);
+    ``force``: whatever backoff, ``Retry-After`` or retirement deferred it (``feeds poll-now``)."""
+    from syndication.feeds import health
+    from syndication.feeds.poll import FeedState, poll_feed
+
+    summary = ctx.summary
+    policy = ctx.settings.polling
+    label = config.name or config.url
+    with ctx.store.session() as session:
+        feed = feed_row(session, config)
+        was_retired = feed.status == "retired"
+        state = FeedState(
+            url=feed.current_url,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            next_poll_after=None if force else health.next_poll(feed, policy, now),
+            configured_url=feed.url,
+        )
+    result = poll_feed(ctx.fetcher(), state, now=now, retry_after_cap=policy.retry_after_cap)
+    with ctx.store.session() as session:
+        feed = feed_row(session, config)
+        if result.outcome == "deferred":
+            if was_retired:
+                summary.feeds_retired += 1
+            return result
+        feed.last_polled_at = now
+        feed.last_status = result.status
+        summary.feeds_polled += 1
+        feed.polls += 1
+        if result.new_url:
+            feed.current_url = result.new_url
+        if result.outcome == "gone":
+            message = health.record_gone(feed, result, policy, now, name=label)
+            if was_retired:
+                # Retired already, and said so when it was retired: this probe changes nothing.
+                summary.feeds_retired += 1
+                return result
+            summary.feeds_failed += 1
             if feed.status == "retired":
-                continue
-            state = FeedState(
-                url=feed.current_url,
-                etag=feed.etag,
-                last_modified=feed.last_modified,
-                next_poll_after=feed.next_poll_after,
+                summary.feeds_retired += 1
+            summary.errors.append(_item_error("poll", message, "terminal", config.url))
+            return result
+        if result.outcome == "error":
+            if was_retired:
+                feed.next_poll_after = now + timedelta(seconds=policy.retired_probe_interval)
+                summary.feeds_retired += 1
+                return result
+            summary.feeds_failed += 1
+            feed.last_error = result.error
+            # A failure without Retry-After leaves the next poll to the next run.
+            feed.next_poll_after = result.retry_after
+            summary.errors.append(
+                _item_error("poll", result.error or "poll failed", result.error_kind, config.url)
             )
-        result = poll_feed(ctx.fetcher(), state)
-        with ctx.store.session() as session:
-            feed = feed_row(session, config)
-            feed.last_polled_at = utcnow()
-            feed.last_status = result.status
-            if result.outcome == "deferred":
-                continue
-            summary.feeds_polled += 1
-            feed.polls += 1
-            if result.new_url:
-                feed.current_url = result.new_url
-            if result.outcome == "gone":
-                feed.status = "retired"
-                feed.last_error = f"the server says the feed is gone (410) at {state.url}; retired"
-                summary.error("poll", feed.last_error, post=config.url)
-                continue
-            if result.outcome == "error":
-                summary.feeds_failed += 1
-                feed.last_error = result.error
-                if result.retry_after is not None:
-                    feed.next_poll_after = result.retry_after
-                summary.errors.append(
-                    _item_error("poll", result.error or "poll failed", result.error_kind, config.url)
-                )
-                continue
-            feed.last_error = None
-            feed.next_poll_after = None
-            if result.etag is not None or result.last_modified is not None:
-                feed.etag, feed.last_modified = result.etag, result.last_modified
-            if result.outcome == "not_modified":
-                summary.feeds_not_modified += 1
-                continue
-            entries = result.entries
-            feed.title = entries.title or feed.title
-            feed.site_url = entries.link or feed.site_url
-            baseline = config.baseline and not feed.baselined
-            for entry in entries:
-                record_entry(session, ctx, feed, config, entry, baseline=baseline)
-            feed.baselined = True
-            # A malformed feed yields what could be read; the problems stay visible in status.
-            feed.last_error = "; ".join(entries.problems) or None
-            if entries.problems and not entries:
-                summary.feeds_failed += 1
-            for problem in entries.problems:
-                summary.errors.append(_item_error("poll", problem, "terminal", config.url))
+            return result
+        back = health.record_success(feed)
+        if back is not None:
+            log.info("feed %s: %s", label, back)
+        health.record_notes(feed, result, now)
+        for note in result.notes:
+            log.info("feed %s: %s", label, note)
+        if result.etag is not None or result.last_modified is not None:
+            feed.etag, feed.last_modified = result.etag, result.last_modified
+        if result.outcome == "not_modified":
+            summary.feeds_not_modified += 1
+            return result
+        entries = result.entries
+        feed.title = entries.title or feed.title
+        feed.site_url = entries.link or feed.site_url
+        baseline = config.baseline and not feed.baselined
+        for entry in entries:
+            record_entry(session, ctx, feed, config, entry, baseline=baseline)
+        feed.baselined = True
+        # A malformed feed yields what could be read; what was lost stays visible in status. What
+        # was only repaired (encoding, DOCTYPE, a lenient read) is a note on the feed, not an error.
+        feed.last_error = "; ".join(entries.problems) or None
+        if entries.problems and not entries:
+            summary.feeds_failed += 1
+        for problem in entries.problems:
+            summary.errors.append(_item_error("poll", problem, "terminal", config.url))
+        return result
 
 
 def _feed_names(feeds: list[FeedSettings]) -> str:
@@ -214,7 +255,10 @@ def backfill_feeds(
             url, retired = row.current_url, row.status == "retired"
         if retired:
             summary.error(
-                "backfill", f"feed {config.url} is retired (410 Gone); not backfilled", post=config.url
+                "backfill",
+                f"feed {config.url} is retired (it answered 410 or 404 for days); not backfilled; "
+                f"`syndicate feeds resume {config.name or config.url}` brings it back",
+                post=config.url,
             )
             continue
         try:

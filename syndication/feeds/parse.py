@@ -2,7 +2,10 @@
 
 ``parse_feed`` never raises and never touches the network or the file system: whatever arrives
 (malformed, truncated, wrongly encoded, empty, binary, gigantic or hostile XML) it returns the
-entries it could read and records in ``FeedEntries.problems`` what went wrong and what was skipped.
+entries it could read and records in ``FeedEntries.problems`` what went wrong and what was skipped,
+and in ``FeedEntries.notes`` what it repaired without losing anything (a wrong encoding declaration,
+a DOCTYPE removed, control characters dropped, a document read leniently, an unreadable date). The
+poll stage reports problems as errors of the run and keeps notes on the feed for ``status``.
 
 Before feedparser sees the document we prepare it ourselves, because each of these is either a
 safety issue or a common way real feeds break:
@@ -115,6 +118,7 @@ def read_feed(
 def _read(data: bytes, url: str, content_type: str | None, max_entries: int, max_bytes: int) -> ParsedFeed:
     data = bytes(data or b"")
     problems: list[str] = []
+    notes: list[str] = []
     if not data.strip():
         return ParsedFeed(FeedEntries(problems=["the document is empty"]), None)
     if len(data) > max_bytes:
@@ -123,14 +127,14 @@ def _read(data: bytes, url: str, content_type: str | None, max_entries: int, max
 
     decoded = decode_document(data, charset_from_content_type(content_type), markup="xml")
     if decoded.note:
-        problems.append(f"encoding: {decoded.note}; read as {decoded.encoding}")
-    text = _prepare(decoded.text, problems)
+        notes.append(f"encoding: {decoded.note}; read as {decoded.encoding}")
+    text = _prepare(decoded.text, notes)
     looks_like_html = _looks_like_html(text[:4096])
     if not _FEED_ROOT.search(text, 0, _PROLOG_LIMIT):
         # Not worth feedparser's lenient parser, which needs seconds per megabyte of junk.
         kind = "an HTML page" if looks_like_html else "not a feed"
         problems.append(f"the document is {kind}, not RSS or Atom (no <rss>, <feed> or <rdf:RDF>)")
-        return ParsedFeed(FeedEntries(problems=problems), None, decoded.encoding)
+        return ParsedFeed(FeedEntries(problems=problems, notes=notes), None, decoded.encoding)
 
     parsed = feedparser.parse(
         io.BytesIO(text.encode("utf-8")),
@@ -141,19 +145,21 @@ def _read(data: bytes, url: str, content_type: str | None, max_entries: int, max
         resolve_relative_uris=False,
     )
     version = parsed.get("version") or None
+    raw_entries: list[Any] = list(parsed.get("entries") or [])
     if parsed.get("bozo") and not looks_like_html:
-        problems.append(f"not well-formed XML, read leniently: {parsed.get('bozo_exception')}")
+        lenient = f"not well-formed XML, read leniently: {parsed.get('bozo_exception')}"
+        # A lenient read that found entries is a repair; one that found none may have lost them all.
+        (notes if raw_entries else problems).append(lenient)
 
     feed = parsed.get("feed") or {}
     feed_lang = language_tag(feed.get("language"))
     result = FeedEntries(
-        problems=problems,
         title=_plain(feed.get("title")) or None,
         link=_http_link(feed.get("link"), url),
         lang=feed_lang,
     )
-    result.problems = problems  # FeedEntries copies an empty list; keep appending to the same one
-    raw_entries: list[Any] = list(parsed.get("entries") or [])
+    # FeedEntries copies an empty list; keep appending to the same ones.
+    result.problems, result.notes = problems, notes
     if version is None and not raw_entries:
         kind = "an HTML page" if looks_like_html else "not a feed"
         problems.append(f"the document is {kind}, not RSS or Atom; no entries read")
@@ -165,7 +171,7 @@ def _read(data: bytes, url: str, content_type: str | None, max_entries: int, max
             problems.append(f"{len(raw_entries) - number + 1} entries after the first {max_entries} skipped")
             break
         try:
-            entry = _entry(raw, url, feed_lang, number, problems)
+            entry = _entry(raw, url, feed_lang, number, problems, notes)
         except Exception as exc:  # one odd entry must not cost the others
             problems.append(f"entry {number} skipped: {type(exc).__name__}: {exc}")
             continue
@@ -179,19 +185,19 @@ def _read(data: bytes, url: str, content_type: str | None, max_entries: int, max
     return ParsedFeed(result, version, decoded.encoding)
 
 
-def _prepare(text: str, problems: list[str]) -> str:
+def _prepare(text: str, notes: list[str]) -> str:
     """The decoded document made safe and strict-parser friendly (see the module docstring)."""
     text = text.lstrip("\ufeff")
     if _LEADING_WHITESPACE.match(text):
         text = _LEADING_WHITESPACE.sub("", text, count=1)
-        problems.append("whitespace before the XML declaration removed")
+        notes.append("whitespace before the XML declaration removed")
     illegal = len(_XML_ILLEGAL.findall(text))
     if illegal:
         text = _XML_ILLEGAL.sub("", text)
-        problems.append(f"{illegal} control characters XML does not allow removed")
+        notes.append(f"{illegal} control characters XML does not allow removed")
     text, removed = _strip_doctype(text)
     if removed:
-        problems.append(
+        notes.append(
             "DOCTYPE with entity declarations removed: feeds need none, and entities are how "
             "billion-laughs and XXE attacks work"
         )
@@ -240,7 +246,9 @@ def _looks_like_html(head: str) -> bool:
     return _HTML_TAG.match(rest) is not None
 
 
-def _entry(raw: Any, base: str, feed_lang: str | None, number: int, problems: list[str]) -> Entry | None:
+def _entry(
+    raw: Any, base: str, feed_lang: str | None, number: int, problems: list[str], notes: list[str]
+) -> Entry | None:
     title = _plain(raw.get("title"))
     guid = (raw.get("id") or "").strip() or None
     link = _http_link(raw.get("link"), base)
@@ -252,8 +260,8 @@ def _entry(raw: Any, base: str, feed_lang: str | None, number: int, problems: li
         problems.append(f"entry {number} skipped: no id, link, title or content")
         return None
     body = content_html or summary_html
-    published = _datetime(raw, "published", number, problems)
-    updated = _datetime(raw, "updated", number, problems)
+    published = _datetime(raw, "published", number, notes)
+    updated = _datetime(raw, "updated", number, notes)
     return Entry(
         entry_id=entry_id(guid, link, title, body),
         link=link,
@@ -313,19 +321,19 @@ def _http_link(value: Any, base: str) -> str | None:
     return link if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def _datetime(raw: Any, field: str, number: int, problems: list[str]) -> datetime | None:
+def _datetime(raw: Any, field: str, number: int, notes: list[str]) -> datetime | None:
     # dict.get, not raw.get: FeedParserDict answers "updated" with "published" when absent.
     parsed = dict.get(raw, f"{field}_parsed")
     if parsed is None:
         text = dict.get(raw, field)
         if text:
-            problems.append(f"entry {number}: unreadable {field} date {str(text)[:60]!r} ignored")
+            notes.append(f"entry {number}: unreadable {field} date {str(text)[:60]!r} ignored")
         return None
     try:
         year, month, day, hour, minute, second = tuple(parsed)[:6]
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)  # feedparser: UTC
     except (TypeError, ValueError, OverflowError):
-        problems.append(f"entry {number}: {field} date out of range ignored")
+        notes.append(f"entry {number}: {field} date out of range ignored")
         return None
 
 

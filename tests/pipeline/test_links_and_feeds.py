@@ -1,6 +1,7 @@
 """Through the plain pipeline, on a loopback blog with real Apertium and SQLite: the articles a post
 links to (same site and allow-listed hosts only, robots.txt respected, private addresses refused,
-each translated with attribution), and a feed's life (baseline, 301 moved, 410 gone)."""
+each translated with attribution), and a feed's life (baseline, 301 moved, 410 gone: failing and
+backed off)."""
 
 from __future__ import annotations
 
@@ -190,19 +191,22 @@ def test_a_feed_is_baselined_then_moved_then_retired(http_server: FixtureServer,
     assert [r.path for r in http_server.requests[before:]] == ["/ny-feed/"]  # straight to the new URL
 
     http_server.add("/ny-feed/", status=410, body=b"Gone")
+    before = len(http_server.requests)
     gone = run(config)
     assert any("410" in e.message for e in gone.errors)
+    # The moved URL failed, so the configured one was asked again (it still redirects there).
+    assert [r.path for r in http_server.requests[before:]] == ["/ny-feed/", "/feed/", "/ny-feed/"]
     before = len(http_server.requests)
-    after = run(config)
+    after = run(config)  # backed off, not retired (see tests/feeds/test_feed_health.py)
     assert http_server.requests[before:] == [] and after.feeds_polled == 0
 
     ctx = RunContext.open(config)
     with ctx.store.session() as session:
         feed = session.scalars(select(Feed)).one()
-        assert feed.url == f"{base}/feed/" and feed.current_url == f"{base}/ny-feed/"
-        assert feed.status == "retired" and "410" in (feed.last_error or "")
+        assert feed.url == f"{base}/feed/" and feed.current_url == f"{base}/feed/"
+        assert feed.status == "failing" and "410" in (feed.last_error or "")
         shown = status(session)["feeds"][0]
         posts = {p.post_key: p.status for p in session.scalars(select(Post))}
     ctx.close()
-    assert shown["status"] == "retired" and "410" in shown["last_error"]
+    assert shown["status"] == "failing" and "410" in shown["last_error"] and shown["next_poll_at"]
     assert posts == {f"{base}/?p=1": "baselined", f"{base}/?p=2": "baselined", f"{base}/?p=3": "extracted"}
