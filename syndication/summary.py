@@ -135,6 +135,10 @@ class RunSummary:
             *self.delivery_lines(),
         ]
 
+    def delivery_text(self) -> str:
+        """The delivery counts on one line (the review app's messages)."""
+        return "; ".join(line[len("delivery   ") :].strip() for line in self.delivery_lines())
+
     def delivery_lines(self) -> list[str]:
         """Each state counted apart: nothing that failed or waits is ever called "done"."""
         done = [f"sent {self.deliveries_sent}", f"updated {self.deliveries_updated}"]

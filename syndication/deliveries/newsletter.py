@@ -533,7 +533,8 @@ class NewsletterChannel:
                 f"({exc or type(exc).__name__}): it may have arrived, so it is not resent automatically "
                 "(uncertain). Sending to this server stops for the run; the next run tries one message "
                 "first. Check the server's log, then resend on purpose with `syndicate deliveries retry "
-                "--include-uncertain` (a recipient who got it gets a second copy)",
+                f"--channel {self.name} --state uncertain --include-uncertain` (a recipient who got it "
+                "gets a second copy)",
                 **where,
             ) from exc
         if code != 250:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Desired:
     post_id: int
@@ -442,7 +443,9 @@ def _held(row: Delivery, *, at_most_once: bool, lease: timedelta) -> str | None:
         if row.next_attempt_at is not None and row.next_attempt_at > now:
             return "deliveries_waiting_retry"
         return None
-    if row.state == "sending" and (at_most_once or (row.claimed_at is not None and row.claimed_at >= now - lease)):
+    if row.state == "sending" and (
+        at_most_once or (row.claimed_at is not None and row.claimed_at >= now - lease)
+    ):
         return "deliveries_skipped"  # another worker is sending it
     return None
 

@@ -40,7 +40,9 @@ class DropsAfterData(MailRecorder):
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
+            self.messages.append(
+                (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
+            )
         if self.dropping:
             server.transport.close()
         return "250 2.0.0 queued"
@@ -130,7 +132,9 @@ def approve_many(items, count: int, start: int = 100) -> None:
         items.approve(f"https://bloggen.example/?p={n}", "nb", title=f"Innlegg {n}")
 
 
-def test_five_failures_in_a_row_pause_the_channel_each_item_tried_once(tmp_path, store, db_url, items, receiver):
+def test_five_failures_in_a_row_pause_the_channel_each_item_tried_once(
+    tmp_path, store, db_url, items, receiver
+):
     receiver.fail_next = 1000
     approve_many(items, 8)
     ctx = hook_context(tmp_path, store, db_url, receiver.url)
