@@ -272,3 +272,9 @@ def test_newsletter_edits_and_retractions_count_as_not_mailed(tmp_path, store, d
     assert ctx.summary.deliveries_sent == 0 and ctx.summary.deliveries_updated == 0
     assert ctx.summary.deliveries_not_mailed == 2
     assert "not sent 2 (newsletter: edits are not re-mailed)" in "\n".join(ctx.summary.lines())
+
+    items.retract_post(item.post_key)
+    ctx = news_context(tmp_path, store, db_url, mail.port)
+    deliver_approved(ctx, sleep=never_sleep)
+    assert len(mail.messages) == 2, "no e-mail for a retraction"
+    assert ctx.summary.deliveries_not_mailed == 2 and ctx.summary.deliveries_updated == 0
