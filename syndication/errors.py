@@ -28,6 +28,7 @@ is recorded with a message that says what to fix and is not retried until someth
     └── DeliveryError                     a channel failed for (post, language, channel)
         ├── TransientDeliveryError        timeout, 429, 5xx, SMTP 4xx              (transient)
         └── TerminalDeliveryError         401/403, 400, SMTP 5xx, bad channel config
+            └── UncertainDeliveryError    handed over, answer lost: may have arrived (e-mail)
 
 Messages name the post, language and channel where they are known, and say what to do.
 """
@@ -177,3 +178,12 @@ class TransientDeliveryError(DeliveryError):
 
 class TerminalDeliveryError(DeliveryError):
     pass
+
+
+class UncertainDeliveryError(TerminalDeliveryError):
+    """The item was handed over and the answer was lost (an SMTP connection dropped after the final
+    dot): it may have arrived. The ledger records the row ``uncertain`` (never resent without a
+    person saying so) and the run stops sending to the channel: the next item would meet the same
+    server."""
+
+    whole_channel = True

@@ -130,6 +130,13 @@ class DeliverySettings(_Model):
     """How long a delivery claim protects a row being sent. A worker killed mid-send leaves its claim
     behind; after this many seconds the next run takes the row over (at-most-once channels report it
     as ``uncertain`` instead). Longer than any single send may take."""
+    # Bounded failures (issue 10): each item is tried once per run; these stop a channel early.
+    pause_after_failures: int = Field(5, ge=1)
+    """A channel whose sends fail this many times in a row is paused for the rest of the run (the
+    reason is in the run summary); what is left waits for the next run."""
+    channel_time_budget_seconds: float = Field(900.0, gt=0)
+    """Time one run may spend sending to one channel; when it is used up, the rest of that channel's
+    deliveries wait for the next run (a slow partner cannot hold up the others for hours)."""
 
 
 NotifyEvent = Literal["review", "failure"]

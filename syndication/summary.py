@@ -63,12 +63,35 @@ class RunSummary:
     translations_failed: int = 0
     auto_approved: int = 0
     awaiting_review: int = 0
+    # Deliveries (issue 10): every planned delivery lands in exactly one of these, by what this run
+    # did with it or, when it was not tried, by the ledger state that kept it back.
     deliveries_sent: int = 0
+    """New copies out: published to a partner, an e-mail handed over."""
+    deliveries_updated: int = 0
+    """Edits and retractions applied to copies sent before."""
+    deliveries_not_mailed: int = 0
+    """Edits and retractions of items already e-mailed: recorded, no e-mail leaves (by design)."""
     deliveries_failed: int = 0
+    """Tried in this run and failed (transient and terminal together)."""
+    deliveries_failed_terminal: int = 0
+    """Of ``deliveries_failed``: those that wait for a fix instead of being retried."""
+    deliveries_uncertain: int = 0
+    """Handed over but never confirmed (e-mail): may have arrived, never resent automatically.
+    Counts those found or made this run and those still waiting for a decision."""
+    deliveries_waiting_retry: int = 0
+    """Failed transiently before and not due yet (``next_attempt_at`` in the future)."""
+    deliveries_waiting_fix: int = 0
+    """Failed terminally before: wait for a fix (configuration change or ``deliveries retry``)."""
+    deliveries_deferred: int = 0
+    """Not tried because their channel was paused for the run (see ``delivery_notes``)."""
+    deliveries_filtered: int = 0
+    """Skipped by a channel filter (``only_categories``, ``kinds``)."""
     deliveries_skipped: int = 0
-    """Deliveries already sent (or already claimed by another worker)."""
+    """Already sent (or being sent right now by another worker)."""
     deliveries_planned: int = 0
     """Dry run only: what would have been sent."""
+    delivery_notes: list[str] = field(default_factory=list)
+    """Why a channel stopped early this run (paused, time budget): information, not errors."""
     dry_run: bool = False
     errors: list[ItemError] = field(default_factory=list)
 
@@ -122,6 +145,7 @@ class RunSummary:
             if f.type in ("int", int):
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.errors.extend(other.errors)
+        self.delivery_notes.extend(other.delivery_notes)
         self.dry_run = self.dry_run or other.dry_run
         return self
 
@@ -149,7 +173,32 @@ class RunSummary:
             f"({self.engine_calls} engine calls), reused from memory {self.segments_reused}",
             f"review     awaiting {self.awaiting_review}, auto-approved {self.auto_approved}, "
             f"translation failures {self.translations_failed}",
-            f"delivery   sent {self.deliveries_sent}, failed {self.deliveries_failed}, "
-            f"already done {self.deliveries_skipped}"
-            + (f", would send {self.deliveries_planned} (dry run)" if self.dry_run else ""),
+            *self.delivery_lines(),
         ]
+
+    def delivery_text(self) -> str:
+        """The delivery counts on one line (the review app's messages)."""
+        return "; ".join(line[len("delivery   ") :].strip() for line in self.delivery_lines())
+
+    def delivery_lines(self) -> list[str]:
+        """Each state counted apart: nothing that failed or waits is ever called "done"."""
+        done = [f"sent {self.deliveries_sent}", f"updated {self.deliveries_updated}"]
+        if self.deliveries_not_mailed:
+            done.append(f"not sent {self.deliveries_not_mailed} (newsletter: edits are not re-mailed)")
+        done.append(f"already sent {self.deliveries_skipped}")
+        if self.dry_run:
+            done.append(f"would send {self.deliveries_planned} (dry run)")
+        transient = self.deliveries_failed - self.deliveries_failed_terminal
+        left = [
+            f"failed {self.deliveries_failed} ({transient} transient, "
+            f"{self.deliveries_failed_terminal} terminal)",
+            f"uncertain {self.deliveries_uncertain}",
+            f"waiting for retry {self.deliveries_waiting_retry}",
+            f"waiting for a fix {self.deliveries_waiting_fix}",
+        ]
+        if self.deliveries_deferred:
+            left.append(f"left for the next run {self.deliveries_deferred}")
+        left.append(f"skipped by a channel filter {self.deliveries_filtered}")
+        lines = ["delivery   " + ", ".join(done), "           " + ", ".join(left)]
+        lines += [f"           {note}" for note in self.delivery_notes]
+        return lines

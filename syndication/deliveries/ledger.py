@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from syndication.errors import SyndicationError
+from syndication.errors import SyndicationError, UncertainDeliveryError
 from syndication.models import Receipt
 from syndication.store import Delivery, Store, utcnow
 
@@ -103,6 +103,11 @@ def ensure(session: Session, planned: Planned) -> Delivery:
     return row
 
 
+def find(session: Session, key: str) -> Delivery | None:
+    """The ledger row with this idempotency key, if there is one (nothing is inserted)."""
+    return session.scalars(select(Delivery).where(Delivery.key == key)).one_or_none()
+
+
 def claim(
     store: Store,
     delivery_id: int,
@@ -162,8 +167,9 @@ def mark_uncertain(store: Store, channels: list[str], *, lease: timedelta = LEAS
             row.error_kind = "terminal"
             row.error = (
                 f"the send started at {row.claimed_at:%Y-%m-%d %H:%M} UTC by {row.claimed_by} never "
-                "finished; it may or may not have arrived. Check, then `syndicate deliveries retry "
-                f"{row.id}` to send it again"
+                "finished; it may or may not have arrived, so it is not resent automatically. Check, "
+                f"then `syndicate deliveries retry {row.id}` to send it again (that recipient may get "
+                "a second copy)"
             )
         return [row.id for row in rows]
 
@@ -188,10 +194,17 @@ def fail(
     fingerprint: Callable[[], str | None] | None = None,
 ) -> Delivery:
     """Record a failure: transient ones get a time for the next attempt; terminal ones the channel
-    configuration they happened under (``fingerprint``), so a fixed configuration retries them."""
+    configuration they happened under (``fingerprint``), so a fixed configuration retries them. An
+    ``UncertainDeliveryError`` (handed over, answer lost) makes the row ``uncertain``: it is never
+    claimed again, only an operator's retry sends it once more."""
     with store.session() as session:
         row = session.get(Delivery, delivery_id)
         assert row is not None
+        if isinstance(exc, UncertainDeliveryError):
+            row.state, row.error_kind, row.error = "uncertain", "terminal", exc.message
+            row.next_attempt_at, row.config_fingerprint = None, None
+            session.flush()
+            return row
         transient = exc.transient if isinstance(exc, SyndicationError) else True
         if transient and row.attempts >= MAX_ATTEMPTS:
             transient = False

@@ -5,10 +5,11 @@ the others. E-mail is **at most once** per (issue, subscriber): there is no way 
 whether it already has a message, so
 
 - an error before the message is handed over (connection, ``MAIL``/``RCPT``/``DATA`` refused with
-  4xx) is transient and retried;
+  4xx) is transient and tried again on a later run;
 - a connection lost *after* the message was handed over (between the final dot and the server's
-  reply) is recorded as terminal with a message saying it may have arrived, and is never resent
-  automatically;
+  reply) makes that one message ``uncertain`` (it may have arrived; never resent automatically) and
+  pauses the channel for the run, since the next message would meet the same server; the next run
+  tries one message first;
 - a process killed between the server's 250 and our ledger record leaves the row ``sending``; the
   ledger turns it into ``uncertain`` on the next run and reports it (``at_most_once = True``).
 
@@ -59,7 +60,12 @@ from syndication.deliveries.channel import ChannelContext
 from syndication.deliveries.outgoing import Where, env_var, wants
 from syndication.deliveries.subscribers import Subscriber, active, by_email
 from syndication.deliveries.unsubscribe import make_unsubscribe_url
-from syndication.errors import ConfigError, TerminalDeliveryError, TransientDeliveryError
+from syndication.errors import (
+    ConfigError,
+    TerminalDeliveryError,
+    TransientDeliveryError,
+    UncertainDeliveryError,
+)
 from syndication.fetch.guard import is_loopback_name
 from syndication.models import ApprovedTranslation, Payload, Receipt
 from syndication.store import Delivery, Store, utcnow
@@ -522,10 +528,13 @@ class NewsletterChannel:
             code, reply = smtp.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
-            raise TerminalDeliveryError(
+            raise UncertainDeliveryError(
                 f"the connection to SMTP server {server} broke after the message to {to} was handed over "
-                f"({exc}); it may have arrived, so it is not resent automatically: check, then "
-                "`syndicate deliveries retry ID`",
+                f"({exc or type(exc).__name__}): it may have arrived, so it is not resent automatically "
+                "(uncertain). Sending to this server stops for the run; the next run tries one message "
+                "first. Check the server's log, then resend on purpose with `syndicate deliveries retry "
+                f"--channel {self.name} --state uncertain --include-uncertain` (a recipient who got it "
+                "gets a second copy)",
                 **where,
             ) from exc
         if code != 250:

@@ -20,19 +20,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndication.deliveries import ledger
-from syndication.errors import DeliveryError, SyndicationError, TerminalDeliveryError, TransientDeliveryError
+from syndication.errors import DeliveryError, SyndicationError, TransientDeliveryError, UncertainDeliveryError
 from syndication.models import ApprovedTranslation, Image, Payload, Receipt, Segment
-from syndication.store import Delivery, Post, PostLink, Revision, SegmentRow, TranslatedSegment, Translation
+from syndication.store import (
+    Delivery,
+    Post,
+    PostLink,
+    Revision,
+    SegmentRow,
+    TranslatedSegment,
+    Translation,
+    utcnow,
+)
+from syndication.timefmt import human_duration
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
     from syndication.deliveries.channel import Channel
+    from syndication.summary import RunSummary
 
 log = logging.getLogger(__name__)
-
-IN_RUN_ATTEMPTS = 3
-"""Transient failures are retried this many times inside one run (with backoff) before the row is
-left for the next run."""
 
 
 @dataclass(frozen=True)
@@ -316,14 +323,20 @@ def deliver_approved(
     channel: str | None = None,
     lang: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[Payload]:
     """Send everything approved and not yet out (of ``post_ids``, to ``channel``, in ``lang`` when
-    given); returns the payloads (rendered only, on dry run)."""
+    given); returns the payloads (rendered only, on dry run).
+
+    Each item is tried at most once per run: a failure is recorded with a time for the next try
+    (a partner's ``Retry-After`` included) instead of waiting inside the run, so ``sleep`` is never
+    called (kept for callers). ``clock`` measures each channel's time budget.
+    """
     summary = ctx.summary
     channels = ctx.channels()
     at_most_once = [name for name, ch in channels.items() if ch.at_most_once]
     for delivery_id in ledger.mark_uncertain(ctx.store, at_most_once, lease=claim_lease(ctx)):
-        summary.deliveries_failed += 1
+        # Counted with the planned rows below (``_held``); the error says it once, now.
         summary.error("deliver", f"delivery {delivery_id} is uncertain: see `syndicate status`")
     if not ctx.dry_run:
         _requeue_fixed(ctx, [name for name in channels if channel in (None, name)])
@@ -331,23 +344,27 @@ def deliver_approved(
         sends = plan(ctx, session, post_ids, channel, lang)
     batches, sends = _split_batched(channels, sends)
     _begin(channels)
-    paused: dict[str, Paused] = {}
+    settings = ctx.settings.deliveries
+    breakers = {
+        name: Breaker(
+            name,
+            limit=settings.pause_after_failures,
+            budget=settings.channel_time_budget_seconds,
+            clock=clock,
+        )
+        for name in channels
+    }
     try:
-        payloads = _deliver_each(ctx, channels, sends, sleep, paused)
-        payloads += _deliver_batches(ctx, channels, batches, sleep, paused)
+        payloads = _deliver_each(ctx, channels, sends, breakers)
+        payloads += _deliver_batches(ctx, channels, batches, breakers)
     finally:
         _close(channels)
-    for name, pause in paused.items():
-        if pause.left:
-            why = pause.error.message if isinstance(pause.error, SyndicationError) else str(pause.error)
-            kind = TransientDeliveryError if pause.error.transient else TerminalDeliveryError
-            summary.error(
-                "deliver",
-                kind(
-                    f"stopped sending to {name} for this run ({why}); {pause.left} more "
-                    "deliveries wait for the next run",
-                    channel=name,
-                ),
+    for breaker in breakers.values():
+        if breaker.reason is not None and breaker.left:
+            summary.deliveries_deferred += breaker.left
+            summary.delivery_notes.append(
+                f"{breaker.name}: stopped sending for this run ({breaker.reason}); {breaker.left} more "
+                "deliveries wait for the next run, which tries one first"
             )
     return payloads
 
@@ -367,41 +384,120 @@ def _requeue_fixed(ctx: RunContext, names: list[str]) -> None:
 
 
 @dataclass
-class Paused:
-    """A channel that failed as a whole in this run (unreachable, credentials refused): nothing
-    more is sent to it — no login attempt or connect timeout per item — and what is left stays
-    unclaimed (or not yet in the ledger) for the next run, so nothing is lost."""
+class Breaker:
+    """One channel's circuit breaker for one run. It opens (pauses the channel) on a failure of the
+    channel as a whole (unreachable, credentials refused, a message handed over and its answer lost),
+    after ``limit`` failures in a row, or when the channel's time ``budget`` is used up. Nothing more
+    is sent to a paused channel — no login attempt or connect timeout per item — and what is left
+    stays unclaimed (or not yet in the ledger) for the next run, so nothing is lost. A pause lasts
+    the run only: the next run starts closed, and its first send is the probe (a channel that still
+    fails the same way is paused again after that one)."""
 
-    error: DeliveryError
+    name: str
+    limit: int
+    budget: float
+    clock: Callable[[], float]
+    started: float | None = None
+    failures: int = 0
+    reason: str | None = None
     left: int = 0
 
+    def allows(self, count: int = 1) -> bool:
+        """May the next send go out? If not, ``count`` more deliveries wait for the next run."""
+        if self.reason is None:
+            now = self.clock()
+            if self.started is None:
+                self.started = now
+            elif now - self.started >= self.budget:
+                self.reason = f"its time budget of {human_duration(self.budget)} for one run is used up"
+        if self.reason is not None:
+            self.left += count
+            return False
+        return True
 
-def _pause_on(paused: dict[str, Paused], name: str, error: BaseException | None) -> None:
-    if isinstance(error, DeliveryError) and error.whole_channel and name not in paused:
-        paused[name] = Paused(error)
+    def record(self, error: BaseException | None) -> None:
+        if error is None:
+            self.failures = 0
+            return
+        self.failures += 1
+        why = error.message if isinstance(error, SyndicationError) else str(error)
+        if isinstance(error, UncertainDeliveryError):
+            self.reason = f"a message was handed over and the answer lost: {why}"
+        elif isinstance(error, DeliveryError) and error.whole_channel:
+            self.reason = why
+        elif self.failures >= self.limit:
+            self.reason = f"{self.failures} failures in a row, the last: {why}"
+
+
+def _held(row: Delivery, *, at_most_once: bool, lease: timedelta) -> str | None:
+    """Why an existing ledger row is not sent in this run (the summary counter it goes to), or
+    ``None`` when it may be claimed."""
+    now = utcnow()
+    if row.state == "sent":
+        return "deliveries_skipped"
+    if row.state == "uncertain":
+        return "deliveries_uncertain"
+    if row.state == "failed":
+        if row.error_kind != "transient":
+            return "deliveries_waiting_fix"
+        if row.next_attempt_at is not None and row.next_attempt_at > now:
+            return "deliveries_waiting_retry"
+        return None
+    if row.state == "sending" and (
+        at_most_once or (row.claimed_at is not None and row.claimed_at >= now - lease)
+    ):
+        return "deliveries_skipped"  # another worker is sending it
+    return None
+
+
+def _count(summary: RunSummary, counter: str, n: int = 1) -> None:
+    setattr(summary, counter, getattr(summary, counter) + n)
+
+
+def _count_failure(summary: RunSummary, exc: BaseException, n: int = 1) -> None:
+    if isinstance(exc, UncertainDeliveryError):
+        summary.deliveries_uncertain += n
+        return
+    summary.deliveries_failed += n
+    if not (exc.transient if isinstance(exc, SyndicationError) else True):
+        summary.deliveries_failed_terminal += n
+
+
+def _count_done(summary: RunSummary, action: str, payload: Payload, n: int = 1) -> None:
+    if payload.meta.get("skip"):
+        summary.deliveries_not_mailed += n  # an e-mail edit or retraction: nothing leaves
+    elif action == "publish":
+        summary.deliveries_sent += n
+    else:
+        summary.deliveries_updated += n
 
 
 def _deliver_each(
     ctx: RunContext,
     channels: dict[str, Channel],
     sends: list[PlannedSend],
-    sleep: Callable[[float], None],
-    paused: dict[str, Paused],
+    breakers: dict[str, Breaker],
 ) -> list[Payload]:
     """One payload per (post, language, channel, target), each through the ledger."""
     summary = ctx.summary
     payloads: list[Payload] = []
+    lease = claim_lease(ctx)
     for send in sends:
         name = send.planned.channel
         chan = channels[name]
-        if name in paused:
-            paused[name].left += 1
+        with ctx.store.session() as session:
+            existing = ledger.find(session, send.planned.key)
+            held = _held(existing, at_most_once=chan.at_most_once, lease=lease) if existing else None
+        if held is not None:
+            _count(summary, held)
+            continue
+        if not ctx.dry_run and not breakers[name].allows():
             continue
         where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": name}
         try:
             payload = chan.render(send.item, target=send.planned.target)
         except SyndicationError as exc:
-            summary.deliveries_failed += 1
+            _count_failure(summary, exc)
             summary.error("deliver", exc, **where)
             continue
         payloads.append(payload)
@@ -412,62 +508,50 @@ def _deliver_each(
         with ctx.store.session() as session:
             row = ledger.ensure(session, send.planned)
             delivery_id, state = row.id, row.state
-        if state == "sent":
-            summary.deliveries_skipped += 1
-            continue
-        if not ledger.claim(ctx.store, delivery_id, at_most_once=chan.at_most_once, lease=claim_lease(ctx)):
+        if state == "sent" or not ledger.claim(
+            ctx.store, delivery_id, at_most_once=chan.at_most_once, lease=lease
+        ):
             summary.deliveries_skipped += 1
             log.info("%s skipped: claimed by another worker", send.planned.action, extra=where)
             continue
-        _pause_on(paused, name, _send_with_retries(ctx, chan, send, payload, delivery_id, sleep))
+        breakers[name].record(_send_once(ctx, chan, send, payload, delivery_id))
     return payloads
 
 
-def _send_with_retries(
-    ctx: RunContext,
-    chan: Channel,
-    send: PlannedSend,
-    payload: Payload,
-    delivery_id: int,
-    sleep: Callable[[float], None],
+def _send_once(
+    ctx: RunContext, chan: Channel, send: PlannedSend, payload: Payload, delivery_id: int
 ) -> BaseException | None:
-    """Send (or withdraw) one item, retrying transient failures; the final error, if any."""
+    """Send (or withdraw) one item, once; the error, if any, recorded in the ledger and the summary
+    (a transient one with the time of the next try: the partner's ``Retry-After``, or backoff)."""
     summary = ctx.summary
     where = {"post": send.planned.post_key, "lang": send.planned.lang, "channel": send.planned.channel}
     previous = _withdrawable(send) if send.previous is not None else None
-    for attempt in range(1, IN_RUN_ATTEMPTS + 1):
-        try:
-            if send.planned.action == "retract":
-                assert previous is not None
-                chan.retract(previous)
-                receipt = previous
-            else:
-                receipt = chan.send(payload, key=send.planned.key, previous=previous)
-        except Exception as exc:  # every failure is recorded in the ledger, whatever raised it
-            retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
-            transient = exc.transient if isinstance(exc, SyndicationError) else True
-            if transient and attempt < IN_RUN_ATTEMPTS and (retry_after is None or retry_after <= 30):
-                sleep(retry_after if retry_after is not None else min(8.0, 0.5 * 2**attempt))
-                continue
-            ledger.fail(
-                ctx.store,
-                delivery_id,
-                exc,
-                retry_after=retry_after,
-                fingerprint=partial(ctx.channel_fingerprint, where["channel"]),
-            )
-            summary.deliveries_failed += 1
-            summary.error("deliver", exc, **where)
-            return exc
-        ledger.complete(ctx.store, delivery_id, receipt)
-        summary.deliveries_sent += 1
-        log.info(
-            "%s sent%s",
-            send.planned.action,
-            f" to {receipt.remote_url}" if receipt.remote_url else "",
-            extra=where,
+    try:
+        if send.planned.action == "retract":
+            assert previous is not None
+            chan.retract(previous)
+            receipt = previous
+        else:
+            receipt = chan.send(payload, key=send.planned.key, previous=previous)
+    except Exception as exc:  # every failure is recorded in the ledger, whatever raised it
+        ledger.fail(
+            ctx.store,
+            delivery_id,
+            exc,
+            retry_after=exc.retry_after if isinstance(exc, TransientDeliveryError) else None,
+            fingerprint=partial(ctx.channel_fingerprint, where["channel"]),
         )
-        return None
+        _count_failure(summary, exc)
+        summary.error("deliver", exc, **where)
+        return exc
+    ledger.complete(ctx.store, delivery_id, receipt)
+    _count_done(summary, send.planned.action, payload)
+    log.info(
+        "%s sent%s",
+        send.planned.action,
+        f" to {receipt.remote_url}" if receipt.remote_url else "",
+        extra=where,
+    )
     return None
 
 
@@ -503,15 +587,23 @@ def _deliver_batches(
     ctx: RunContext,
     channels: dict[str, Channel],
     batches: dict[BatchKey, list[PlannedSend]],
-    sleep: Callable[[float], None],
-    paused: dict[str, Paused],
+    breakers: dict[str, Breaker],
 ) -> list[Payload]:
     summary = ctx.summary
     payloads: list[Payload] = []
-    for (name, lang, target), group in batches.items():
+    lease = claim_lease(ctx)
+    for (name, lang, target), everything in batches.items():
         chan = channels[name]
-        if name in paused:
-            paused[name].left += len(group)
+        group: list[PlannedSend] = []
+        with ctx.store.session() as session:
+            for send in everything:
+                existing = ledger.find(session, send.planned.key)
+                held = _held(existing, at_most_once=chan.at_most_once, lease=lease) if existing else None
+                if held is not None:
+                    _count(summary, held)
+                else:
+                    group.append(send)
+        if not group:
             continue
         where = {"lang": lang, "channel": name}
         due = getattr(chan, "batch_due", None)
@@ -522,12 +614,14 @@ def _deliver_batches(
             try:
                 payload = render_batch([send.item for send in group], target=target)
             except SyndicationError as exc:
-                summary.deliveries_failed += len(group)
+                _count_failure(summary, exc, len(group))
                 summary.error("deliver", exc, **where)
                 continue
             payloads.append(payload)
             _preview(chan, payload)
             summary.deliveries_planned += len(group)
+            continue
+        if not breakers[name].allows(len(group)):
             continue
         claimed: list[tuple[PlannedSend, int]] = []
         for send in group:
@@ -535,7 +629,7 @@ def _deliver_batches(
                 row = ledger.ensure(session, send.planned)
                 delivery_id, state = row.id, row.state
             if state == "sent" or not ledger.claim(
-                ctx.store, delivery_id, at_most_once=chan.at_most_once, lease=claim_lease(ctx)
+                ctx.store, delivery_id, at_most_once=chan.at_most_once, lease=lease
             ):
                 summary.deliveries_skipped += 1
                 continue
@@ -548,50 +642,42 @@ def _deliver_batches(
         except SyndicationError as exc:
             for delivery_id in ids:
                 ledger.fail(ctx.store, delivery_id, exc, fingerprint=partial(ctx.channel_fingerprint, name))
-            summary.deliveries_failed += len(ids)
+            _count_failure(summary, exc, len(ids))
             summary.error("deliver", exc, **where)
             continue
         payloads.append(payload)
         keys = sorted(send.planned.key for send, _ in claimed)
         batch_key = "batch:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()
-        _pause_on(paused, name, _send_batch_with_retries(ctx, chan, payload, batch_key, ids, where, sleep))
+        breakers[name].record(_send_batch_once(ctx, chan, payload, batch_key, ids, where))
     return payloads
 
 
-def _send_batch_with_retries(
+def _send_batch_once(
     ctx: RunContext,
     chan: Channel,
     payload: Payload,
     key: str,
     ids: list[int],
     where: dict[str, str],
-    sleep: Callable[[float], None],
 ) -> BaseException | None:
     summary = ctx.summary
-    for attempt in range(1, IN_RUN_ATTEMPTS + 1):
-        try:
-            receipt = chan.send(payload, key=key, previous=None)
-        except Exception as exc:  # every failure is recorded in the ledger, whatever raised it
-            retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
-            transient = exc.transient if isinstance(exc, SyndicationError) else True
-            if transient and attempt < IN_RUN_ATTEMPTS and (retry_after is None or retry_after <= 30):
-                sleep(retry_after if retry_after is not None else min(8.0, 0.5 * 2**attempt))
-                continue
-            for delivery_id in ids:
-                ledger.fail(
-                    ctx.store,
-                    delivery_id,
-                    exc,
-                    retry_after=retry_after,
-                    fingerprint=partial(ctx.channel_fingerprint, where["channel"]),
-                )
-            summary.deliveries_failed += len(ids)
-            summary.error("deliver", exc, **where)
-            return exc
+    try:
+        receipt = chan.send(payload, key=key, previous=None)
+    except Exception as exc:  # every failure is recorded in the ledger, whatever raised it
         for delivery_id in ids:
-            ledger.complete(ctx.store, delivery_id, receipt)
-        summary.deliveries_sent += len(ids)
-        return None
+            ledger.fail(
+                ctx.store,
+                delivery_id,
+                exc,
+                retry_after=exc.retry_after if isinstance(exc, TransientDeliveryError) else None,
+                fingerprint=partial(ctx.channel_fingerprint, where["channel"]),
+            )
+        _count_failure(summary, exc, len(ids))
+        summary.error("deliver", exc, **where)
+        return exc
+    for delivery_id in ids:
+        ledger.complete(ctx.store, delivery_id, receipt)
+    _count_done(summary, "publish", payload, len(ids))
     return None
 
 

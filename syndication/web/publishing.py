@@ -113,10 +113,7 @@ class Publisher:
                     translation_id=translation_id,
                     action="publish_now",
                     actor=actor,
-                    comment=(
-                        f"sent {summary.deliveries_sent}, failed {summary.deliveries_failed}, "
-                        f"already done {summary.deliveries_skipped}"
-                    ),
+                    comment=summary.delivery_text(),
                 )
             )
         return summary

@@ -422,10 +422,7 @@ async def publish_now(request: Request) -> Response:
     summary = await run_in_threadpool(
         state.publisher.publish_now, translation_id=translation_id, post_id=post_id, actor=user.username
     )
-    text = (
-        f"Published now: sent {summary.deliveries_sent}, failed {summary.deliveries_failed}, "
-        f"already done {summary.deliveries_skipped}."
-    )
+    text = f"Published now: {summary.delivery_text()}."
     for error in summary.errors[:3]:
         text += f" {error.channel or error.stage}: {error.message}"
     flash(request, "warn" if summary.deliveries_failed or summary.errors else "ok", text)

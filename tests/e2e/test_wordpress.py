@@ -16,6 +16,7 @@ import sys
 import uuid
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from channels_support import (  # noqa: E402
 from syndication.deliveries import stage  # noqa: E402
 from syndication.deliveries.stage import deliver_approved  # noqa: E402
 from syndication.models import Image  # noqa: E402
-from syndication.store import open_store  # noqa: E402
+from syndication.store import open_store, utcnow  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 STATUSES = "publish,future,draft,pending,private,trash"
@@ -269,7 +270,7 @@ def test_wrong_password_is_terminal_with_a_clear_message(tmp_path, store, items,
     wrong = "abcd efgh ijkl mnop qrst uvwx"
     ctx = run(tmp_path, store, wordpress, password=wrong)
     (row,) = deliveries(store)  # one refused login per run, not one per post (security plugins block)
-    assert any("1 more deliveries wait for the next run" in e.message for e in ctx.summary.errors)
+    assert any("1 more deliveries wait for the next run" in n for n in ctx.summary.delivery_notes)
     assert row.state == "failed" and row.error_kind == "terminal"
     assert f"WordPress at {wordpress.url} rejected the credentials for user {wordpress.user}" in row.error
     assert "SYNDICATION__CHANNELS__PARTNER__PASSWORD" in row.error and "Application Password" in row.error
@@ -290,70 +291,137 @@ def test_wrong_password_is_terminal_with_a_clear_message(tmp_path, store, items,
     assert len(wordpress.copies(f"{item.post_key}#nb")) == 1
 
 
-def test_partner_503_is_retried(tmp_path, store, items, wordpress):
-    """A proxy in front of the real site answers 503 to the first two creates."""
-    seen: list[str] = []
+class FlakyProxy:
+    """A proxy in front of the real site; ``fails(method, path, number)`` (``number`` counts every
+    request) says whether to answer 503 instead of forwarding."""
+
+    def __init__(self, wordpress: WordPress, fails, retry_after: str | None = None) -> None:
+        self.seen: list[str] = []
+        proxy = self
+
+        class Flaky(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                proxy.seen.append(f"{self.command} {self.path.split('?')[0]}")
+                if fails(self.command, self.path.split("?")[0].rstrip("/"), len(proxy.seen)):
+                    self.send_response(503)
+                    if retry_after is not None:
+                        self.send_header("Retry-After", retry_after)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                }
+                answer = requests.request(
+                    self.command,
+                    wordpress.url + self.path,
+                    data=body,
+                    headers=headers,
+                    timeout=60,
+                    allow_redirects=False,
+                )
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    if key.lower() not in (
+                        "transfer-encoding",
+                        "content-encoding",
+                        "content-length",
+                        "connection",
+                    ):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_DELETE = _forward
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = HttpServer(Flaky)
+        self.url = self.server.url
+
+    def creates(self) -> int:
+        return self.seen.count("POST /wp-json/wp/v2/posts")
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def never_sleep(seconds: float) -> None:
+    raise AssertionError(f"the run slept {seconds} s: a failure waits for the next run")
+
+
+def through(tmp_path, store, wordpress: WordPress, url: str):
+    config = write_config(
+        tmp_path, f"sqlite:///{tmp_path}/syndication.db", {"partner": {**partner(wordpress), "url": url}}
+    )
+    ctx = make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password})
+    deliver_approved(ctx, sleep=never_sleep)
+    return ctx
+
+
+def test_partner_503_is_retried_on_later_runs_not_before_retry_after(tmp_path, store, items, wordpress):
+    """A proxy in front of the real site answers 503 + ``Retry-After: 1`` to the first two creates:
+    one attempt per run, the next not before the time the partner asked for."""
     failures = {"left": 2}
 
-    class Flaky(BaseHTTPRequestHandler):
-        def _forward(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            seen.append(f"{self.command} {self.path.split('?')[0]}")
-            if (
-                self.command == "POST"
-                and self.path.rstrip("/").endswith("/wp/v2/posts")
-                and failures["left"] > 0
-            ):
-                failures["left"] -= 1
-                self.send_response(503)
-                self.send_header("Retry-After", "1")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-            answer = requests.request(
-                self.command,
-                wordpress.url + self.path,
-                data=body,
-                headers=headers,
-                timeout=60,
-                allow_redirects=False,
-            )
-            self.send_response(answer.status_code)
-            for key, value in answer.headers.items():
-                if key.lower() not in (
-                    "transfer-encoding",
-                    "content-encoding",
-                    "content-length",
-                    "connection",
-                ):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(answer.content)))
-            self.end_headers()
-            self.wfile.write(answer.content)
+    def fails(method: str, path: str, number: int) -> bool:
+        if method == "POST" and path.endswith("/wp/v2/posts") and failures["left"] > 0:
+            failures["left"] -= 1
+            return True
+        return False
 
-        do_GET = do_POST = do_DELETE = _forward
-
-        def log_message(self, *args) -> None:
-            pass
-
-    proxy = HttpServer(Flaky)
+    proxy = FlakyProxy(wordpress, fails, retry_after="1")
     try:
         item = items.approve(new_key(), "nb", title="Travel partner")
-        waits: list[float] = []
-        config = write_config(
-            tmp_path,
-            f"sqlite:///{tmp_path}/syndication.db",
-            {"partner": {**partner(wordpress), "url": proxy.url}},
-        )
-        ctx = make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password})
-        deliver_approved(ctx, sleep=waits.append)
+        for run in (1, 2):
+            before = utcnow()
+            through(tmp_path, store, wordpress, proxy.url)
+            assert proxy.creates() == run, "one create per run"
+            (row,) = deliveries(store)
+            assert row.state == "failed" and row.error_kind == "transient"
+            assert row.next_attempt_at is not None and row.next_attempt_at >= before + timedelta(seconds=1)
+            make_due(store)
+        ctx = through(tmp_path, store, wordpress, proxy.url)
     finally:
         proxy.stop()
-    assert waits == [1.0, 1.0], "Retry-After is honoured between in-run attempts"
-    assert seen.count("POST /wp-json/wp/v2/posts") == 3
+    assert proxy.creates() == 3 and ctx.summary.deliveries_sent == 1
     assert len(wordpress.copies(f"{item.post_key}#nb")) == 1
     assert deliveries(store)[0].state == "sent"
+
+
+def test_a_partner_failing_every_third_request_is_bounded_and_recovers_once(
+    tmp_path, store, items, wordpress
+):
+    """Every third request through the proxy answers 503. An item's attempt is a few requests
+    (lookups, then the create), so the failing slot can fall on every attempt alike: in-run retries
+    met it each time (0 of 25 delivered in two runs, 3 attempts each). Now each item is tried once
+    per run and the channel pauses after 5 failures in a row: the run is bounded, says why, loses
+    nothing, and once the partner is healthy everything goes out exactly once."""
+    failing = {"on": True}
+    proxy = FlakyProxy(wordpress, lambda method, path, number: failing["on"] and number % 3 == 0)
+    posted = [items.approve(new_key(), "nb", title=f"Hvert tredje {n}") for n in range(10)]
+    try:
+        ctx = through(tmp_path, store, wordpress, proxy.url)
+        summary = ctx.summary
+        rows = deliveries(store)
+        assert proxy.creates() <= len(rows) and {r.attempts for r in rows} == {1}, "one attempt per item"
+        assert summary.deliveries_failed <= 5, "the breaker stops the run after 5 failures in a row"
+        assert summary.deliveries_sent + summary.deliveries_failed + summary.deliveries_deferred == 10
+        if summary.deliveries_deferred:
+            (note,) = summary.delivery_notes
+            assert "5 failures in a row" in note and "answered 503" in note
+        failing["on"] = False
+        make_due(store)
+        ctx = through(tmp_path, store, wordpress, proxy.url)
+    finally:
+        proxy.stop()
+    assert not ctx.summary.errors
+    for item in posted:
+        assert len(wordpress.copies(f"{item.post_key}#nb")) == 1, "exactly one copy each"
+    assert {r.state for r in deliveries(store)} == {"sent"} and len(deliveries(store)) == 10
 
 
 def killed_after_the_first_send(tmp_path, config, item, wordpress) -> None:

@@ -47,7 +47,8 @@ def test_redeliver_command(write_config, blog, tmp_path):
         "deliveries", "redeliver", blog.url(post.path()), "--lang", "nb", "--channel", "outbox", "-c", config
     )
     assert result.exit_code == 0, result.output
-    assert "delivery   sent 1, failed 0" in result.output
+    assert "delivery   sent 1, updated 0, already sent 0" in result.output
+    assert "failed 0 (0 transient, 0 terminal)" in result.output
     assert (tmp_path / "outbox" / "nb" / f"{post.slug}.html").exists()
     bad = CliRunner().invoke(
         main, ["deliveries", "redeliver", "99999", "--lang", "nb", "--channel", "outbox", "-c", config]

@@ -167,13 +167,20 @@ def item_from_json(data: dict[str, Any]) -> ApprovedTranslation:
 
 
 def write_config(
-    tmp_path: Path, db_url: str, channels: dict[str, dict[str, Any]], *, targets: list[str] | None = None
+    tmp_path: Path,
+    db_url: str,
+    channels: dict[str, dict[str, Any]],
+    *,
+    targets: list[str] | None = None,
+    deliveries: dict[str, Any] | None = None,
 ) -> Path:
-    config = {
+    config: dict[str, Any] = {
         "store": {"url": db_url},
         "translation": {"targets": targets or ["nb", "sv"]},
         "channels": channels,
     }
+    if deliveries:
+        config["deliveries"] = deliveries
     path = tmp_path / "syndication.toml"
     path.write_text(tomli_w.dumps(config), encoding="utf-8")
     return path

@@ -55,20 +55,28 @@ def test_published_updated_retracted_signed_with_idempotency_keys(tmp_path, stor
     assert [r.state for r in deliveries(store)] == ["sent", "sent", "sent"]
 
 
-def test_503_is_retried_with_backoff_and_applied_once(tmp_path, store, db_url, items, receiver):
+def test_503_is_retried_on_later_runs_and_applied_once(tmp_path, store, db_url, items, receiver):
     receiver.fail_next = 2
     items.approve("https://bloggen.example/?p=6", "nb", title="Travelt")
     waits: list[float] = []
-    ctx = context(tmp_path, store, db_url, receiver.url)
-    deliver_approved(ctx, sleep=waits.append)
-    assert len(receiver.requests) == 3 and len(waits) == 2 and waits[1] > waits[0], "backoff grows"
+    for run in range(3):
+        ctx = context(tmp_path, store, db_url, receiver.url)
+        deliver_approved(ctx, sleep=waits.append)
+        assert len(receiver.requests) == run + 1, "one attempt per run"
+        (row,) = deliveries(store)
+        assert row.attempts == run + 1
+        if run < 2:
+            assert row.state == "failed" and row.error_kind == "transient"
+            assert row.next_attempt_at is not None and row.next_attempt_at > row.updated_at, "backoff"
+            make_due(store)
+    assert waits == [], "nothing waits inside a run"
     keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
     assert len(keys) == 1, "every retry carries the same idempotency key"
     assert len(receiver.applied) == 1 and ctx.summary.deliveries_sent == 1
 
 
 def test_still_failing_after_the_run_is_left_for_the_next_run(tmp_path, store, db_url, items, receiver):
-    receiver.fail_next = 3
+    receiver.fail_next = 1
     items.approve("https://bloggen.example/?p=7", "nb", title="Nede")
     deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
     (row,) = deliveries(store)
@@ -103,6 +111,9 @@ def test_a_lost_answer_is_resent_with_the_same_key_and_applied_once(tmp_path, st
     server = HttpServer(Slow)
     try:
         items.approve("https://bloggen.example/?p=8", "nb", title="Treg")
+        deliver_approved(context(tmp_path, store, db_url, server.url + "/hook", timeout=0.5), sleep=no_sleep)
+        assert deliveries(store)[0].state == "failed" and len(calls) == 1, "one attempt per run"
+        make_due(store)
         deliver_approved(context(tmp_path, store, db_url, server.url + "/hook", timeout=0.5), sleep=no_sleep)
     finally:
         release.set()
@@ -262,8 +273,9 @@ def test_an_unreachable_receiver_stops_the_channel_for_the_run(tmp_path, store, 
     waits: list[float] = []
     ctx = context(tmp_path, store, db_url, f"http://127.0.0.1:{free_port()}/hook")
     deliver_approved(ctx, sleep=waits.append)
-    assert len(waits) == 2 and len(deliveries(store)) == 1, "one event's retries, then the run moves on"
-    assert any("2 more deliveries wait for the next run" in e.message for e in ctx.summary.errors)
+    assert waits == [] and len(deliveries(store)) == 1, "one event's attempt, then the channel pauses"
+    assert any("2 more deliveries wait for the next run" in n for n in ctx.summary.delivery_notes)
+    assert ctx.summary.deliveries_failed == 1 and ctx.summary.deliveries_deferred == 2
     make_due(store)
     deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
     assert len(receiver.applied) == 3 and {r.state for r in deliveries(store)} == {"sent"}
