@@ -96,6 +96,11 @@ def _parser() -> etree.HTMLParser:
 _DOCUMENT_PARSER = _parser()
 
 
+# libxml2 reads "<button/>" as an empty button, so the label that follows becomes loose text (a
+# paragraph of the post). HTML ignores "/>" on a non-void element: the label is the button's.
+_SELF_CLOSED_BUTTON = re.compile(r"<(button\b[^<>]*?)\s*/>", re.IGNORECASE)
+
+
 def _prepare(html: str, notes: ParseNotes | None = None) -> bytes:
     if len(html) > MAX_HTML_CHARS:
         if notes is not None:
@@ -104,6 +109,8 @@ def _prepare(html: str, notes: ParseNotes | None = None) -> bytes:
         html = html[:MAX_HTML_CHARS]
     if "&#" in html:
         html = _UNPARSEABLE_REF.sub("", html)
+    if "/>" in html and ("<button" in html or "<BUTTON" in html or "<Button" in html):
+        html = _SELF_CLOSED_BUTTON.sub(r"<\1>", html)
     if "\ufffe" in html or "\uffff" in html:
         html = html.replace("\ufffe", "").replace("\uffff", "")
     # "replace": a lone surrogate (left by a lossy decode upstream) becomes "?".
