@@ -53,7 +53,8 @@ def incomplete_note(notes: ParseNotes) -> dict[str, object] | None:
         why = f"the source is longer than the {MAX_HTML_CHARS:,} characters read"
     else:
         reason = "too_deep"
-        why = f"its markup is nested too deeply to read ({notes.deepest:,} levels)"
+        levels = f"{notes.deepest:,} levels" if notes.deepest else "over 250 levels"
+        why = f"its markup is nested too deeply to read ({levels})"
     message = (
         f"The source could not be read whole: {why}. About {notes.lost_words:,} words were lost, "
         f"starting “{notes.lost_preview}”. Compare with the original before approving."

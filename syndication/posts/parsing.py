@@ -66,6 +66,9 @@ class ParseNotes:
         return self.lost_words > 0
 
     def lose(self, markup: str) -> None:
+        close, open_ = markup.find(">"), markup.find("<")
+        if close >= 0 and (open_ < 0 or close < open_):
+            markup = markup[close + 1 :]  # the cut fell inside a tag
         text = " ".join(_TAG.sub(" ", markup).split())
         if not text:
             return
@@ -140,23 +143,24 @@ def _fromstring(
     A fresh parser per call: its error log is then this document's alone (a parser costs under
     a microsecond to make; the element class lookup is set in C either way).
     """
+    parsed = prefix + data + suffix
     parser = _parser()
-    root = lxml.html.document_fromstring(prefix + data + suffix, parser=parser)
+    root = lxml.html.document_fromstring(parsed, parser=parser)
     deep = _too_deep(parser)
     if deep is None:
         return root
     html = data.decode("utf-8", "replace")
     for limit in FLATTEN_DEPTHS:
         flat, dropped, deepest = flatten_deep(html, limit)
+        parsed = prefix + flat.encode("utf-8") + suffix
         parser = _parser()
-        root = lxml.html.document_fromstring(prefix + flat.encode("utf-8") + suffix, parser=parser)
+        root = lxml.html.document_fromstring(parsed, parser=parser)
         deep = _too_deep(parser)
         if notes is not None:
             notes.flattened, notes.deepest = dropped, max(notes.deepest, deepest)
         if deep is None:
             return root
     if notes is not None:
-        parsed = prefix + flat.encode("utf-8") + suffix
         notes.lose(parsed[_offset(parsed, deep.line, deep.column) :].decode("utf-8", "replace"))
     return root
 
