@@ -34,6 +34,9 @@ class Entry:
     lang: str | None = None
     content_hash: str = ""
     """Hash of what the entry says (title, content, link): a change means the post was edited."""
+    content_removed: tuple[dict[str, Any], ...] | None = None
+    """What cleaning takes out of ``content_html`` (``{kind, count, detail}``), read from the feed's
+    raw markup before the feed sanitizer removed it; None for entries stored before this existed."""
 
 
 class FeedEntries(list[Entry]):

@@ -9,7 +9,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from syndication.errors import ExtractionError
-from syndication.models import Article, Entry
+from syndication.models import Article, Entry, Removed
 from syndication.posts.cleaning import finish
 from syndication.posts.generic import extract_generic, prose_chars
 from syndication.posts.metadata import read_metadata
@@ -192,7 +192,12 @@ def _article_from_entry(entry: Entry, site_name: str | None) -> Article:
         tags=[],
         featured_image=None,
         links=body_links(body_root, base),
-        removed=removed.result(),
+        # The feed sanitizer removed embeds before we saw the content: the feed's own record counts.
+        removed=(
+            [Removed(**r) for r in entry.content_removed]
+            if entry.content_removed is not None and entry.content_html
+            else removed.result()
+        ),
         incomplete=incomplete_note(notes),
         flattened_depth=notes.deepest,
     )

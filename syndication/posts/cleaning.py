@@ -15,10 +15,12 @@ this on hand-written, hostile and randomly mutated pages.
 from __future__ import annotations
 
 import logging
+import re
 
 import nh3
 from lxml import etree
 
+from syndication.models import Removed
 from syndication.posts.boilerplate import (
     BOILERPLATE_TEXT_MAX,
     DROP_TAGS,
@@ -222,6 +224,23 @@ def resolve_urls(root: etree._Element, base_url: str, removed: Removals | None =
                 remove_element(el)
             else:
                 el.set("src", resolved)
+
+
+# Cheap test before parsing a feed entry only to look for what cleaning would remove.
+_REPORTABLE = re.compile(
+    r"<(?:iframe|frame|object|embed|applet|video|audio|svg|math|canvas|form)\b|data:", re.I
+)
+
+
+def removed_content(html: str, base_url: str) -> list[Removed]:
+    """What cleaning ``html`` would remove that a reader would miss (see ``posts.removals``)."""
+    if not _REPORTABLE.search(html):
+        return []
+    removed = Removals()
+    root = parse_fragment(html)
+    drop_unwanted(root, removed)
+    resolve_urls(root, base_url, removed)
+    return removed.result()
 
 
 def flatten_layout(root: etree._Element) -> None:
