@@ -478,6 +478,10 @@ def review_show(config: Path | None, post: str, lang: str, width: int | None, as
     click.echo(f"source: {item.url}")
     if item.error:
         click.echo(f"error: {item.error}")
+    for flag in detail.source_flags:
+        click.echo(f"⚑ {flag['code']}: {flag['message']}")
+    for removed in detail.removed:
+        click.echo(f"removed from the source: {removed['summary']}")
     total = width or _terminal_width()
     col = max(30, (total - 14) // 2)
     for seg in detail.segments:

@@ -34,6 +34,9 @@ class Entry:
     lang: str | None = None
     content_hash: str = ""
     """Hash of what the entry says (title, content, link): a change means the post was edited."""
+    content_removed: tuple[dict[str, Any], ...] | None = None
+    """What cleaning takes out of ``content_html`` (``{kind, count, detail}``), read from the feed's
+    raw markup before the feed sanitizer removed it; None for entries stored before this existed."""
 
 
 class FeedEntries(list[Entry]):
@@ -68,6 +71,17 @@ class Image:
     alt: str = ""
 
 
+@dataclass(frozen=True)
+class Removed:
+    """Content the cleaner took out of a body, grouped by kind, for the editor to know about."""
+
+    kind: str
+    """``video``, ``audio``, ``embed``, ``image``, ``graphic``, ``formula``, ``canvas`` or ``form``."""
+    count: int
+    detail: str = ""
+    """A short description: the embeds' hosts, the images' types, a form's first words."""
+
+
 @dataclass
 class Article:
     """A post or linked page reduced to its clean, structured body."""
@@ -89,6 +103,13 @@ class Article:
     featured_image: Image | None = None
     links: list[str] = field(default_factory=list)
     """Absolute URLs of the links inside the body, in document order, without duplicates."""
+    removed: list[Removed] = field(default_factory=list)
+    """Content the sanitizer removed from the body (embeds, ``data:`` images, inline SVG, forms)."""
+    incomplete: dict[str, Any] | None = None
+    """Set when part of the source could not be read: ``reason``, ``lost_words``,
+    ``lost_preview`` and a ``message`` for the editor. Such an article is never auto-approved."""
+    flattened_depth: int = 0
+    """The nesting depth of a source whose deep markup was flattened (all its text kept)."""
 
 
 # ----------------------------------------------------------------------------------------- segments

@@ -155,6 +155,10 @@ class Revision(Base):
     tags: Mapped[list[Any]] = mapped_column(default=list)
     featured_image: Mapped[dict[str, Any] | None]
     skeleton: Mapped[str] = mapped_column(Text, default="")
+    extraction: Mapped[dict[str, Any] | None]
+    """What extraction could not carry over: ``removed`` (a list of ``{kind, count, detail}``,
+    content the sanitizer took out), ``incomplete`` (set when part of the source was lost: such a
+    revision is never auto-approved) and ``flattened_depth``. None for revisions made before."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

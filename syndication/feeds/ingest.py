@@ -37,6 +37,8 @@ def entry_from_json(data: dict[str, Any]) -> Entry:
     for key in ("published", "updated"):
         values[key] = datetime.fromisoformat(values[key]) if values.get(key) else None
     values["categories"] = tuple(values.get("categories") or ())
+    if values.get("content_removed") is not None:
+        values["content_removed"] = tuple(values["content_removed"])
     known = {f.name for f in dataclasses.fields(Entry)}
     return Entry(**{k: v for k, v in values.items() if k in known})
 

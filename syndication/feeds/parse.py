@@ -34,6 +34,7 @@ goes through that fallback: the worst case is a few seconds per megabyte, bounde
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -252,7 +253,7 @@ def _entry(
     title = _plain(raw.get("title"))
     guid = (raw.get("id") or "").strip() or None
     link = _http_link(raw.get("link"), base)
-    content_html = _content(raw, link or base)
+    content_html, content_removed = _content(raw, link or base)
     summary_html = None
     if raw.get("summary_detail") is not None:  # feedparser copies content into "summary" otherwise
         summary_html = _html_of(raw.get("summary_detail"), link or base) or None
@@ -272,18 +273,29 @@ def _entry(
         updated=updated,
         summary_html=summary_html,
         content_html=content_html,
+        content_removed=content_removed,
         categories=_categories(raw),
         lang=_entry_lang(raw) or feed_lang,
         content_hash=content_hash(title, body, link),
     )
 
 
-def _content(raw: Any, base: str) -> str | None:
+def _content(raw: Any, base: str) -> tuple[str | None, tuple[dict[str, Any], ...] | None]:
+    """The entry's full text, and what extraction will lack of it (see ``Entry.content_removed``):
+    read here, from the raw markup, because the feed sanitizer removes embeds before extraction
+    could see them."""
     contents = [c for c in raw.get("content") or [] if c.get("value")]
     if not contents:
-        return None
+        return None, None
     preferred = next((c for c in contents if _is_html(c)), contents[0])
-    return _html_of(preferred, base) or None
+    removed: tuple[dict[str, Any], ...] = ()
+    if _is_html(preferred):
+        from syndication.posts.cleaning import removed_content
+
+        removed = tuple(
+            dataclasses.asdict(r) for r in removed_content(str(preferred.get("value") or ""), base)
+        )
+    return _html_of(preferred, base) or None, removed
 
 
 def _html_of(detail: Any, base: str) -> str:

@@ -9,11 +9,12 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from syndication.errors import ExtractionError
-from syndication.models import Article, Entry
+from syndication.models import Article, Entry, Removed
 from syndication.posts.cleaning import finish
 from syndication.posts.generic import extract_generic, prose_chars
 from syndication.posts.metadata import read_metadata
-from syndication.posts.parsing import parse_document, parse_fragment
+from syndication.posts.parsing import MAX_HTML_CHARS, ParseNotes, parse_document, parse_fragment
+from syndication.posts.removals import Removals
 from syndication.posts.text import element_text
 from syndication.posts.tree import remove_element, text_of
 from syndication.posts.wordpress import article_element, find_content_container, looks_like_wordpress
@@ -43,8 +44,32 @@ def extract_article(html: str, url: str) -> Article:
         raise ExtractionError(f"could not extract an article ({type(exc).__name__}: {exc})", url=url) from exc
 
 
+def incomplete_note(notes: ParseNotes) -> dict[str, object] | None:
+    """What an editor must know about a source that could not be read whole, or None."""
+    if not notes.incomplete:
+        return None
+    if notes.truncated_chars:
+        reason = "truncated"
+        why = f"the source is longer than the {MAX_HTML_CHARS:,} characters read"
+    else:
+        reason = "too_deep"
+        levels = f"{notes.deepest:,} levels" if notes.deepest else "over 250 levels"
+        why = f"its markup is nested too deeply to read ({levels})"
+    message = (
+        f"The source could not be read whole: {why}. About {notes.lost_words:,} words were lost, "
+        f"starting “{notes.lost_preview}”. Compare with the original before approving."
+    )
+    return {
+        "reason": reason,
+        "lost_words": notes.lost_words,
+        "lost_preview": notes.lost_preview,
+        "message": message,
+    }
+
+
 def _extract_article(html: str, url: str) -> Article:
-    root = parse_document(html) if isinstance(html, str) else None
+    notes = ParseNotes()
+    root = parse_document(html, notes) if isinstance(html, str) else None
     if root is None:
         return Article(url=url, title="", html="", text="")
     container = find_content_container(root) if looks_like_wordpress(html) else None
@@ -53,12 +78,12 @@ def _extract_article(html: str, url: str) -> Article:
     )
     # The text and links come from the cleaned tree itself: it holds exactly what the sanitized
     # HTML holds (the lxml pass already removed all nh3 would), and re-parsing would cost time.
-    body_html, body_root = "", None
+    body_html, body_root, removed = "", None, Removals()
     if container is not None:
         body_root = copy.deepcopy(container)
         body_root.tail = None
         drop_repeated_title(body_root, meta.title)
-        body_html = finish(body_root, meta.base_url)
+        body_html = finish(body_root, meta.base_url, removed)
     body_text = element_text(body_root) if body_html else ""
     # A container with pictures and little text is a photo post, not a theme that put the post
     # elsewhere: trafilatura would only find the sidebar's words.
@@ -72,10 +97,12 @@ def _extract_article(html: str, url: str) -> Article:
         generic = extract_generic(root, url)
         if generic is not None:
             drop_repeated_title(generic, meta.title)
-            generic_html = finish(generic, meta.base_url)
+            generic_removed = Removals()
+            generic_html = finish(generic, meta.base_url, generic_removed)
             generic_text = element_text(generic)
             if len(generic_text) > _WP_FALLBACK_RATIO * len(body_text) or not body_text:
                 body_html, body_root, body_text = generic_html, generic, generic_text
+                removed = generic_removed
     excerpt = meta.description or _first_paragraph(body_text)
     return Article(
         url=url,
@@ -93,6 +120,9 @@ def _extract_article(html: str, url: str) -> Article:
         tags=meta.tags,
         featured_image=meta.featured_image,
         links=body_links(body_root, url) if body_html else [],
+        removed=removed.result(),
+        incomplete=incomplete_note(notes),
+        flattened_depth=notes.deepest,
     )
 
 
@@ -138,7 +168,8 @@ def article_from_entry(entry: Entry, *, site_name: str | None = None) -> Article
 def _article_from_entry(entry: Entry, site_name: str | None) -> Article:
     base = entry.link or ""
     source = entry.content_html or entry.summary_html or ""
-    body_html = finish(parse_fragment(source), base) if source else ""
+    notes, removed = ParseNotes(), Removals()
+    body_html = finish(parse_fragment(source, notes), base, removed) if source else ""
     body_root = parse_fragment(body_html)
     body_text = element_text(body_root)
     excerpt = None
@@ -161,6 +192,14 @@ def _article_from_entry(entry: Entry, site_name: str | None) -> Article:
         tags=[],
         featured_image=None,
         links=body_links(body_root, base),
+        # The feed sanitizer removed embeds before we saw the content: the feed's own record counts.
+        removed=(
+            [Removed(**r) for r in entry.content_removed]
+            if entry.content_removed is not None and entry.content_html
+            else removed.result()
+        ),
+        incomplete=incomplete_note(notes),
+        flattened_depth=notes.deepest,
     )
 
 

@@ -15,10 +15,12 @@ this on hand-written, hostile and randomly mutated pages.
 from __future__ import annotations
 
 import logging
+import re
 
 import nh3
 from lxml import etree
 
+from syndication.models import Removed
 from syndication.posts.boilerplate import (
     BOILERPLATE_TEXT_MAX,
     DROP_TAGS,
@@ -31,6 +33,7 @@ from syndication.posts.boilerplate import (
 )
 from syndication.posts.nesting import only_items, repair_nesting
 from syndication.posts.parsing import parse_fragment
+from syndication.posts.removals import REPORTED_TAGS, Removals
 from syndication.posts.tree import (
     BLOCK_TAGS,
     collapse_spaces,
@@ -141,12 +144,45 @@ def drop_stock_lines(root: etree._Element) -> None:
             parent = grandparent
 
 
-def drop_unwanted(root: etree._Element) -> None:
-    """Remove active content, page chrome and boilerplate blocks below ``root``."""
+def _release_blocks(control: etree._Element) -> None:
+    children = list(control)
+    first = next(
+        (
+            i
+            for i, c in enumerate(children)
+            if is_block(c) or next(c.iterdescendants(*BLOCK_TAGS), None) is not None
+        ),
+        None,
+    )
+    if first is None:
+        return
+    anchor = control
+    for child in children[first:]:
+        anchor.addnext(child)  # moves the child with its tail
+        anchor = child
+    if control.tail:
+        # The button's own tail followed the last moved child in the source.
+        anchor.tail = (anchor.tail or "") + control.tail
+        control.tail = None
+
+
+def drop_unwanted(root: etree._Element, removed: Removals | None = None) -> None:
+    """Remove active content, page chrome and boilerplate blocks below ``root``; ``removed``
+    records the content a reader would miss (embeds, inline SVG, forms)."""
+    if removed is not None:
+        # Before anything moves: whether an element sits in page chrome is read from its ancestors.
+        for el in root.iterdescendants(*REPORTED_TAGS):
+            if el.tag != "form" or len(text_of(el)) <= _FORM_IS_PAGE_CHARS:
+                removed.element(el, root)
     # Void elements hold nothing; whatever libxml2 nested in one (it does not know <embed> or
     # <source> are void) is the page's own content that followed it, so it stays.
     for el in list(root.iterdescendants(*VOID_DROP_TAGS)):
         unwrap(el)
+    # A button or label holds only its words (phrasing content). Blocks inside one are the page's
+    # own content that an unclosed <button> swallowed (libxml2 nests the rest of the page in it):
+    # they stay, after it; the label itself goes with the button.
+    for control in list(root.iterdescendants("button", "label")):
+        _release_blocks(control)
     # A form around a whole page (ASP.NET does that) holds the article; a small one is a
     # comment, search or signup form.
     for el in list(root.iterdescendants("form")):
@@ -166,8 +202,9 @@ def drop_unwanted(root: etree._Element) -> None:
     drop_stock_lines(root)
 
 
-def resolve_urls(root: etree._Element, base_url: str) -> None:
-    """Absolute ``href``/``src``; lazy images get their real source; scriptable URLs go."""
+def resolve_urls(root: etree._Element, base_url: str, removed: Removals | None = None) -> None:
+    """Absolute ``href``/``src``; lazy images get their real source; scriptable URLs go (an image
+    that goes is recorded in ``removed``)."""
     for el in list(root.iter("a", "img")):
         if el.tag == "a":
             raw = el.get("href")
@@ -182,9 +219,28 @@ def resolve_urls(root: etree._Element, base_url: str) -> None:
             src = image_source(el)
             resolved = (src if is_valid_http(src) else absolute_url(src, base_url)) if src else None
             if resolved is None or not resolved.lower().startswith(("http://", "https://")):
+                if removed is not None:
+                    removed.image(el, src or el.get("src"))
                 remove_element(el)
             else:
                 el.set("src", resolved)
+
+
+# Cheap test before parsing a feed entry only to look for what cleaning would remove.
+_REPORTABLE = re.compile(
+    r"<(?:iframe|frame|object|embed|applet|video|audio|svg|math|canvas|form)\b|data:", re.I
+)
+
+
+def removed_content(html: str, base_url: str) -> list[Removed]:
+    """What cleaning ``html`` would remove that a reader would miss (see ``posts.removals``)."""
+    if not _REPORTABLE.search(html):
+        return []
+    removed = Removals()
+    root = parse_fragment(html)
+    drop_unwanted(root, removed)
+    resolve_urls(root, base_url, removed)
+    return removed.result()
 
 
 def flatten_layout(root: etree._Element) -> None:
@@ -297,10 +353,10 @@ def keep_allowed_attributes(root: etree._Element) -> None:
         el.attrib.update(kept)
 
 
-def prepare(root: etree._Element, base_url: str) -> None:
-    """The whole lxml stage, in place."""
-    drop_unwanted(root)
-    resolve_urls(root, base_url)
+def prepare(root: etree._Element, base_url: str, removed: Removals | None = None) -> None:
+    """The whole lxml stage, in place; ``removed`` records what a reader would miss."""
+    drop_unwanted(root, removed)
+    resolve_urls(root, base_url, removed)
     flatten_layout(root)
     repair_nesting(root)
     tidy(root)  # needs the classes (span class="notranslate" is kept)
@@ -350,9 +406,9 @@ def sanitize(html: str) -> str:
     ).strip()
 
 
-def finish(root: etree._Element, base_url: str) -> str:
+def finish(root: etree._Element, base_url: str, removed: Removals | None = None) -> str:
     """Clean a parsed body in place and return its sanitized HTML."""
-    prepare(root, base_url)
+    prepare(root, base_url, removed)
     return sanitize(inner_html(root))
 
 

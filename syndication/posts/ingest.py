@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
@@ -71,6 +71,18 @@ def add_segments(session: Session, revision: Revision, segments: Sequence[Segmen
         )
 
 
+def extraction_record(article: Article) -> dict[str, Any] | None:
+    """The revision's ``extraction`` column: what the editor must know the copy lacks."""
+    record: dict[str, Any] = {}
+    if article.removed:
+        record["removed"] = [dataclasses.asdict(r) for r in article.removed]
+    if article.incomplete:
+        record["incomplete"] = dict(article.incomplete)
+    if article.flattened_depth:
+        record["flattened_depth"] = article.flattened_depth
+    return record or None
+
+
 def store_revision(session: Session, post: Post, article: Article) -> tuple[Revision, bool]:
     """Store the article as the post's current revision; ``False`` when nothing changed."""
     from syndication.posts import content_hash
@@ -102,6 +114,7 @@ def store_revision(session: Session, post: Post, article: Article) -> tuple[Revi
         tags=list(article.tags),
         featured_image=dataclasses.asdict(image) if image else None,
         skeleton=doc.skeleton,
+        extraction=extraction_record(article),
     )
     session.add(revision)
     session.flush()

@@ -22,6 +22,7 @@ from syndication.store import (
     Translation,
     utcnow,
 )
+from syndication.translations.qa import extraction_flags
 
 DECIDABLE = {"machine_translated", "approved", "rejected"}
 
@@ -69,6 +70,16 @@ def _check_current(translation: Translation, post: Post, revision: Revision, exp
         )
 
 
+def source_incomplete(session: Session, translation_id: int) -> bool:
+    """Whether the item's source revision was not read whole (QA ``extraction_incomplete``)."""
+    extraction = session.scalar(
+        select(Revision.extraction)
+        .join(Translation, Translation.revision_id == Revision.id)
+        .where(Translation.id == translation_id)
+    )
+    return bool(extraction_flags(extraction))
+
+
 def flagged_open_segments(session: Session, translation_id: int) -> int:
     rows = session.scalars(
         select(TranslatedSegment).where(
@@ -103,6 +114,13 @@ def approve(
     if flagged and not confirm_flags:
         raise ReviewError(
             f"{flagged} segment(s) still have QA flags; look at them, or confirm to approve anyway",
+            post=post.post_key,
+            lang=translation.lang,
+        )
+    if extraction_flags(rev.extraction) and not confirm_flags:
+        raise ReviewError(
+            "the source was not read whole (QA flag extraction_incomplete); compare with the "
+            "original, or confirm to approve anyway",
             post=post.post_key,
             lang=translation.lang,
         )

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from syndication.errors import ReviewError
+from syndication.posts.removals import describe
 from syndication.store import (
     Delivery,
     Feed,
@@ -21,6 +22,7 @@ from syndication.store import (
     TranslatedSegment,
     Translation,
 )
+from syndication.translations.qa import extraction_flags
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class QueueItem:
     decided_by: str | None
     decided_at: datetime | None
     error: str | None
+    extraction_incomplete: bool = False
+    """Part of the source could not be read: the item waits for a person (QA ``extraction_incomplete``)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,11 @@ class ItemDetail:
     linked_from: list[tuple[int, str, str]] = field(default_factory=list)
     deliveries: list[DeliveryView] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    source_flags: list[dict[str, str]] = field(default_factory=list)
+    """QA flags of the whole item (``extraction_incomplete``: what of the source was lost)."""
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    """What the sanitizer removed from the source: ``kind``, ``count``, ``detail`` and a ``summary``
+    line for the editor ("1 embedded video removed (youtube.com)")."""
 
 
 def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
@@ -133,6 +142,7 @@ def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
                 decided_by=translation.decided_by,
                 decided_at=translation.decided_at,
                 error=translation.error,
+                extraction_incomplete=bool(extraction_flags(revision.extraction)),
             )
         )
     return items
@@ -253,6 +263,7 @@ def item_detail(session: Session, translation_id: int) -> ItemDetail:
         decided_by=translation.decided_by,
         decided_at=translation.decided_at,
         error=translation.error,
+        extraction_incomplete=bool(extraction_flags(revision.extraction)),
     )
     deliveries = [
         DeliveryView(d.id, d.channel, d.target, d.action, d.state, d.error, d.remote_url, d.sent_at)
@@ -287,6 +298,12 @@ def item_detail(session: Session, translation_id: int) -> ItemDetail:
         linked_from=_links(session, post.id, outgoing=False),
         deliveries=deliveries,
         events=events,
+        source_flags=[{"code": f.code, "message": f.message} for f in extraction_flags(revision.extraction)],
+        removed=[
+            {**r, "summary": describe(r)}
+            for r in (revision.extraction or {}).get("removed", [])
+            if isinstance(r, dict)
+        ],
     )
 
 

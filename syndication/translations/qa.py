@@ -14,13 +14,18 @@ engine flags            passed through (Apertium's ``unknown_words``, the Argos 
                         ``placeholder_moved`` and ``long_input``);
 placeholder, link and number mismatches are checked by the segmenter's ``placeholder_problems``
 (``syndication.segments``), looked up when this runs.
+
+One flag belongs to the whole item rather than a segment (``extraction_flags``):
+``extraction_incomplete``  part of the source could not be read (a page cut at the size limit,
+                        markup too deep even to flatten); the item is never auto-approved, not
+                        even when every segment carries over, and approving it needs confirming.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from syndication.models import QAFlag, Segment
 from syndication.translations.inline import strip_placeholders
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
 EMPTY_OUTPUT = "empty_output"
 UNTRANSLATED = "untranslated"
 LENGTH_RATIO = "length_ratio"
+EXTRACTION_INCOMPLETE = "extraction_incomplete"
 
 MIN_RATIO_CHARS = 20
 """Segments shorter than this (without spaces) are not judged on length."""
@@ -82,6 +88,15 @@ def danish_markers(target_lang: str) -> frozenset[str]:
     if base == "da":
         return frozenset()
     return _DANISH - _SHARED.get(base, _SHARED["en"])
+
+
+def extraction_flags(extraction: Mapping[str, Any] | None) -> list[QAFlag]:
+    """The item-level flags of a revision's ``extraction`` record (``Revision.extraction``)."""
+    incomplete = (extraction or {}).get("incomplete")
+    if not incomplete:
+        return []
+    message = incomplete.get("message") if isinstance(incomplete, Mapping) else None
+    return [QAFlag(EXTRACTION_INCOMPLETE, str(message or "The source could not be read whole."))]
 
 
 def _words(text: str) -> list[str]:

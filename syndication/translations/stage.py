@@ -30,6 +30,7 @@ from syndication.store import (
     utcnow,
 )
 from syndication.translations.memory import normalize, source_hash
+from syndication.translations.qa import extraction_flags
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
@@ -394,9 +395,12 @@ def build_translation(
     summary.translations_new += 1
     _supersede_older(session, translation)
     actor, action = None, None
-    if previous is not None and all_carried:
+    revision = session.get(Revision, revision_id)
+    # A source that was not read whole waits for a person, whatever its segments say.
+    incomplete = bool(extraction_flags(revision.extraction if revision is not None else None))
+    if not incomplete and previous is not None and all_carried:
         actor, action = "system", "carry_over_approve"
-    elif lang in ctx.settings.review.auto_approve and not flagged:
+    elif not incomplete and lang in ctx.settings.review.auto_approve and not flagged:
         actor, action = "auto-approve", "auto_approve"
     if actor is not None and action is not None:
         translation.status = "approved"
@@ -411,7 +415,10 @@ def build_translation(
     log.info(
         "translated (%s): %s",
         engine,
-        f"approved ({action})" if action else "waiting for review" + (" (QA flags)" if flagged else ""),
+        f"approved ({action})"
+        if action
+        else "waiting for review"
+        + (" (source not read whole)" if incomplete else " (QA flags)" if flagged else ""),
         extra={"post": post.post_key if post else None, "lang": lang},
     )
     return translation

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from syndication.errors import EditConflictError, PlaceholderError, ReviewError, StaleRevisionError
 from syndication.review import approve, edit_segment, list_items, reject
-from syndication.review.actions import flagged_open_segments
+from syndication.review.actions import flagged_open_segments, source_incomplete
 from syndication.store import Feed, TranslatedSegment, Translation
 from syndication.web.editor import chips_html, normalize_edit
 from syndication.web.item_page import ItemPage, item_page
@@ -321,8 +321,9 @@ async def _decide(request: Request, decision: str) -> Response:
             _check_item_version(session, translation_id, expected)
             if decision == "approve":
                 flagged = flagged_open_segments(session, translation_id)
-                if flagged and not confirmed:
-                    raise _NeedsConfirmation(flagged)
+                incomplete = source_incomplete(session, translation_id)
+                if (flagged or incomplete) and not confirmed:
+                    raise _NeedsConfirmation(flagged, incomplete=incomplete)
                 translation = approve(
                     session,
                     translation_id,
@@ -350,8 +351,11 @@ async def _decide(request: Request, decision: str) -> Response:
         post_id = await run_in_threadpool(work)
     except _NeedsConfirmation as exc:
         status, confirm = 422, True
+        problems = [f"{exc.flagged} segment(s) still have QA flags"] if exc.flagged else []
+        if exc.incomplete:
+            problems.append("the Danish source was not read whole")
         message = (
-            f"{exc.flagged} segment(s) still have QA flags. Look at them, or confirm that the "
+            f"{' and '.join(problems).capitalize()}. Look at them, or confirm that the "
             "translation should be approved as it is."
         )
     except StaleRevisionError as exc:
@@ -384,9 +388,10 @@ async def _decide(request: Request, decision: str) -> Response:
 
 
 class _NeedsConfirmation(Exception):
-    def __init__(self, flagged: int) -> None:
+    def __init__(self, flagged: int, *, incomplete: bool = False) -> None:
         super().__init__(f"{flagged} flagged")
         self.flagged = flagged
+        self.incomplete = incomplete
 
 
 async def approve_item(request: Request) -> Response:
