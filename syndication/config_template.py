@@ -32,6 +32,13 @@ depth = 1
 allowed_hosts = []
 max_per_post = 10
 
+[pages]
+# A page that fails (404, 403, robots.txt, too large, timeout) is tried again after each of these
+# waits in seconds (10 min, 1 h, 6 h, 1 d, 3 d), then listed as failed until `syndicate posts retry`.
+retry_schedule = [600, 3600, 21600, 86400, 259200]
+max_defer = 21600            # longest a host's Retry-After postpones its pages (seconds)
+recheck_interval = 604800    # re-check linked articles for corrections weekly (0 = never)
+
 [[feeds]]
 url = "{feed_url}"
 name = "blog"
