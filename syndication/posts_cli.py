@@ -1,6 +1,6 @@
 """``syndicate posts list|retry``: posts whose page failed or was deferred, and trying them again.
 
-A page that fails is tried again on ``[pages] retry_schedule`` (see ``syndication.posts.retry``);
+A page that fails is tried again on ``[pages] retry_schedule`` (see ``syndication.page_retries``);
 after the last try the post is ``failed`` and stays listed here and in ``syndicate status`` until
 someone runs ``syndicate posts retry``. (Outside the ``syndication.posts`` package on purpose: that
 package loads the extraction stack, and ``syndicate --help`` must stay fast.)
@@ -57,7 +57,7 @@ def posts() -> None:
 @json_option
 def posts_list(config: Path | None, state: str, as_json: bool) -> None:
     """Waiting and failed posts with the reason and the next try."""
-    from syndication.posts.retry import describe, problem_posts
+    from syndication.page_retries import describe, problem_posts
     from syndication.store import utcnow
 
     with open_context(config) as ctx, ctx.store.session() as session:
@@ -85,7 +85,7 @@ def posts_retry(config: Path | None, post: str | None, all_posts: bool) -> None:
     A failed post gets the whole retry schedule again.
     """
     from syndication.errors import SyndicationError
-    from syndication.posts.retry import problem_posts, retry_now
+    from syndication.page_retries import problem_posts, retry_now
     from syndication.review import resolve_post
 
     if all_posts and post is not None:

@@ -19,7 +19,7 @@ PAGES_LISTED = 50
 def _pages(session: Session, settings: PageSettings, now: datetime) -> dict[str, Any]:
     """Posts whose page failed or was deferred: each with its reason and next try, until it
     succeeds or a person acts (``syndicate posts retry``)."""
-    from syndication.posts.retry import describe, problem_posts
+    from syndication.page_retries import describe, problem_posts
 
     counts = _counts(session, Post.status)
     return {

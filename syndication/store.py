@@ -115,7 +115,7 @@ class Post(Base):
     error_kind: Mapped[str | None] = mapped_column(String(10))
     """``transient``, ``terminal``, or ``deferred`` (not requested: its host said "later")."""
     attempts: Mapped[int] = mapped_column(default=0)
-    """Failed tries since the last success (see ``syndication.posts.retry``)."""
+    """Failed tries since the last success (see ``syndication.page_retries``)."""
     next_attempt_at: Mapped[datetime | None]
     """When a ``waiting`` post is tried again; None: on the next run."""
     checked_at: Mapped[datetime | None]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from syndication.errors import ExtractionError, SyndicationError, TransientFetchError
 from syndication.models import Article, Segment
-from syndication.posts.retry import (
+from syndication.page_retries import (
     HostDeferrals,
     PageDeferred,
     is_queued,
@@ -177,7 +177,7 @@ def extract_posts(
     now: datetime | None = None,
 ) -> list[int]:
     """Extract every queued post (new, or waiting for a retry that is due: see
-    ``syndication.posts.retry``) and re-check the linked articles due for it, or only those of
+    ``syndication.page_retries``) and re-check the linked articles due for it, or only those of
     ``post_ids`` that are queued; returns ids that got a new revision. Each post is its own
     transaction: one bad page never loses the others. ``now`` is the clock (tests move it).
 

@@ -114,7 +114,7 @@ def test_run_goes_on_and_every_failure_says_why(hostile_blog):
         feeds = {f.name: f for f in session.scalars(select(Feed))}
     assert posts["/posts/good/"].status == "extracted"
     assert posts["/posts/latin/"].status == "extracted"
-    # Each failed page waits for its next try (syndication.posts.retry), with its reason.
+    # Each failed page waits for its next try (syndication.page_retries), with its reason.
     failures = {path: (p.error_kind, p.last_error) for path, p in posts.items() if p.status == "waiting"}
     assert set(failures) == {"/posts/error/", "/posts/huge/", "/posts/loop/", "/posts/reset/"}
     assert failures["/posts/error/"][0] == "transient" and "500" in failures["/posts/error/"][1]

@@ -123,7 +123,7 @@ def test_linked_articles_are_fetched_politely_translated_and_attributed(
         assert linked.kind == "linked" and linked.status == "extracted"
         translation = session.scalars(select(Translation).where(Translation.post_id == linked.id)).one()
         assert translation.status == "approved"
-        # Refused for now, not for good: each waits for its next try (syndication.posts.retry).
+        # Refused for now, not for good: each waits for its next try (syndication.page_retries).
         refused = {
             url: (p.error_kind, p.last_error or "") for url, p in posts.items() if p.status == "waiting"
         }
