@@ -76,13 +76,15 @@ class HostDeferrals:
 
     now: datetime
     max_defer: float
-    _hosts: dict[str, PageDeferred] = field(default_factory=dict)
+    _hosts: dict[str, tuple[str, datetime | None]] = field(default_factory=dict)
+    """Host → (why its pages are not requested, when they are due again; None: next run)."""
 
     def check(self, url: str) -> None:
         """Raise ``PageDeferred`` when ``url``'s host asked to wait earlier in this run."""
-        deferred = self._hosts.get(host_of(url))
-        if deferred is not None:
-            raise deferred
+        host = host_of(url)
+        if host in self._hosts:
+            reason, until = self._hosts[host]
+            raise PageDeferred(host, reason, until)
 
     def note(self, url: str, exc: BaseException) -> None:
         """Remember ``url``'s host as deferred when ``exc`` is the server saying "later"."""
@@ -95,12 +97,7 @@ class HostDeferrals:
         asked = f"HTTP {exc.status}" if exc.status else "the server"
         if exc.retry_after is not None:
             asked += f", Retry-After {human_duration(exc.retry_after)}"
-        self._hosts[host] = PageDeferred(
-            host,
-            f"not requested: {host} asked us to wait ({asked}) earlier in the run; "
-            + ("tried on the next run" if until is None else "tried again when the wait is over"),
-            until,
-        )
+        self._hosts[host] = (f"not requested: {host} asked us to wait ({asked})", until)
 
     @property
     def hosts(self) -> list[str]:

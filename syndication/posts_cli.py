@@ -31,13 +31,13 @@ def page_lines(pages: dict[str, Any]) -> list[str]:
 
 def _line(page: dict[str, Any]) -> str:
     if page["error_kind"] == "deferred":
-        tries = "not tried"
+        tries = "deferred"
     else:
         tries = f"try {page['attempts']} of {page['tries']} failed"
-    return (
-        f"{page['id']:>5} {page['state']:<7} {page['url']}: {page['reason']} — {tries}, "
-        f"next try {page['next_try']}"
-    )
+    # The reason names the URL too (it is the error's text); once per line is enough.
+    reason = (page["reason"] or "").replace(f" (url {page['url']})", "")
+    head = f"{page['id']:>5} {page['state']:<7} {page['url']}"
+    return f"{head}: {reason} — {tries}, next try {page['next_try']}"
 
 
 @click.group()

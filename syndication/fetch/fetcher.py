@@ -51,6 +51,7 @@ from syndication.fetch.politeness import HostPacer
 from syndication.fetch.result import FetchResult
 from syndication.fetch.retry_after import parse_retry_after
 from syndication.settings import FetchSettings
+from syndication.timefmt import human_duration
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -352,7 +353,7 @@ class Fetcher:
         reason = _status_phrase(status)
         if status == 429 or 500 <= status < 600:
             retry_after = parse_retry_after(headers.get("retry-after"), now=self._wall_clock())
-            hint = f", retry after {retry_after:g} s" if retry_after is not None else ""
+            hint = f", retry after {human_duration(retry_after)}" if retry_after is not None else ""
             return TransientFetchError(
                 f"HTTP {status} {reason}{hint}", url=url, status=status, retry_after=retry_after
             )

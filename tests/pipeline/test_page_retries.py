@@ -313,7 +313,7 @@ def test_a_host_in_maintenance_costs_one_wait_and_its_other_pages_are_deferred(
     for n in range(2, 6):
         post = posts[f"{base}/p{n}/"]
         assert (post.status, post.attempts, post.error_kind) == ("waiting", 0, "deferred")
-        assert "asked us to wait" in (post.last_error or "") and "Retry-After 30 s" in (post.last_error or "")
+        assert "asked us to wait (HTTP 503, Retry-After 30 s)" in (post.last_error or "")
         assert post.next_attempt_at is not None
         assert post.next_attempt_at - before < timedelta(seconds=40)
     listed = status_of(config)["pages"]["listed"]
