@@ -370,6 +370,7 @@ def deploy(home: Path | None) -> None:
 def status(config: Path | None, as_json: bool) -> None:
     """Counts per stage and per delivery state, and the last errors."""
     from syndication.feeds.health import feed_lines
+    from syndication.posts_cli import page_lines
     from syndication.status import status as collect
 
     with open_context(config) as ctx, ctx.store.session() as session:
@@ -383,9 +384,13 @@ def status(config: Path | None, as_json: bool) -> None:
         counts = data[section]
         text = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
         click.echo(f"{section}: {text}")
-    if data["failures"]:
+    for line in page_lines(data["pages"]):
+        click.echo(line)
+    # Failed pages are listed above with their next step.
+    failures = [f for f in data["failures"] if f["stage"] != "extract"]
+    if failures:
         click.echo("failures:")
-        for failure in data["failures"]:
+        for failure in failures:
             where = " ".join(f"{k}={failure[k]}" for k in ("post", "lang", "channel", "id") if failure.get(k))
             click.echo(f"  {failure['stage']}: {where}: {failure['error']}")
 
@@ -738,6 +743,7 @@ def _mount_optional() -> None:
         ("syndication.web.cli", "users"),
         ("syndication.deliveries.subscribers_cli", "subscribers"),
         ("syndication.feeds.cli", "feeds"),
+        ("syndication.posts_cli", "posts"),
     ):
         try:
             module = importlib.import_module(module_name)

@@ -40,6 +40,13 @@ retire_after_polls = 3
 retire_after_days = 7
 retry_after_cap = 21600   # seconds: the longest a server's Retry-After may defer a feed's next poll
 
+[pages]
+# A page that fails (404, 403, robots.txt, too large, timeout) is tried again after each of these
+# waits in seconds (10 min, 1 h, 6 h, 1 d, 3 d), then listed as failed until `syndicate posts retry`.
+retry_schedule = [600, 3600, 21600, 86400, 259200]
+max_defer = 21600            # longest a host's Retry-After postpones its pages (seconds)
+recheck_interval = 604800    # re-check linked articles for corrections weekly (0 = never)
+
 [[feeds]]
 url = "{feed_url}"
 name = "blog"

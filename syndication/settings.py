@@ -59,6 +59,28 @@ class LinkSettings(_Model):
     max_per_post: int = Field(10, ge=0)
 
 
+class PageSettings(_Model):
+    """Pages of posts and linked articles (``[pages]``): retries after a failure, re-checks."""
+
+    retry_schedule: list[float] = Field(
+        default_factory=lambda: [600.0, 3600.0, 6 * 3600.0, 86_400.0, 3 * 86_400.0]
+    )
+    """Seconds to wait before each new try of a page that failed (404, 403, robots.txt, too large,
+    timeouts...): 10 min, 1 h, 6 h, 1 d, 3 d. After the last one the post is ``failed`` until
+    ``syndicate posts retry``. Empty: a failed page is ``failed`` at once."""
+    max_defer: float = Field(6 * 3600.0, ge=0)
+    """Longest a host's ``Retry-After`` postpones its pages (longer values are cut to this)."""
+    recheck_interval: float = Field(7 * 86_400.0, ge=0)
+    """Seconds between conditional re-checks of an extracted linked article (0 = never)."""
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(delay <= 0 for delay in value):
+            raise ValueError("every delay must be a positive number of seconds")
+        return value
+
+
 class FeedSettings(_Model):
     url: str
     name: str | None = None
@@ -195,6 +217,7 @@ class Settings(_Model):
     store: StoreSettings = Field(default_factory=lambda: StoreSettings())
     fetch: FetchSettings = Field(default_factory=lambda: FetchSettings())
     links: LinkSettings = Field(default_factory=lambda: LinkSettings())
+    pages: PageSettings = Field(default_factory=lambda: PageSettings())
     feeds: list[FeedSettings] = Field(default_factory=list)
     polling: PollingSettings = Field(default_factory=lambda: PollingSettings())
     translation: TranslationSettings = Field(default_factory=lambda: TranslationSettings())

@@ -1,13 +1,33 @@
-"""``syndicate status``: counts per stage and per delivery state, and what failed last and why."""
+"""``syndicate status``: counts per stage and per delivery state, what failed last and why, and the
+pages waiting for a retry (or failed for good) with their reason and next try."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from syndication.store import Delivery, Post, Translation
+from syndication.settings import PageSettings
+from syndication.store import Delivery, Post, Translation, utcnow
+
+PAGES_LISTED = 50
+"""Waiting and failed pages listed by ``status`` (all of them: ``syndicate posts list``)."""
+
+
+def _pages(session: Session, settings: PageSettings, now: datetime) -> dict[str, Any]:
+    """Posts whose page failed or was deferred: each with its reason and next try, until it
+    succeeds or a person acts (``syndicate posts retry``)."""
+    from syndication.page_retries import describe, problem_posts
+
+    counts = _counts(session, Post.status)
+    return {
+        "waiting": counts.get("waiting", 0),
+        "failed": counts.get("failed", 0),
+        "listed": [describe(post, settings, now=now) for post in problem_posts(session, limit=PAGES_LISTED)],
+    }
+
 
 if TYPE_CHECKING:
     from syndication.settings import Settings
@@ -31,7 +51,14 @@ def _current_translation_counts(session: Session) -> dict[str, int]:
     return {f"{lang}/{state}": int(count) for lang, state, count in rows}
 
 
-def status(session: Session, *, failures: int = 10, settings: Settings | None = None) -> dict[str, Any]:
+def status(
+    session: Session,
+    *,
+    failures: int = 10,
+    settings: Settings | None = None,
+    pages: PageSettings | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     from syndication.feeds.health import feed_report
 
     # With the settings: configured feeds not polled yet too, and the next poll by their policy.
@@ -81,6 +108,7 @@ def status(session: Session, *, failures: int = 10, settings: Settings | None = 
         )
     return {
         "feeds": feeds,
+        "pages": _pages(session, pages or (settings.pages if settings else PageSettings()), now or utcnow()),
         "posts": _counts(session, Post.kind, Post.status),
         "translations": _current_translation_counts(session),
         "deliveries": _counts(session, Delivery.channel, Delivery.state),

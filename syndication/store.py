@@ -115,9 +115,20 @@ class Post(Base):
     depth: Mapped[int] = mapped_column(default=0)
     """0 for feed posts; n for an article reached through n links."""
     status: Mapped[str] = mapped_column(String(20), default="new")
-    """``new``, ``extracted``, ``failed``, ``baselined`` or ``retracted``."""
+    """``new``, ``extracted``, ``waiting`` (its page failed or its host asked us to wait: tried
+    again at ``next_attempt_at``), ``failed`` (every scheduled try failed: waits for
+    ``syndicate posts retry``), ``baselined`` or ``retracted``."""
     last_error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(10))
+    """``transient``, ``terminal``, or ``deferred`` (not requested: its host said "later")."""
+    attempts: Mapped[int] = mapped_column(default=0)
+    """Failed tries since the last success (see ``syndication.page_retries``)."""
+    next_attempt_at: Mapped[datetime | None]
+    """When a ``waiting`` post is tried again; None: on the next run."""
+    checked_at: Mapped[datetime | None]
+    """Last time its page was fetched (200 or 304): a linked article is re-checked from here."""
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
     current_revision_id: Mapped[int | None] = mapped_column(Integer)
     site_name: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -52,6 +52,12 @@ class RunSummary:
     linked_articles: int = 0
     """Links from posts to other articles of the same (or an allow-listed) site, found this run."""
     extraction_failed: int = 0
+    # Pages (issue 9): notes, not errors of this run.
+    pages_deferred: int = 0
+    """Pages not requested this run because their host asked to wait (Retry-After, 429, 503);
+    they stay queued for the next run (``syndicate posts list``)."""
+    pages_rechecked: int = 0
+    """Extracted linked articles re-checked with a conditional GET (unchanged or changed)."""
     revisions_new: int = 0
     segments_total: int = 0
     segments_translated: int = 0
@@ -168,7 +174,9 @@ class RunSummary:
             f"baselined {self.entries_baselined}"
             + (f", from {self.feed_pages} backfill pages" if self.feed_pages else ""),
             f"pages      fetched {self.pages_fetched}, linked articles {self.linked_articles}, "
-            f"extraction failed {self.extraction_failed}",
+            f"extraction failed {self.extraction_failed}"
+            + (f", deferred {self.pages_deferred} (host asked to wait)" if self.pages_deferred else "")
+            + (f", re-checked {self.pages_rechecked}" if self.pages_rechecked else ""),
             f"segments   total {self.segments_total}, translated by engine {self.segments_translated} "
             f"({self.engine_calls} engine calls), reused from memory {self.segments_reused}",
             f"review     awaiting {self.awaiting_review}, auto-approved {self.auto_approved}, "

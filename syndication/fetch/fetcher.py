@@ -17,6 +17,9 @@ bad scheme, credentials, private host   ``BlockedURLError``
 ``Retry-After`` on a 429/503 that asks for no more than ``fetch.max_retry_after`` seconds is honoured
 inside the run: we sleep (through the injected ``sleep``) and retry once. A longer wait, or a second
 refusal, raises ``TransientFetchError(retry_after=...)`` so the caller can schedule the next poll.
+Pages (``get_page``, and the robots.txt it reads) get that in-run wait once per host per ``Fetcher``:
+a site in maintenance answering ``503 Retry-After: 30`` to every page would otherwise cost 30 s per
+page; after the one wait the caller defers the host's other pages to the next run.
 
 A ``Fetcher`` is not thread-safe (the pacer and robots cache are plain dicts): use one per worker.
 """
@@ -48,6 +51,7 @@ from syndication.fetch.politeness import HostPacer
 from syndication.fetch.result import FetchResult
 from syndication.fetch.retry_after import parse_retry_after
 from syndication.settings import FetchSettings
+from syndication.timefmt import human_duration
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -86,6 +90,8 @@ class Fetcher:
         self._wall_clock = wall_clock
         self._pacer = HostPacer(settings.min_host_interval, sleep=sleep, clock=clock)
         self._robots: dict[tuple[str, str], RobotFileParser] = {}
+        self._waited_hosts: set[str] = set()
+        """Hosts that already had their one in-run Retry-After wait for a page."""
 
     def close(self) -> None:
         self.session.close()
@@ -105,8 +111,12 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        wait_once_per_host: bool = False,
     ) -> FetchResult:
-        """GET ``url`` (conditionally when validators are given); raises a ``FetchError`` subclass."""
+        """GET ``url`` (conditionally when validators are given); raises a ``FetchError`` subclass.
+
+        ``wait_once_per_host``: sleep on ``Retry-After`` only if no such wait was spent on this
+        host yet (pages; see the module docstring)."""
         started = self._clock()
         headers: dict[str, str] = {}
         if etag:
@@ -128,6 +138,11 @@ class Fetcher:
                     or wait > self.settings.max_retry_after
                 ):
                     raise
+                if wait_once_per_host:
+                    host = normalize_host(urlsplit(url).hostname or "")
+                    if host in self._waited_hosts:
+                        raise
+                    self._waited_hosts.add(host)
                 retried = True
                 self._sleep(wait)
                 continue
@@ -173,7 +188,7 @@ class Fetcher:
                 f"({self.settings.user_agent}); it is skipped",
                 url=url,
             )
-        return self.get(url, etag=etag, last_modified=last_modified, accept=accept)
+        return self.get(url, etag=etag, last_modified=last_modified, accept=accept, wait_once_per_host=True)
 
     # ----------------------------------------------------------------------------------- helpers
 
@@ -181,7 +196,8 @@ class Fetcher:
         scheme, netloc = key
         robots_url = urlunsplit((scheme, netloc, "/robots.txt", "", ""))
         try:
-            result = self.get(robots_url, accept="text/plain")
+            # Only pages read robots.txt: its Retry-After wait counts as the page host's one.
+            result = self.get(robots_url, accept="text/plain", wait_once_per_host=True)
         except TransientFetchError:
             return robots.allow_all()  # why: see syndication.fetch.robots
         except FetchError as exc:
@@ -337,7 +353,7 @@ class Fetcher:
         reason = _status_phrase(status)
         if status == 429 or 500 <= status < 600:
             retry_after = parse_retry_after(headers.get("retry-after"), now=self._wall_clock())
-            hint = f", retry after {retry_after:g} s" if retry_after is not None else ""
+            hint = f", retry after {human_duration(retry_after)}" if retry_after is not None else ""
             return TransientFetchError(
                 f"HTTP {status} {reason}{hint}", url=url, status=status, retry_after=retry_after
             )

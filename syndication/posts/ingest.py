@@ -6,40 +6,88 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from syndication.errors import ExtractionError, SyndicationError
+from syndication.errors import ExtractionError, SyndicationError, TransientFetchError
 from syndication.models import Article, Segment
-from syndication.store import Feed, Post, PostLink, Revision, SegmentRow
+from syndication.page_retries import (
+    HostDeferrals,
+    PageDeferred,
+    is_queued,
+    is_recheck_due,
+    queued_clause,
+    recheck_clause,
+    record_deferral,
+    record_failure,
+    record_success,
+)
+from syndication.store import Feed, Post, PostLink, Revision, SegmentRow, utcnow
 from syndication.translations.memory import source_hash
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
+    from syndication.fetch.result import FetchResult
 
 log = logging.getLogger(__name__)
 
 
 def fetch_article(ctx: RunContext, url: str) -> Article:
     """Fetch a page politely (robots.txt, size cap, address guard) and extract its article."""
+    article, _ = fetch_page(ctx, url)
+    assert article is not None  # no validators sent: never "not modified"
+    return article
+
+
+def fetch_page(
+    ctx: RunContext,
+    url: str,
+    *,
+    hosts: HostDeferrals | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> tuple[Article | None, FetchResult]:
+    """Fetch a page (conditionally when validators are given) and extract its article; ``None``
+    for an unchanged page (304). A host that said "later" earlier in the run (``hosts``) is not
+    asked: ``PageDeferred``; one that says it now is remembered in ``hosts`` for the rest."""
     from syndication.fetch.encoding import decode_html
     from syndication.posts import extract_article
 
+    if hosts is not None:
+        hosts.check(url)
     fetcher = ctx.fetcher()
-    result = fetcher.get_page(url)
+    try:
+        result = fetcher.get_page(url, etag=etag, last_modified=last_modified)
+    except TransientFetchError as exc:
+        if hosts is not None:
+            hosts.note(url, exc)
+        raise
     ctx.summary.pages_fetched += 1
+    if result.not_modified:
+        return None, result
     html = decode_html(result.content, result.encoding)
     article = extract_article(html, result.final_url)
     if not article.text.strip():
         raise ExtractionError("no article text found on the page", url=url)
-    return article
+    return article, result
 
 
-def article_for(ctx: RunContext, session: Session, post: Post) -> Article:
-    """The feed's full text (``content:encoded``) when it has it, else the page."""
+def article_for(
+    ctx: RunContext,
+    session: Session,
+    post: Post,
+    *,
+    hosts: HostDeferrals | None = None,
+    now: datetime | None = None,
+    conditional: bool = False,
+) -> Article | None:
+    """The feed's full text (``content:encoded``) when it has it, else the page; ``None`` when
+    ``conditional`` (a re-check with the stored validators) and the page did not change. A fetched
+    page's validators and time are kept on the post for its next re-check."""
     from syndication.feeds.ingest import entry_from_json
     from syndication.posts import article_from_entry
 
@@ -52,7 +100,16 @@ def article_for(ctx: RunContext, session: Session, post: Post) -> Article:
             article = article_from_entry(entry, site_name=post.site_name)
             if article.text.strip():
                 return article
-    return fetch_article(ctx, post.url)
+    page, result = fetch_page(
+        ctx,
+        post.url,
+        hosts=hosts,
+        etag=post.etag if conditional else None,
+        last_modified=post.last_modified if conditional else None,
+    )
+    post.checked_at = now or utcnow()
+    post.etag, post.last_modified = result.etag, result.last_modified
+    return page
 
 
 def add_segments(session: Session, revision: Revision, segments: Sequence[Segment]) -> None:
@@ -125,27 +182,33 @@ def store_revision(session: Session, post: Post, article: Article) -> tuple[Revi
     return revision, True
 
 
-def _fail(post: Post, exc: BaseException) -> None:
-    post.status = "failed"
-    post.last_error = str(exc)
-    post.error_kind = exc.kind if isinstance(exc, SyndicationError) else "terminal"
-
-
-def extract_posts(ctx: RunContext, *, post_ids: list[int] | None = None, force: bool = False) -> list[int]:
-    """Extract every queued post (new, edited, or failed transiently), or only those of
+def extract_posts(
+    ctx: RunContext,
+    *,
+    post_ids: list[int] | None = None,
+    force: bool = False,
+    now: datetime | None = None,
+) -> list[int]:
+    """Extract every queued post (new, or waiting for a retry that is due: see
+    ``syndication.page_retries``) and re-check the linked articles due for it, or only those of
     ``post_ids`` that are queued; returns ids that got a new revision. Each post is its own
-    transaction: one bad page never loses the others.
+    transaction: one bad page never loses the others. ``now`` is the clock (tests move it).
 
     ``force=True`` (with ``post_ids``) extracts the named posts whatever their status says — already
-    extracted, failed for good, baselined — except retracted ones; an unchanged article keeps its
-    revision (nothing new to translate), a changed one gets a new revision.
+    extracted, waiting, failed for good, baselined — except retracted ones; an unchanged article
+    keeps its revision (nothing new to translate), a changed one gets a new revision.
     """
-    queued_status = or_(Post.status == "new", (Post.status == "failed") & (Post.error_kind == "transient"))
+    now = now or utcnow()
+    pages = ctx.settings.pages
+    hosts = HostDeferrals(now=now, max_defer=pages.max_defer)
     with ctx.store.session() as session:
-        query = select(Post.id).where(queued_status)
-        if post_ids is not None:
+        if post_ids is None:
+            query = select(Post.id).where(
+                or_(queued_clause(now), recheck_clause(now, pages.recheck_interval))
+            )
+        else:
             query = select(Post.id).where(Post.id.in_(list(post_ids)))
-            query = query.where(Post.status != "retracted") if force else query.where(queued_status)
+            query = query.where(Post.status != "retracted") if force else query.where(queued_clause(now))
         queued = list(session.scalars(query.order_by(Post.id)))
     changed: list[int] = []
     for post_id in queued:
@@ -154,27 +217,60 @@ def extract_posts(ctx: RunContext, *, post_ids: list[int] | None = None, force: 
             post = session.get(Post, post_id)
             if post is None:
                 continue
-            try:
-                article = article_for(ctx, session, post)
-                _, is_new = store_revision(session, post, article)
-                post.status, post.last_error, post.error_kind = "extracted", None, None
-                if article.title:
-                    post.title = article.title
-                if is_new:
-                    ctx.summary.revisions_new += 1
-                    changed.append(post.id)
-                log.info(
-                    "extracted: %s", "new revision" if is_new else "unchanged", extra={"post": post.post_key}
-                )
-            except (SyndicationError, OSError, ValueError) as exc:
-                _fail(post, exc)
-                ctx.summary.extraction_failed += 1
-                ctx.summary.error("extract", exc, post=post.post_key)
-                article = None
+            recheck = not force and is_recheck_due(post, now, pages.recheck_interval)
+            if not (force or recheck or is_queued(post, now)):
+                continue  # taken up as a linked article of a post earlier in this run
+            article, is_new = _attempt(ctx, session, post, "extract", hosts=hosts, now=now, recheck=recheck)
+            if is_new:
+                changed.append(post.id)
             depth = post.depth
         if article is not None and depth < ctx.settings.links.depth:
-            changed += follow_links(ctx, post_id, article, depth=depth + 1)
+            changed += follow_links(ctx, post_id, article, depth=depth + 1, hosts=hosts, now=now)
     return changed
+
+
+def _attempt(
+    ctx: RunContext,
+    session: Session,
+    post: Post,
+    stage: str,
+    *,
+    hosts: HostDeferrals,
+    now: datetime,
+    recheck: bool = False,
+) -> tuple[Article | None, bool]:
+    """One try at a post's article: stored as its revision, or the failure recorded for a later
+    try. Returns the article (None when not modified, deferred or failed) and whether it made a new
+    revision."""
+    try:
+        article = article_for(ctx, session, post, hosts=hosts, now=now, conditional=recheck)
+        if recheck:
+            ctx.summary.pages_rechecked += 1
+        if article is None:
+            log.info("re-checked: not modified", extra={"post": post.post_key})
+            return None, False
+        _, is_new = store_revision(session, post, article)
+        record_success(post)
+        if article.title:
+            post.title = article.title
+        if is_new:
+            ctx.summary.revisions_new += 1
+        log.info(
+            "%s: %s",
+            "re-checked" if recheck else "extracted",
+            "new revision" if is_new else "unchanged",
+            extra={"post": post.post_key},
+        )
+        return article, is_new
+    except PageDeferred as deferred:
+        record_deferral(post, deferred)
+        ctx.summary.pages_deferred += 1
+        log.info("deferred: %s", deferred.reason, extra={"post": post.post_key})
+    except (SyndicationError, OSError, ValueError) as exc:
+        record_failure(post, exc, now=now, settings=ctx.settings.pages)
+        ctx.summary.extraction_failed += 1
+        ctx.summary.error(stage, exc, post=post.post_key if stage == "extract" else post.url)
+    return None, False
 
 
 def _site_url(post_url: str) -> str:
@@ -182,9 +278,20 @@ def _site_url(post_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
-def follow_links(ctx: RunContext, source_id: int, article: Article, *, depth: int) -> list[int]:
+def follow_links(
+    ctx: RunContext,
+    source_id: int,
+    article: Article,
+    *,
+    depth: int,
+    hosts: HostDeferrals | None = None,
+    now: datetime | None = None,
+) -> list[int]:
     """Fetch and store the articles a post links to (same site or allow-listed), with attribution."""
     from syndication.posts import linked_articles
+
+    now = now or utcnow()
+    hosts = hosts or HostDeferrals(now=now, max_defer=ctx.settings.pages.max_defer)
 
     with ctx.store.session() as session:
         source = session.get(Post, source_id)
@@ -215,23 +322,11 @@ def follow_links(ctx: RunContext, source_id: int, article: Article, *, depth: in
                 session.add(PostLink(source_post_id=source_id, target_post_id=target.id))
                 ctx.summary.linked_articles += 1
             # Feed posts are extracted by the main loop (with their own link depth), never twice.
-            needs_fetch = target.kind == "linked" and (
-                target.status == "new" or (target.status == "failed" and target.error_kind == "transient")
-            )
-            if not needs_fetch:
+            if target.kind != "linked" or not is_queued(target, now):
                 continue
-            try:
-                linked = fetch_article(ctx, url)
-                _, is_new = store_revision(session, target, linked)
-                target.title = linked.title or target.title
-                target.status, target.last_error, target.error_kind = "extracted", None, None
-                if is_new:
-                    ctx.summary.revisions_new += 1
-                    changed.append(target.id)
-            except (SyndicationError, OSError, ValueError) as exc:
-                _fail(target, exc)
-                ctx.summary.extraction_failed += 1
-                ctx.summary.error("links", exc, post=url)
+            _, is_new = _attempt(ctx, session, target, "links", hosts=hosts, now=now)
+            if is_new:
+                changed.append(target.id)
     return changed
 
 

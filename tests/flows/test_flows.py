@@ -101,10 +101,11 @@ def demo_config_with_a_dead_feed(demo_config):
     """The demo plus a second feed on a loopback port where nothing listens."""
     from tests.deliveries.channels.channels_support import free_port
 
-    config, server = demo_config
+    config, _server = demo_config
     dead = f"http://127.0.0.1:{free_port()}/feed/"
     config.write_text(
-        config.read_text(encoding="utf-8") + f'\n[[feeds]]\nurl = "{dead}"\nname = "dead"\nsource_lang = "da"\n',
+        config.read_text(encoding="utf-8")
+        + f'\n[[feeds]]\nurl = "{dead}"\nname = "dead"\nsource_lang = "da"\n',
         encoding="utf-8",
     )
     return config, dead

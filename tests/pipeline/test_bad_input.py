@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from syndication import pipeline
 from syndication.context import RunContext
-from syndication.store import Feed, Post
+from syndication.store import Feed, Post, utcnow
 
 PAGE = """<!DOCTYPE html><html lang="da"><head><meta charset="{charset}"><title>{title}</title>
 <script>document.write('<p>reklame</p>')</script></head><body>
@@ -114,7 +114,8 @@ def test_run_goes_on_and_every_failure_says_why(hostile_blog):
         feeds = {f.name: f for f in session.scalars(select(Feed))}
     assert posts["/posts/good/"].status == "extracted"
     assert posts["/posts/latin/"].status == "extracted"
-    failures = {path: (p.error_kind, p.last_error) for path, p in posts.items() if p.status == "failed"}
+    # Each failed page waits for its next try (syndication.page_retries), with its reason.
+    failures = {path: (p.error_kind, p.last_error) for path, p in posts.items() if p.status == "waiting"}
     assert set(failures) == {"/posts/error/", "/posts/huge/", "/posts/loop/", "/posts/reset/"}
     assert failures["/posts/error/"][0] == "transient" and "500" in failures["/posts/error/"][1]
     assert failures["/posts/reset/"][0] == "transient"
@@ -143,6 +144,13 @@ def test_transient_failures_are_retried_next_run_even_when_the_feed_is_unchanged
     # but nothing in it is new): the failed posts are picked up from the store.
     fixed = PAGE.format(charset="utf-8", title="Serveren fejler", body="Nu virker siden igen.")
     server.add("/posts/error/", body=fixed.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+    # The next run comes after the failed page's first retry wait (10 min).
+    ctx = RunContext.open(config)
+    with ctx.store.session() as session:
+        session.execute(
+            update(Post).where(Post.url == f"{base}/posts/error/").values(next_attempt_at=utcnow())
+        )
+    ctx.close()
     ctx = RunContext.open(config)
     summary = pipeline.syndicate(ctx)
     assert summary.entries_new == 0 and summary.entries_updated == 0
@@ -150,7 +158,7 @@ def test_transient_failures_are_retried_next_run_even_when_the_feed_is_unchanged
         post = session.scalars(select(Post).where(Post.url == f"{base}/posts/error/")).one()
         assert post.status == "extracted"
         huge = session.scalars(select(Post).where(Post.url == f"{base}/posts/huge/")).one()
-        assert huge.status == "failed"  # terminal: not fetched again until it changes
+        assert huge.status == "waiting"  # its own retry is not due yet: not fetched again
     assert [r.path for r in server.requests_to("/posts/huge/")] == ["/posts/huge/"]
     assert summary.deliveries_sent == 1
     ctx.close()

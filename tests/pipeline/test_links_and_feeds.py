@@ -124,10 +124,11 @@ def test_linked_articles_are_fetched_politely_translated_and_attributed(
         assert linked.kind == "linked" and linked.status == "extracted"
         translation = session.scalars(select(Translation).where(Translation.post_id == linked.id)).one()
         assert translation.status == "approved"
+        # Refused for now, not for good: each waits for its next try (syndication.page_retries).
         refused = {
-            url: (p.error_kind, p.last_error or "") for url, p in posts.items() if p.status == "failed"
+            url: (p.error_kind, p.last_error or "") for url, p in posts.items() if p.status == "waiting"
         }
-        failures = status(session)["failures"]
+        listed = status(session)["pages"]["listed"]
     ctx.close()
     assert set(refused) == {
         f"{base}/privat/referat/",
@@ -139,7 +140,9 @@ def test_linked_articles_are_fetched_politely_translated_and_attributed(
     assert "loopback" in refused[f"http://localhost:{port}/posts/anden/"][1]
     assert "private address" in refused["http://10.1.2.3/intranet/"][1]
     assert all("allow_private_hosts" in refused[url][1] for url in refused if "privat/" not in url)
-    assert {f["post"] for f in failures} == set(refused)  # `syndicate status` names each and why
+    # `syndicate status` names each, why, and when it is tried again.
+    assert {p["url"]: p["reason"] for p in listed} == {url: why for url, (_, why) in refused.items()}
+    assert all(p["next_try"].startswith(("in 9 min", "in 10 min")) for p in listed)
 
     folder = tmp_path / "outbox" / "nb"
     page = lxml.html.fromstring((folder / "gammel.html").read_text(encoding="utf-8"))
@@ -151,7 +154,7 @@ def test_linked_articles_are_fetched_politely_translated_and_attributed(
     entries = feedparser.parse((folder / "feed.atom").read_bytes()).entries
     assert len(entries) == 2
 
-    # Refused and disallowed links are not tried again while the post is unchanged.
+    # Refused and disallowed links are not tried again before their next try is due.
     before = len(http_server.requests)
     again = run(config)
     assert [r.path for r in http_server.requests[before:]] == ["/feed/"]
