@@ -50,6 +50,11 @@ class RunSummary:
     """Deliveries already sent (or already claimed by another worker)."""
     deliveries_planned: int = 0
     """Dry run only: what would have been sent."""
+    # bulk recovery and no-change cost (issue 10): items a channel's filter kept out, this run
+    deliveries_filtered: int = 0
+    """(post, language, channel) planned this run that the channel's filter (``only_categories``,
+    ``kinds``) does not take; recorded in the ledger as ``filtered`` and not planned again until
+    the item or the filter changes."""
     dry_run: bool = False
     errors: list[ItemError] = field(default_factory=list)
 

@@ -131,7 +131,7 @@ def resolve_post_ref(session: Session, ref: str) -> int:
     return resolve_post(session, ref).id
 
 
-def _query(selection: Selection) -> Select[tuple[Delivery, str]]:
+def _query(selection: Selection) -> Select[Delivery, str]:
     return (
         select(Delivery, Post.post_key)
         .join(Post, Post.id == Delivery.post_id)
