@@ -163,7 +163,7 @@ def mark_uncertain(store: Store, channels: list[str], *, lease: timedelta = LEAS
             row.error = (
                 f"the send started at {row.claimed_at:%Y-%m-%d %H:%M} UTC by {row.claimed_by} never "
                 "finished; it may or may not have arrived. Check, then `syndicate deliveries retry "
-                f"{row.id}` to send it again"
+                f"{row.id} --include-uncertain` to send it again"
             )
         return [row.id for row in rows]
 

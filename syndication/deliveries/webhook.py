@@ -288,7 +288,8 @@ class WebhookChannel:
                 )
             raise TerminalDeliveryError(
                 f"the webhook at {url} refused the event ({status} {answer!r}); fix the receiver or the "
-                "channel settings, then `syndicate deliveries retry ID`",
+                "channel settings, then `syndicate deliveries retry --channel "
+                f"{self.name} --state failed-terminal`",
                 **where,
             )
 
