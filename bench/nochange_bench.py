@@ -118,7 +118,12 @@ def _seed(store: Any, size: int) -> None:
     day_ago = utcnow() - timedelta(days=1)
     sent = day_ago + timedelta(seconds=1)
     per = len(doc.segments)
-    posts, revisions, translations, segments, targets, ledger = [], [], [], [], [], []
+    posts: list[dict[str, Any]] = []
+    revisions: list[dict[str, Any]] = []
+    translations: list[dict[str, Any]] = []
+    segments: list[dict[str, Any]] = []
+    targets: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
     for i in range(1, size + 1):
         category = "Mad" if i % 10 == 0 else "Netværk"
         key = f"https://example.dk/?p={i}"
