@@ -22,20 +22,10 @@ from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from syndication.deliveries.states import STATES
 from syndication.errors import UserError
 from syndication.store import Delivery, Post, utcnow
 
-STATES = (
-    "failed",
-    "failed-transient",
-    "failed-terminal",
-    "uncertain",
-    "pending",
-    "sending",
-    "sent",
-    "filtered",
-)
-"""What ``--state`` takes: ledger states, plus ``failed-transient``/``failed-terminal``."""
 RETRYABLE = ("failed", "uncertain")
 DEFAULT_LIMIT = 50
 CONFIRM_ABOVE = 10

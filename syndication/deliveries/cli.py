@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from syndication.cli_support import config_option, echo_json, json_option, open_context
+from syndication.deliveries.states import RETRYABLE_STATES, STATES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -24,8 +25,6 @@ def deliveries() -> None:
 
 def _filters(func: Any) -> Any:
     """The selection options ``list`` and ``retry`` share."""
-    from syndication.deliveries.bulk import STATES
-
     func = click.option("--post", "post_ref", default=None, help="Only this post (id, GUID or URL).")(func)
     func = click.option(
         "--since", default=None, help="Changed since a date (2026-12-01) or a duration back (30m, 12h, 3d)."
@@ -132,7 +131,7 @@ def deliveries_retry(
 
     if all_rows and ids:
         raise click.UsageError("give ids or --all, not both")
-    if state is not None and state not in ("failed", "failed-transient", "failed-terminal", "uncertain"):
+    if state is not None and state not in RETRYABLE_STATES:
         raise click.UsageError(f"--state {state}: only failed or uncertain deliveries can be retried")
     if not (ids or all_rows or channel or state or since or post_ref):
         raise click.UsageError("say which deliveries: IDS, --all, --channel, --state, --since or --post")

@@ -131,6 +131,7 @@ def _plan(state: WebState, chosen: dict[str, str], include_uncertain: bool) -> d
     from dataclasses import replace
 
     from syndication.deliveries.bulk import Selection, parse_since, plan_retry, resolve_post_ref
+    from syndication.deliveries.states import RETRYABLE_STATES
 
     with state.ctx.store.session() as session:
         selection = Selection(
@@ -139,7 +140,7 @@ def _plan(state: WebState, chosen: dict[str, str], include_uncertain: bool) -> d
             since=parse_since(chosen["since"]) if chosen["since"] else None,
             post_id=resolve_post_ref(session, chosen["post"]) if chosen["post"] else None,
         )
-        if selection.state not in ("failed", "failed-transient", "failed-terminal", "uncertain"):
+        if selection.state not in RETRYABLE_STATES:
             raise UserError(f"only failed or uncertain deliveries can be retried, not {selection.state!r}")
         plan = plan_retry(session, replace(selection, every=True), include_uncertain=include_uncertain)
     return {
@@ -164,7 +165,7 @@ async def _render_deliveries(
     status_code: int = 200,
     error: str | None = None,
 ) -> Response:
-    from syndication.deliveries.bulk import STATES
+    from syndication.deliveries.states import RETRYABLE_STATES
 
     state = _state(request)
     try:
@@ -179,7 +180,7 @@ async def _render_deliveries(
         chosen=chosen,
         plan=plan,
         channels=sorted(state.settings.channels),
-        states=[s for s in STATES if s.startswith("failed") or s == "uncertain"],
+        states=RETRYABLE_STATES,
     )
 
 
