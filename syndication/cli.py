@@ -620,84 +620,6 @@ def retract(config: Path | None, post: str, comment: str | None, actor: str | No
         click.echo(f"post {found.id} marked retracted; `syndicate publish` withdraws it")
 
 
-@main.group()
-def deliveries() -> None:
-    """Inspect and retry deliveries in the ledger."""
-
-
-@deliveries.command("list")
-@config_option
-@click.option("--state", default=None, help="pending, sending, sent, failed, uncertain")
-@json_option
-def deliveries_list(config: Path | None, state: str | None, as_json: bool) -> None:
-    from sqlalchemy import select
-
-    from syndication.store import Delivery
-
-    with open_context(config) as ctx, ctx.store.session() as session:
-        query = select(Delivery).order_by(Delivery.id.desc()).limit(200)
-        if state:
-            query = query.where(Delivery.state == state)
-        rows = [
-            {
-                "id": d.id,
-                "post_id": d.post_id,
-                "lang": d.lang,
-                "channel": d.channel,
-                "target": d.target,
-                "action": d.action,
-                "state": d.state,
-                "attempts": d.attempts,
-                "remote_url": d.remote_url,
-                "error": d.error,
-            }
-            for d in session.scalars(query)
-        ]
-    if as_json:
-        echo_json(rows)
-        return
-    for r in rows:
-        extra = f" — {r['error']}" if r["error"] else (f" → {r['remote_url']}" if r["remote_url"] else "")
-        click.echo(
-            f"{r['id']:>5} post {r['post_id']} {r['lang']} {r['channel']}:{r['target'] or '-'} "
-            f"{r['action']} {r['state']}{extra}"
-        )
-
-
-@deliveries.command("redeliver")
-@config_option
-@click.argument("post")
-@click.option("--lang", required=True, help="Language of the item.")
-@click.option("--channel", required=True, help="Channel to send it to again.")
-@click.option("--dry-run", is_flag=True, help="Render and preview, change nothing.")
-@json_option
-def deliveries_redeliver(
-    config: Path | None, post: str, lang: str, channel: str, dry_run: bool, as_json: bool
-) -> None:
-    """Send one approved item (POST × --lang) to one --channel again, although it went out."""
-    from syndication import pipeline
-
-    with open_context(config, dry_run=dry_run) as ctx:
-        summary = pipeline.redeliver(ctx, post, lang, channel)
-    _print_summary(summary, as_json)
-    _exit_for(summary)
-
-
-@deliveries.command("retry")
-@config_option
-@click.argument("ids", nargs=-1, type=int, required=True)
-def deliveries_retry(config: Path | None, ids: tuple[int, ...]) -> None:
-    """Send failed (or uncertain) deliveries again on the next publish."""
-    from syndication.deliveries.ledger import retry
-
-    with open_context(config) as ctx:
-        for delivery_id in ids:
-            ok = retry(ctx.store, delivery_id)
-            click.echo(
-                f"{delivery_id}: {'queued for the next publish' if ok else 'not failed; nothing to do'}"
-            )
-
-
 # ----------------------------------------------------------------------------------------- demo
 
 
@@ -744,6 +666,7 @@ def _mount_optional() -> None:
         ("syndication.deliveries.subscribers_cli", "subscribers"),
         ("syndication.feeds.cli", "feeds"),
         ("syndication.posts_cli", "posts"),
+        ("syndication.deliveries.cli", "deliveries"),
     ):
         try:
             module = importlib.import_module(module_name)

@@ -188,6 +188,10 @@ class ApprovedTranslation:
     """Hash of what is delivered (source revision + translated title, excerpt, body): changes on a
     new source revision *and* on an editor's edit of an approved translation, so both go out as
     updates of the same remote object."""
+    delivery_key: str = ""
+    """The ledger's idempotency key for this delivery, set by the deliver stage before ``render``
+    (empty outside it): what a channel that shows the key in its payload (the webhook's ``id``)
+    must use, so a dry run shows the key a real send uses."""
 
 
 @dataclass(frozen=True)

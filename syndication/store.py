@@ -98,6 +98,7 @@ class Post(Base):
     """A source item: a feed entry or an article a post links to."""
 
     __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_updated_at", "updated_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_key: Mapped[str] = mapped_column(String(2000), unique=True)
@@ -219,7 +220,11 @@ class Translation(Base):
     """The review item: one per (post revision, language)."""
 
     __tablename__ = "translations"
-    __table_args__ = (UniqueConstraint("revision_id", "lang"), Index("ix_translations_status", "status"))
+    __table_args__ = (
+        UniqueConstraint("revision_id", "lang"),
+        Index("ix_translations_status", "status"),
+        Index("ix_translations_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
@@ -309,6 +314,19 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DeliveryMark(Base):
+    """How far the deliver stage has planned a channel (see ``deliveries.stage``): changes older
+    than ``planned_through`` are in the ledger already, so a run plans only what changed since —
+    as long as the channel's planning settings (``fingerprint``) are the same."""
+
+    __tablename__ = "delivery_marks"
+
+    channel: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    planned_through: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

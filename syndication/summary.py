@@ -90,14 +90,16 @@ class RunSummary:
     """Failed terminally before: wait for a fix (configuration change or ``deliveries retry``)."""
     deliveries_deferred: int = 0
     """Not tried because their channel was paused for the run (see ``delivery_notes``)."""
-    deliveries_filtered: int = 0
-    """Skipped by a channel filter (``only_categories``, ``kinds``)."""
     deliveries_skipped: int = 0
     """Already sent (or being sent right now by another worker)."""
     deliveries_planned: int = 0
     """Dry run only: what would have been sent."""
     delivery_notes: list[str] = field(default_factory=list)
     """Why a channel stopped early this run (paused, time budget): information, not errors."""
+    deliveries_filtered: int = 0
+    """(post, language, channel) planned this run that the channel's filter (``only_categories``,
+    ``kinds``) does not take; recorded in the ledger as ``filtered`` and not planned again until
+    the item or the filter changes."""
     dry_run: bool = False
     errors: list[ItemError] = field(default_factory=list)
 

@@ -168,8 +168,8 @@ def mark_uncertain(store: Store, channels: list[str], *, lease: timedelta = LEAS
             row.error = (
                 f"the send started at {row.claimed_at:%Y-%m-%d %H:%M} UTC by {row.claimed_by} never "
                 "finished; it may or may not have arrived, so it is not resent automatically. Check, "
-                f"then `syndicate deliveries retry {row.id}` to send it again (that recipient may get "
-                "a second copy)"
+                f"then `syndicate deliveries retry {row.id} --include-uncertain` to send it again "
+                "(that recipient may get a second copy)"
             )
         return [row.id for row in rows]
 

@@ -8,22 +8,32 @@ revision was sent); a rejection after a send, or a retracted source post, means 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from syndication.deliveries import ledger
-from syndication.errors import DeliveryError, SyndicationError, TransientDeliveryError, UncertainDeliveryError
+from syndication.deliveries.outgoing import wants
+from syndication.errors import (
+    DeliveryError,
+    SyndicationError,
+    TransientDeliveryError,
+    UncertainDeliveryError,
+)
 from syndication.models import ApprovedTranslation, Image, Payload, Receipt, Segment
 from syndication.store import (
     Delivery,
+    DeliveryMark,
     Post,
     PostLink,
     Revision,
@@ -74,7 +84,10 @@ def desired_states(session: Session, post_ids: Sequence[int] | None = None) -> l
     newest: dict[tuple[int, str], Translation] = {}
     for translation in session.scalars(query):
         newest[(translation.post_id, translation.lang)] = translation
-    retracted = set(session.scalars(select(Post.id).where(Post.status == "retracted")))
+    retracted_query = select(Post.id).where(Post.status == "retracted")
+    if post_ids is not None:
+        retracted_query = retracted_query.where(Post.id.in_(post_ids))
+    retracted = set(session.scalars(retracted_query))
     out: list[Desired] = []
     for (post_id, lang), translation in newest.items():
         if post_id in retracted or translation.status == "rejected":
@@ -156,17 +169,27 @@ def plan(
     only_channel: str | None,
     only_lang: str | None = None,
 ) -> list[PlannedSend]:
+    """What to send (or withdraw) now. A full publish plans only what may have changed since the
+    channels' marks (``_since_marks``): a publish with nothing new costs the same however much
+    history the store holds. Items a channel's filter keeps out are recorded in the ledger as
+    ``filtered`` (``_record_filtered``) and planned again only when they or the filter change."""
     channels = ctx.channels()
+    names = [name for name in channels if only_channel in (None, name)]
+    started = utcnow()
+    marks: dict[str, str] = {}
+    if post_ids is None and only_lang is None:
+        marks = {name: _plan_fingerprint(ctx, name) for name in names}
+        post_ids = _since_marks(session, marks)
+    filters = {name: _filter_fingerprint(ctx, name) for name in names}
     sends: list[PlannedSend] = []
     items: dict[int, ApprovedTranslation] = {}
     wanted = [d for d in desired_states(session, post_ids) if only_lang is None or d.lang == only_lang]
-    current = _up_to_date_index(session, wanted)
+    current = _up_to_date_index(session, wanted, filters)
+    posts = _posts(session, {d.post_id for d in wanted})
     for desired in wanted:
-        post = session.get(Post, desired.post_id)
-        assert post is not None
-        for name, channel in channels.items():
-            if only_channel is not None and name != only_channel:
-                continue
+        post = posts[desired.post_id]
+        for name in names:
+            channel = channels[name]
             if desired.lang not in ctx.channel_languages(name):
                 continue
             if desired.state == "published":
@@ -176,7 +199,13 @@ def plan(
                 if desired.translation_id not in items:
                     items[desired.translation_id] = approved_item(session, desired.translation_id)
                 item = items[desired.translation_id]
-                for target in channel.targets(item):
+                targets = channel.targets(item)
+                if not targets and not wants(item, _options(ctx, name)):
+                    ctx.summary.deliveries_filtered += 1
+                    if not ctx.dry_run:
+                        _record_filtered(session, post, item, name, filters[name])
+                    continue
+                for target in targets:
                     previous = ledger.last_sent(session, post.id, desired.lang, name, target)
                     if (
                         previous is not None
@@ -192,14 +221,145 @@ def plan(
                 ):
                     stub = _retract_item(post, previous, desired)
                     sends.append(_planned(post, stub, name, target, "retract", previous))
+    if marks and not ctx.dry_run:
+        _advance_marks(session, marks, sends, started)
     return sends
 
 
-def _up_to_date_index(session: Session, wanted: Sequence[Desired]) -> set[tuple[int, str, str]]:
+# ------------------------------------------------------------------------- planning what changed
+#
+# A channel's mark says: every change made before ``planned_through`` has been planned, and all it
+# led to is in the ledger (sent, failed, pending, filtered …). A full publish then plans only
+#   - posts with a translation changed since (a decision, an edit, a new revision),
+#   - posts changed since (a retraction),
+#   - posts with an unfinished ledger row of the channel (pending, sending, failed, uncertain),
+# all found through indexes. Without a mark, or when the channel's planning settings (type,
+# options, languages) changed, everything is planned as before and the mark is set after. A mark
+# moves only when every send planned for its channel already has its ledger row: a send left
+# unrecorded (a paused channel, a digest not due, a dry run) is planned again next time.
+
+MARK_MARGIN = timedelta(minutes=15)
+"""A mark stays this far behind the run that sets it: a change committed late (a long review
+transaction) or stamped by a machine whose clock is behind is still seen by the next run."""
+UNFINISHED = ("pending", "sending", "failed", "uncertain")
+
+
+def _options(ctx: RunContext, name: str) -> dict[str, Any]:
+    return ctx.settings.channels[name].model_dump()
+
+
+def _filter_fingerprint(ctx: RunContext, name: str) -> str:
+    """What decides whether a channel takes an item (``outgoing.wants``): a filtered item is planned
+    again when this changes."""
+    options = _options(ctx, name)
+    only = sorted({str(c).casefold() for c in options.get("only_categories") or ()})
+    kinds = sorted(str(k) for k in options.get("kinds") or ())
+    return hashlib.sha256(json.dumps([only, kinds]).encode()).hexdigest()[:32]
+
+
+def _plan_fingerprint(ctx: RunContext, name: str) -> str:
+    """The channel's settings that change what is planned (secrets are masked by the dump)."""
+    options = ctx.settings.channels[name].model_dump(mode="json")
+    data = [name, options, sorted(ctx.channel_languages(name))]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _since_marks(session: Session, fingerprints: dict[str, str]) -> list[int] | None:
+    """The posts to plan for ``fingerprints``' channels, or ``None`` (plan everything) when one of
+    them has no valid mark."""
+    if not fingerprints:
+        return None
+    marks = {
+        mark.channel: mark
+        for mark in session.scalars(select(DeliveryMark).where(DeliveryMark.channel.in_(list(fingerprints))))
+    }
+    if any(name not in marks or marks[name].fingerprint != fp for name, fp in fingerprints.items()):
+        return None
+    since = min(mark.planned_through for mark in marks.values())
+    changed = set(session.scalars(select(Translation.post_id).where(Translation.updated_at >= since)))
+    changed |= set(session.scalars(select(Post.id).where(Post.updated_at >= since)))
+    changed |= set(
+        session.scalars(
+            select(Delivery.post_id).where(
+                Delivery.state.in_(UNFINISHED), Delivery.channel.in_(list(fingerprints))
+            )
+        )
+    )
+    return sorted(changed)
+
+
+def _advance_marks(
+    session: Session, fingerprints: dict[str, str], sends: list[PlannedSend], started: datetime
+) -> None:
+    keys: dict[str, list[str]] = {name: [] for name in fingerprints}
+    for send in sends:
+        keys.setdefault(send.planned.channel, []).append(send.planned.key)
+    through = started - MARK_MARGIN
+    for name, fingerprint in fingerprints.items():
+        wanted = keys[name]
+        recorded = 0
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            recorded += session.scalar(select(func.count(Delivery.id)).where(Delivery.key.in_(chunk))) or 0
+        if recorded < len(wanted):
+            continue
+        _insert_mark(session, name, fingerprint, through)
+        mark = session.get(DeliveryMark, name)
+        if mark is not None and (mark.fingerprint != fingerprint or mark.planned_through < through):
+            mark.fingerprint, mark.planned_through, mark.updated_at = fingerprint, through, utcnow()
+
+
+def _insert_mark(session: Session, name: str, fingerprint: str, through: datetime) -> None:
+    """The channel's first mark; two runs setting it at once must not fail each other."""
+    values = {"channel": name, "fingerprint": fingerprint, "planned_through": through, "updated_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(DeliveryMark).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(DeliveryMark).values(**values).on_conflict_do_nothing())
+    elif session.get(DeliveryMark, name) is None:  # pragma: no cover - other backends: best effort
+        session.add(DeliveryMark(**values))
+        session.flush()
+
+
+def _posts(session: Session, post_ids: set[int]) -> dict[int, Post]:
+    found: dict[int, Post] = {}
+    ordered = sorted(post_ids)
+    for start in range(0, len(ordered), 500):
+        for post in session.scalars(select(Post).where(Post.id.in_(ordered[start : start + 500]))):
+            found[post.id] = post
+    return found
+
+
+def _record_filtered(session: Session, post: Post, item: ApprovedTranslation, channel: str, fp: str) -> None:
+    """A ledger row saying ``channel``'s filter keeps this content out (no side effect, ever): the
+    next runs skip the item without building it again, until its content or the filter changes."""
+    planned = ledger.Planned(
+        post_id=post.id,
+        translation_id=item.translation_id or None,
+        # The filter is part of the key: a changed filter that keeps the item out again is a new row.
+        post_key=f"{post.post_key}|filter:{fp}",
+        revision=item.content_version or item.revision,
+        lang=item.lang,
+        channel=channel,
+        target="",
+        action="filtered",
+    )
+    row = ledger.ensure(session, planned)
+    if row.state in ("pending", "filtered"):
+        row.state, row.config_fingerprint, row.updated_at = "filtered", fp, utcnow()
+        row.error = "not taken by the channel's filter (only_categories / kinds)"
+
+
+def _up_to_date_index(
+    session: Session, wanted: Sequence[Desired], filters: dict[str, str] | None = None
+) -> set[tuple[int, str, str]]:
     """(post, language, channel) whose every target's newest ledger row is a send of the desired
     translation made after its last change: nothing to plan there, and no need to join the item
     to compare content versions — this keeps a run with nothing to do cheap however much is
-    published. Anything else (never sent, failed, an edit since, a new revision) is planned fully."""
+    published. A ``filtered`` row counts the same way while the channel's filter (``filters``) is
+    the one it was recorded under. Anything else (never sent, failed, an edit since, a new revision)
+    is planned fully."""
     published = {d.translation_id for d in wanted if d.state == "published" and d.translation_id is not None}
     if not published:
         return set()
@@ -219,14 +379,23 @@ def _up_to_date_index(session: Session, wanted: Sequence[Desired]) -> set[tuple[
     verdict: dict[tuple[int, str, str], bool] = {}
     for (post_id, lang, channel, _target), row in newest.items():
         when = changed_at.get(row.translation_id or -1)
-        fresh = (
-            row.state == "sent"
-            and row.action != "retract"
-            and row.translation_id == desired_for.get((post_id, lang))
-            and when is not None
-            and row.sent_at is not None
-            and row.sent_at >= when
-        )
+        same = row.translation_id == desired_for.get((post_id, lang)) and when is not None
+        if row.state == "filtered":
+            fresh = (
+                same
+                and when is not None
+                and row.updated_at >= when
+                and row.config_fingerprint == (filters or {}).get(channel)
+            )
+        else:
+            fresh = (
+                same
+                and row.state == "sent"
+                and row.action != "retract"
+                and when is not None
+                and row.sent_at is not None
+                and row.sent_at >= when
+            )
         key = (post_id, lang, channel)
         verdict[key] = verdict.get(key, True) and fresh
     return {key for key, ok in verdict.items() if ok}
@@ -235,9 +404,6 @@ def _up_to_date_index(session: Session, wanted: Sequence[Desired]) -> set[tuple[
 def _planned(
     post: Post, item: ApprovedTranslation, channel: str, target: str, action: str, previous: Delivery | None
 ) -> PlannedSend:
-    from dataclasses import replace
-
-    item = replace(item, action=action)  # type: ignore[arg-type]
     planned = ledger.Planned(
         post_id=post.id,
         translation_id=item.translation_id or None,
@@ -249,6 +415,7 @@ def _planned(
         action=action,
         after=previous.id if previous is not None else None,
     )
+    item = replace(item, action=action, delivery_key=planned.key)  # type: ignore[arg-type]
     return PlannedSend(planned=planned, item=item, previous=previous)
 
 

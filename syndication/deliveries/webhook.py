@@ -123,8 +123,9 @@ class WebhookChannel:
 
     def render(self, item: ApprovedTranslation, *, target: str = "") -> Payload:
         event: Event = "item.updated" if item.action == "update" else "item.published"
-        # The stage's ledger key for this delivery: known here already, so dry-run shows the exact body.
-        key = ledger.delivery_key(
+        # The stage's ledger key for this delivery (an update's key names the row it follows, which
+        # only the stage knows), so a dry run shows the id a real send carries.
+        key = item.delivery_key or ledger.delivery_key(
             item.post_key, item.content_version or item.revision, item.lang, self.name, target, item.action
         )
         document = {
@@ -287,7 +288,8 @@ class WebhookChannel:
                 )
             raise TerminalDeliveryError(
                 f"the webhook at {url} refused the event ({status} {answer!r}); fix the receiver or the "
-                "channel settings, then `syndicate deliveries retry ID`",
+                "channel settings, then `syndicate deliveries retry --channel "
+                f"{self.name} --state failed-terminal`",
                 **where,
             )
 

@@ -1,4 +1,5 @@
-"""Administrators: accounts (add, disable, enable, role) and a read-only view of the settings."""
+"""Administrators: accounts (add, disable, enable, role), a read-only view of the settings, and failed
+deliveries queued again in bulk."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from syndication.errors import UserError
+from syndication.errors import SyndicationError, UserError
 from syndication.web.rendering import flash
 from syndication.web.security import checked_form, require_admin
 from syndication.web.users import add_user, list_users, set_disabled, set_role
@@ -112,9 +113,127 @@ async def settings_page(request: Request) -> Response:
     )
 
 
+# ------------------------------------------------------------------------------------ deliveries
+#
+# The same bulk retry as `syndicate deliveries retry`: a filter, a preview of what it would queue,
+# and a confirmation that carries the count the admin saw — if the selection changed meanwhile
+# (a publish ran), nothing is queued and the new preview is shown instead.
+
+FILTERS = ("channel", "state", "since", "post")
+
+
+def _selection_from(values: Any) -> tuple[dict[str, str], bool]:
+    chosen = {name: str(values.get(name) or "").strip() for name in FILTERS}
+    return chosen, str(values.get("include_uncertain") or "") in ("1", "on", "true")
+
+
+def _plan(state: WebState, chosen: dict[str, str], include_uncertain: bool) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from syndication.deliveries.bulk import Selection, parse_since, plan_retry, resolve_post_ref
+    from syndication.deliveries.states import RETRYABLE_STATES
+
+    with state.ctx.store.session() as session:
+        selection = Selection(
+            channel=chosen["channel"] or None,
+            state=chosen["state"] or "failed",
+            since=parse_since(chosen["since"]) if chosen["since"] else None,
+            post_id=resolve_post_ref(session, chosen["post"]) if chosen["post"] else None,
+        )
+        if selection.state not in RETRYABLE_STATES:
+            raise UserError(f"only failed or uncertain deliveries can be retried, not {selection.state!r}")
+        plan = plan_retry(session, replace(selection, every=True), include_uncertain=include_uncertain)
+    return {
+        "rows": plan.to_queue,
+        "uncertain": len(plan.uncertain),
+        "recipients": plan.recipients_at_risk,
+        "include_uncertain": include_uncertain,
+    }
+
+
+async def deliveries_page(request: Request) -> Response:
+    require_admin(request)
+    chosen, include_uncertain = _selection_from(request.query_params)
+    return await _render_deliveries(request, chosen, include_uncertain)
+
+
+async def _render_deliveries(
+    request: Request,
+    chosen: dict[str, str],
+    include_uncertain: bool,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Response:
+    from syndication.deliveries.states import RETRYABLE_STATES
+
+    state = _state(request)
+    try:
+        plan = await run_in_threadpool(_plan, state, chosen, include_uncertain)
+    except SyndicationError as exc:
+        plan, error, status_code = None, exc.message, 400
+    return state.pages.response(
+        request,
+        "deliveries.html",
+        status_code=status_code,
+        error=error,
+        chosen=chosen,
+        plan=plan,
+        channels=sorted(state.settings.channels),
+        states=RETRYABLE_STATES,
+    )
+
+
+async def deliveries_action(request: Request) -> Response:
+    from urllib.parse import urlencode
+
+    from syndication.deliveries.bulk import apply_retry
+
+    require_admin(request)
+    state = _state(request)
+    form = await checked_form(request)
+    chosen, include_uncertain = _selection_from(form)
+    try:
+        expected = int(str(form.get("expected") or ""))
+    except ValueError:
+        expected = -1
+
+    def apply() -> int | None:
+        plan = _plan(state, chosen, include_uncertain)
+        if len(plan["rows"]) != expected:
+            return None
+        with state.ctx.store.session() as session:
+            return apply_retry(session, [row["id"] for row in plan["rows"]])
+
+    try:
+        queued = await run_in_threadpool(apply)
+    except SyndicationError as exc:
+        return await _render_deliveries(
+            request, chosen, include_uncertain, status_code=400, error=exc.message
+        )
+    if queued is None:
+        return await _render_deliveries(
+            request,
+            chosen,
+            include_uncertain,
+            status_code=409,
+            error="The selection changed since the preview; nothing was queued. Check it and confirm again.",
+        )
+    flash(request, "ok", f"{queued} deliveries queued for the next publish.")
+    query = urlencode(
+        {
+            **{k: v for k, v in chosen.items() if v},
+            **({"include_uncertain": "1"} if include_uncertain else {}),
+        }
+    )
+    return RedirectResponse("/admin/deliveries" + (f"?{query}" if query else ""), status_code=303)
+
+
 def admin_routes() -> list[BaseRoute]:
     return [
         Route("/admin/users", users_page, methods=["GET"]),
         Route("/admin/users", users_action, methods=["POST"]),
         Route("/admin/settings", settings_page, methods=["GET"]),
+        Route("/admin/deliveries", deliveries_page, methods=["GET"]),
+        Route("/admin/deliveries", deliveries_action, methods=["POST"]),
     ]

@@ -1,7 +1,7 @@
 """posts: page retries with backoff, and validators for re-checking linked articles
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 10:00:00.000000
 
 A post given up for good under the old rules (``failed``) gets the new schedule: it becomes
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -279,3 +279,17 @@ def test_an_unreachable_receiver_stops_the_channel_for_the_run(tmp_path, store, 
     make_due(store)
     deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
     assert len(receiver.applied) == 3 and {r.state for r in deliveries(store)} == {"sent"}
+
+
+def test_dry_run_of_an_update_shows_the_id_that_is_sent(tmp_path, store, db_url, items, receiver):
+    """An update's key names the ledger row it follows: the dry run must show that same id."""
+    item = items.approve("https://bloggen.example/?p=17", "nb", title="Før")
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    items.edit(item, title="Etter")
+    dry = context(tmp_path, store, db_url, receiver.url, dry_run=True)
+    (preview,) = deliver_approved(dry, sleep=no_sleep)
+    deliver_approved(context(tmp_path, store, db_url, receiver.url), sleep=no_sleep)
+    update = receiver.requests[-1]
+    previewed, sent = json.loads(preview.body), json.loads(update["body"])
+    assert previewed["event"] == sent["event"] == "item.updated"
+    assert previewed["id"] == sent["id"] == update["headers"]["Idempotency-Key"] == deliveries(store)[-1].key
