@@ -131,7 +131,7 @@ def test_sends_a_paused_channel_left_over_are_planned_again(
     for number in (1, 2, 3):
         items.approve(f"https://bloggen.example/?p={number}", "nb", title=f"Nede {number}")
     down = publish(tmp_path, store, db_url, f"http://127.0.0.1:{free_port()}/hook")
-    assert len(deliveries(store)) == 1 and any("2 more deliveries" in e.message for e in down.errors)
+    assert len(deliveries(store)) == 1 and any("2 more deliveries" in note for note in down.delivery_notes)
     make_due(store)
     publish(tmp_path, store, db_url, receiver.url)
     assert len(receiver.applied) == 3 and {r.state for r in deliveries(store)} == {"sent"}
