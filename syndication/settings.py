@@ -55,8 +55,8 @@ class FetchSettings(_Model):
     max_retry_after: float = Field(30.0, ge=0)
     """Longest ``Retry-After`` we wait inside a run; longer ones are left for the next run."""
     allow_private_hosts: list[str] = Field(default_factory=list)
-    """Hosts that may resolve to private, loopback or link-local addresses (e.g. a local demo), by
-    name, or addresses and networks (``10.1.2.0/24``) any host may resolve to."""
+    """Hosts that may resolve to private, loopback or link-local addresses (e.g. a local demo): the
+    host as written in URLs, or a network (``10.1.2.0/24``, ``127.0.0.1/32``) any name may resolve to."""
     respect_robots: bool = True
 
 

@@ -26,6 +26,7 @@ urllib3's proxy manager, which resolves on its own (the proxy is then the one co
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -100,10 +101,8 @@ class Watchdog:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):  # not connected (any more): nothing to cut
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # not connected (any more): nothing to cut
 
 
 @dataclass
@@ -144,7 +143,9 @@ class _GuardedConnection(urllib3.connection.HTTPConnection):
             return super()._new_conn()
         host = normalize_host(self._dns_host)
         if host not in active.pins:
-            raise NewConnectionError(self, f"refusing to connect to {host}: the address guard did not check it")
+            raise NewConnectionError(
+                self, f"refusing to connect to {host}: the address guard did not check it"
+            )
         pinned = active.pins[host]
         sock = super()._new_conn() if pinned is None else self._connect_pinned(pinned)
         active.watchdog.watch(id(self), sock)

@@ -19,7 +19,8 @@ bad scheme, credentials, private host   ``BlockedURLError``
 
 ``Retry-After`` on a 429/503 that asks for no more than ``fetch.max_retry_after`` seconds is honoured
 inside the run: we sleep (through the injected ``sleep``) and retry once. A longer wait (or one
-longer than what is left of the run's budget), or a second refusal, raises ``TransientFetchError(retry_after=...)`` so the caller can schedule the next poll.
+longer than what is left of the run's budget), or a second refusal, raises
+``TransientFetchError(retry_after=...)`` so the caller can schedule the next poll.
 
 A ``Fetcher`` is not thread-safe (the pacer and robots cache are plain dicts): use one per worker.
 """
@@ -32,7 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from http import HTTPStatus
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
@@ -244,17 +245,13 @@ class Fetcher:
         spent = f" ({human_duration(budget)})" if budget is not None else ""
         return f"the run's time budget{spent}, fetch.run_budget, ran out {when}; left for the next run"
 
-    def _hops(
-        self, url: str, headers: dict[str, str], started: float, active: ActiveFetch
-    ) -> FetchResult:
+    def _hops(self, url: str, headers: dict[str, str], started: float, active: ActiveFetch) -> FetchResult:
         current = _without_fragment(url)
         seen = {current}
         permanent = True
         hops = 0
         while True:
-            addresses = check_url(
-                current, self.settings.allow_private_hosts, resolve=self._resolver(active)
-            )
+            addresses = check_url(current, self.settings.allow_private_hosts, resolve=self._resolver(active))
             self._pacer.wait(normalize_host(urlsplit(current).hostname or ""))
             response = self._send(current, headers, active, addresses)
             if response.status_code not in REDIRECT_STATUSES:
@@ -295,7 +292,7 @@ class Fetcher:
         no timeout and cannot be interrupted, so it runs in a helper thread we stop waiting for."""
         resolve = self._resolve
 
-        def lookup(*args: object, **kwargs: object) -> Sequence[tuple[object, ...]]:
+        def lookup(*args: Any, **kwargs: Any) -> Sequence[tuple[Any, ...]]:
             outcome: list[object] = []
 
             def run() -> None:
@@ -311,7 +308,7 @@ class Fetcher:
                 raise OSError(f"no answer within {human_duration(active.watchdog.seconds)}")
             if isinstance(outcome[0], BaseException):
                 raise outcome[0]
-            return cast(Sequence[tuple[object, ...]], outcome[0])
+            return cast(Sequence[tuple[Any, ...]], outcome[0])
 
         return lookup
 

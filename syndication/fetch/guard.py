@@ -4,9 +4,10 @@ Feeds and the posts they link to are written by other people, so every URL we fe
 redirect hop, is checked before we connect: only ``http``/``https``, no credentials in the URL, and
 no host that resolves to a private, loopback, link-local, reserved, multicast or unspecified address
 (IPv4 and IPv6, including IPv4 addresses hidden inside IPv6 forms) unless the host is listed in
-``fetch.allow_private_hosts`` (by name, or by address or network, e.g. ``10.1.2.0/24``: then any
-host resolving into it may be fetched). Without this a hostile feed could make the pipeline read a cloud
-metadata service (``169.254.169.254``) or an admin page on the worker's own network.
+``fetch.allow_private_hosts``: by the name in the URL, or by network (``10.1.2.0/24``,
+``127.0.0.1/32``: then any name resolving into it may be fetched). Without this a hostile feed
+could make the pipeline read a cloud metadata service (``169.254.169.254``) or an admin page on
+the worker's own network.
 
 DNS rebinding: the guard returns the addresses it checked, and the fetcher connects to exactly
 those (``fetch.connection`` pins them for each redirect hop), so a hostile DNS server answering a
@@ -152,10 +153,12 @@ def check_url(
 def _networks(entries: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     networks = []
     for entry in entries:
+        if "/" not in entry:
+            continue  # a host name, or an address meant as one (``127.0.0.1`` allows that URL host)
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
-            continue  # a host name
+            continue
     return networks
 
 

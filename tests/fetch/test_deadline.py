@@ -23,9 +23,11 @@ def dripping() -> object:
 
 def test_headers_dripped_a_byte_at_a_time_end_at_the_deadline(dripping: DripHeadersServer):
     # Each byte arrives well within the read timeout: only a deadline on the whole answer ends it.
-    with Fetcher(loopback_settings(timeout=0.5, deadline=1.0)) as fetcher:
-        with pytest.raises(TransientFetchError) as caught:
-            fetcher.get(dripping.url("/feed"))
+    with (
+        Fetcher(loopback_settings(timeout=0.5, deadline=1.0)) as fetcher,
+        pytest.raises(TransientFetchError) as caught,
+    ):
+        fetcher.get(dripping.url("/feed"))
     error = caught.value
     assert not isinstance(error, RunBudgetSpentError)
     assert error.message.startswith("timed out after 1 s")
@@ -49,17 +51,21 @@ def test_a_feed_dripping_its_headers_is_reported_as_a_timeout_not_as_an_empty_do
 
 def test_the_deadline_covers_the_redirect_hops_too(http_server: FixtureServer, dripping: DripHeadersServer):
     http_server.redirect("/old", dripping.url("/feed"), status=301)
-    with Fetcher(loopback_settings(timeout=0.5, deadline=1.0)) as fetcher:
-        with pytest.raises(TransientFetchError, match="timed out after 1 s") as caught:
-            fetcher.get(http_server.url("/old"))
+    with (
+        Fetcher(loopback_settings(timeout=0.5, deadline=1.0)) as fetcher,
+        pytest.raises(TransientFetchError, match="timed out after 1 s") as caught,
+    ):
+        fetcher.get(http_server.url("/old"))
     assert caught.value.url == dripping.url("/feed")  # names the hop that was slow
 
 
 def test_a_request_is_cut_at_what_is_left_of_the_run_budget(dripping: DripHeadersServer):
     budget = RunBudget(1.0)
-    with Fetcher(loopback_settings(timeout=0.5, deadline=60.0), budget=budget) as fetcher:
-        with pytest.raises(RunBudgetSpentError, match="fetch.run_budget") as caught:
-            fetcher.get(dripping.url("/feed"))
+    with (
+        Fetcher(loopback_settings(timeout=0.5, deadline=60.0), budget=budget) as fetcher,
+        pytest.raises(RunBudgetSpentError, match=r"fetch\.run_budget") as caught,
+    ):
+        fetcher.get(dripping.url("/feed"))
     assert caught.value.transient
     assert "next run" in caught.value.message
 
@@ -68,9 +74,11 @@ def test_no_request_starts_once_the_budget_is_spent(http_server: FixtureServer, 
     http_server.add("/feed", body=b"<rss/>")
     budget = RunBudget(30.0, clock=fake_time.clock)
     fake_time.advance(31)
-    with Fetcher(loopback_settings(), budget=budget, clock=fake_time.clock) as fetcher:
-        with pytest.raises(RunBudgetSpentError, match="before this request"):
-            fetcher.get(http_server.url("/feed"))
+    with (
+        Fetcher(loopback_settings(), budget=budget, clock=fake_time.clock) as fetcher,
+        pytest.raises(RunBudgetSpentError, match="before this request"),
+    ):
+        fetcher.get(http_server.url("/feed"))
     assert http_server.requests == []
 
 
