@@ -50,6 +50,11 @@ class RunSummary:
     """Deliveries already sent (or already claimed by another worker)."""
     deliveries_planned: int = 0
     """Dry run only: what would have been sent."""
+    # Run budget (fetch.run_budget): work left for the next run on purpose; not errors.
+    feeds_deferred: int = 0
+    """Feeds not polled because the run's time budget was spent."""
+    posts_deferred: int = 0
+    """Posts and linked articles not extracted because the run's time budget was spent."""
     dry_run: bool = False
     errors: list[ItemError] = field(default_factory=list)
 
@@ -96,7 +101,7 @@ class RunSummary:
         return cls(**{k: v for k, v in data.items() if k in known}, errors=errors)
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"feeds      polled {self.feeds_polled}, not modified {self.feeds_not_modified}, "
             f"failed {self.feeds_failed}",
             f"entries    new {self.entries_new}, updated {self.entries_updated}, "
@@ -112,3 +117,10 @@ class RunSummary:
             f"already done {self.deliveries_skipped}"
             + (f", would send {self.deliveries_planned} (dry run)" if self.dry_run else ""),
         ]
+        if self.feeds_deferred or self.posts_deferred:
+            lines.insert(
+                3,
+                f"budget     spent: {self.feeds_deferred} feeds and {self.posts_deferred} posts left "
+                "for the next run (fetch.run_budget)",
+            )
+        return lines

@@ -58,6 +58,9 @@ def poll_feeds(ctx: RunContext, *, only: str | None = None) -> None:
     for config in ctx.settings.feeds:
         if only is not None and only not in (config.url, config.name):
             continue
+        if ctx.budget.expired():  # the run's time is up: the next run polls the rest
+            summary.feeds_deferred += 1
+            continue
         with ctx.store.session() as session:
             feed = feed_row(session, config)
             if feed.status == "retired":
@@ -69,6 +72,9 @@ def poll_feeds(ctx: RunContext, *, only: str | None = None) -> None:
                 next_poll_after=feed.next_poll_after,
             )
         result = poll_feed(ctx.fetcher(), state)
+        if result.error_kind == "transient" and ctx.budget.expired():
+            summary.feeds_deferred += 1  # cut short by the budget (RunBudgetSpentError), not failed
+            continue
         with ctx.store.session() as session:
             feed = feed_row(session, config)
             feed.last_polled_at = utcnow()

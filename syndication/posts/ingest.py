@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from syndication.errors import ExtractionError, SyndicationError
+from syndication.errors import ExtractionError, RunBudgetSpentError, SyndicationError
 from syndication.models import Article, Segment
 from syndication.store import Feed, Post, PostLink, Revision, SegmentRow
 from syndication.translations.memory import source_hash
@@ -135,7 +135,10 @@ def extract_posts(ctx: RunContext, *, post_ids: list[int] | None = None, force: 
             query = query.where(Post.status != "retracted") if force else query.where(queued_status)
         queued = list(session.scalars(query.order_by(Post.id)))
     changed: list[int] = []
-    for post_id in queued:
+    for index, post_id in enumerate(queued):
+        if ctx.budget.expired():  # the run's time is up: these stay queued for the next run
+            ctx.summary.posts_deferred += len(queued) - index
+            break
         article: Article | None = None
         with ctx.store.session() as session:
             post = session.get(Post, post_id)
@@ -153,6 +156,9 @@ def extract_posts(ctx: RunContext, *, post_ids: list[int] | None = None, force: 
                 log.info(
                     "extracted: %s", "new revision" if is_new else "unchanged", extra={"post": post.post_key}
                 )
+            except RunBudgetSpentError:
+                ctx.summary.posts_deferred += 1  # still queued, as it was
+                article = None
             except (SyndicationError, OSError, ValueError) as exc:
                 _fail(post, exc)
                 ctx.summary.extraction_failed += 1
@@ -207,6 +213,9 @@ def follow_links(ctx: RunContext, source_id: int, article: Article, *, depth: in
             )
             if not needs_fetch:
                 continue
+            if ctx.budget.expired():
+                ctx.summary.posts_deferred += 1  # stays new: the next run's extract takes it
+                continue
             try:
                 linked = fetch_article(ctx, url)
                 _, is_new = store_revision(session, target, linked)
@@ -215,6 +224,8 @@ def follow_links(ctx: RunContext, source_id: int, article: Article, *, depth: in
                 if is_new:
                     ctx.summary.revisions_new += 1
                     changed.append(target.id)
+            except RunBudgetSpentError:
+                ctx.summary.posts_deferred += 1
             except (SyndicationError, OSError, ValueError) as exc:
                 _fail(target, exc)
                 ctx.summary.extraction_failed += 1
