@@ -47,18 +47,22 @@ def config_path(config: Path | None) -> str | None:
 
 @contextmanager
 def open_context(config: Path | None, *, dry_run: bool = False) -> Iterator[RunContext]:
-    """A run context for one command; our errors become clean one-line CLI errors."""
+    """A run context for one command; our errors (and database errors) become one-line CLI errors
+    with the exit codes of ``syndication.exit_codes``."""
+    from sqlalchemy.exc import DBAPIError
+
+    from syndication.cli_failures import command_failed
     from syndication.context import RunContext
     from syndication.errors import SyndicationError
 
     try:
         ctx = RunContext.open(config_path(config), dry_run=dry_run)
     except SyndicationError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_failed(exc) from exc  # exit 3 for the store, 2 for the configuration
     try:
         yield ctx
-    except SyndicationError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (SyndicationError, DBAPIError) as exc:
+        raise command_failed(exc, store_url=ctx.store.url) from exc
     finally:
         ctx.close()
 
