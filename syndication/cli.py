@@ -178,6 +178,7 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
 
 def _check_config(path: str | None) -> Settings:
     """Fail fast with a readable message before Prefect starts."""
+    from syndication import exit_codes
     from syndication.cli_failures import command_failed
     from syndication.errors import SyndicationError
     from syndication.settings import load_settings
@@ -185,7 +186,7 @@ def _check_config(path: str | None) -> Settings:
     try:
         return load_settings(path)
     except SyndicationError as exc:
-        raise command_failed(exc) from exc
+        raise command_failed(exc, exit_code=exit_codes.USAGE) from exc
 
 
 def _check_store(settings: Settings) -> None:

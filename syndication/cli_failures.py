@@ -56,9 +56,11 @@ def unwritable_store(store: Store) -> CommandFailed | None:
     return None
 
 
-def command_failed(exc: BaseException, *, store_url: str | None = None) -> CommandFailed:
-    """The ``CommandFailed`` for one of our errors: store problems exit 3, configuration 2, the
-    rest 1. A database error that got past the store's own checks is a store problem too."""
+def command_failed(
+    exc: BaseException, *, store_url: str | None = None, exit_code: int = exit_codes.WORK_FAILED
+) -> CommandFailed:
+    """The ``CommandFailed`` for one of our errors: a store problem exits 3 (a database error that
+    got past the store's own checks is one too), anything else ``exit_code``."""
     from sqlalchemy.exc import DBAPIError
 
     from syndication.errors import ConfigError, StoreError
@@ -68,6 +70,5 @@ def command_failed(exc: BaseException, *, store_url: str | None = None) -> Comma
         exc = store_problem(store_url or "(the configured store)", exc)
     if isinstance(exc, StoreError):
         return CommandFailed(str(exc), exit_code=exit_codes.STORE_UNAVAILABLE, stage="store")
-    if isinstance(exc, ConfigError):
-        return CommandFailed(str(exc), exit_code=exit_codes.USAGE, stage="config")
-    return CommandFailed(str(exc), exit_code=exit_codes.WORK_FAILED, stage="run")
+    stage = "config" if isinstance(exc, ConfigError) else "run"
+    return CommandFailed(str(exc), exit_code=exit_code, stage=stage)

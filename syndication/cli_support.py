@@ -58,7 +58,7 @@ def open_context(config: Path | None, *, dry_run: bool = False) -> Iterator[RunC
     try:
         ctx = RunContext.open(config_path(config), dry_run=dry_run)
     except SyndicationError as exc:
-        raise command_failed(exc) from exc  # exit 3 for the store, 2 for the configuration
+        raise command_failed(exc) from exc  # exit 3 for the store
     try:
         yield ctx
     except (SyndicationError, DBAPIError) as exc:

@@ -128,6 +128,9 @@ def _waiting(holder: str | None, on_wait: Callable[[str], None] | None) -> None:
 def _file_lock(
     path: Path, me: str, poll_seconds: float, on_wait: Callable[[str], None] | None
 ) -> Iterator[None]:
+    if not path.parent.is_dir():
+        # The lock is taken before the store is opened: say what is really missing.
+        raise StoreError(f"the store's folder {path.parent} does not exist: create it, or fix [store] url")
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
