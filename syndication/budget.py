@@ -17,13 +17,23 @@ import time
 from collections.abc import Callable
 
 
+RESERVE_SHARE = 0.05
+RESERVE_MAX = 1.0
+"""Work (new requests, a request's deadline) stops this much before the budget ends: 5 % of it, at
+most 1 s. A request cut at the very end would leave the run's bookkeeping (storing what the cut
+means, the next stage opening the store) to happen after the budget."""
+
+
 class RunBudget:
     """``seconds`` from ``clock()``'s now; ``None`` seconds is a budget without end."""
 
     def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._clock = clock
-        self._ends = clock() + seconds if seconds is not None else math.inf
+        if seconds is None:
+            self._ends = math.inf
+        else:
+            self._ends = clock() + seconds - min(RESERVE_MAX, RESERVE_SHARE * seconds)
 
     @classmethod
     def since(
@@ -42,7 +52,7 @@ class RunBudget:
         return budget
 
     def remaining(self) -> float:
-        """Seconds left (``inf`` without a budget, never below 0)."""
+        """Seconds left for work (``inf`` without a budget, never below 0)."""
         return max(0.0, self._ends - self._clock())
 
     def expired(self) -> bool:

@@ -112,6 +112,16 @@ def test_budget_since_counts_the_time_earlier_stages_spent():
         clock=lambda: now[0],
         wall_clock=lambda: datetime(2026, 1, 1, 0, 4, tzinfo=UTC).timestamp(),
     )
-    assert budget.remaining() == 360
-    now[0] += 360
+    # 6 of the 10 minutes are left, less the reserve for the run's bookkeeping (1 s at most).
+    assert budget.remaining() == 359
+    now[0] += 359
     assert budget.expired()
+
+
+def test_work_stops_a_little_before_the_budget_so_the_run_ends_within_it(fake_time: FakeTime):
+    budget = RunBudget(10, clock=fake_time.clock)
+    assert budget.remaining() == 9.5  # 5 % kept back
+    assert budget.clamp(60) == 9.5 and budget.clamp(2) == 2
+    fake_time.advance(9.5)
+    assert budget.expired()
+    assert RunBudget(None).remaining() == float("inf")
