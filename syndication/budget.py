@@ -16,7 +16,6 @@ import math
 import time
 from collections.abc import Callable
 
-
 RESERVE_SHARE = 0.05
 RESERVE_MAX = 1.0
 """Work (new requests, a request's deadline) stops this much before the budget ends: 5 % of it, at
