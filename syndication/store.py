@@ -385,6 +385,16 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
 def check_writable(store: Store) -> None:
     """Raise ``StoreError`` unless this process can write to the store: ``status`` reads a
     read-only store fine, but a run would fail at its first write, in the middle of a stage."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite":
+        # Asked of the file system, not with a write: that would wait for a running pipeline's
+        # write lock (up to the 30 s busy timeout) just to learn what the permissions say.
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            return
+        path = Path(url.database)
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise store_problem(store.url, OSError("attempt to write a readonly database"))
+        return
     try:
         with store.engine.begin() as connection:
             # A write that changes nothing: it needs exactly the access a run needs.
