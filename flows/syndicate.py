@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
 from prefect import flow, task
@@ -79,8 +78,8 @@ def syndicate_flow(
     """
     SyndicateOptions(post_url=post_url, force=force)
     # Never side by side with another syndicate or a backfill run on the same store (any worker).
-    with exclusive_run(config, flow="syndicate"):
-        started_at = time.time()  # fetch.run_budget counts from here, across the stage tasks
+    # fetch.run_budget counts from when the lock is held, across the stage tasks.
+    with exclusive_run(config, flow="syndicate") as started_at:
         if post_url:
             parts = [syndicate_post(config, post_url, force, languages, dry_run)]
         else:
