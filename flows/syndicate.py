@@ -25,13 +25,13 @@ from syndication.summary import RunSummary
 
 
 @task(name="poll feeds")
-def poll_feeds(config: str | None, feed: str | None) -> dict[str, Any]:
-    return run_logged_stage("poll", config, feed=feed)
+def poll_feeds(config: str | None, feed: str | None, started_at: float | None = None) -> dict[str, Any]:
+    return run_logged_stage("poll", config, feed=feed, started_at=started_at)
 
 
 @task(name="extract posts and linked articles")
-def extract_posts(config: str | None) -> dict[str, Any]:
-    return run_logged_stage("extract", config)
+def extract_posts(config: str | None, started_at: float | None = None) -> dict[str, Any]:
+    return run_logged_stage("extract", config, started_at=started_at)
 
 
 @task(name="translate and queue for review")
@@ -79,11 +79,12 @@ def syndicate_flow(
     """
     SyndicateOptions(post_url=post_url, force=force)
     # Never side by side with another syndicate or a backfill run on the same store (any worker).
-    with exclusive_run(config, flow="syndicate"):
+    # fetch.run_budget counts from when the lock is held, across the stage tasks.
+    with exclusive_run(config, flow="syndicate") as started_at:
         if post_url:
             parts = [syndicate_post(config, post_url, force, languages, dry_run)]
         else:
-            parts = [poll_feeds(config, feed), extract_posts(config)]
+            parts = [poll_feeds(config, feed, started_at), extract_posts(config, started_at)]
             parts += translate_batches(translate_posts, config, languages)
             parts.append(deliver_approved(config, dry_run))
     summary = RunSummary(dry_run=dry_run)

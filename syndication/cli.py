@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from syndication.cli_support import (
-    ExitError,
     actor_name,
-    cli_error,
     config_option,
     config_path,
     echo_json,
@@ -113,6 +111,7 @@ def run(
     if feed is not None and not any(feed in (f.url, f.name) for f in settings.feeds):
         names = ", ".join(f.name or f.url for f in settings.feeds) or "none"
         raise click.UsageError(f"--feed {feed!r} matches no configured feed (configured: {names})")
+    _check_store(settings)
     _prefect_env()
     from flows.syndicate import syndicate_flow
 
@@ -170,15 +169,16 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
     from prefect.exceptions import ParameterTypeError
 
     from syndication import exit_codes
+    from syndication.cli_failures import CommandFailed, command_failed
     from syndication.errors import SyndicationError
     from syndication.orchestration.outcome import call_flow
 
     try:
         return call_flow(flow, **parameters)
     except SyndicationError as exc:
-        raise cli_error(exc) from exc
+        raise command_failed(exc) from exc
     except (ParameterTypeError, ValueError) as exc:  # ValueError: pydantic's cross-field checks
-        raise ExitError(str(exc), exit_codes.USAGE) from exc
+        raise CommandFailed(str(exc), exit_code=exit_codes.USAGE, stage="config") from exc
     except RuntimeError as exc:
         if (error := _prefect_unavailable(exc)) is not None:
             raise error from exc
@@ -187,13 +187,32 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
 
 def _check_config(path: str | None) -> Settings:
     """Fail fast with a readable message before Prefect starts."""
+    from syndication import exit_codes
+    from syndication.cli_failures import command_failed
     from syndication.errors import SyndicationError
     from syndication.settings import load_settings
 
     try:
         return load_settings(path)
     except SyndicationError as exc:
-        raise cli_error(exc) from exc
+        raise command_failed(exc, exit_code=exit_codes.USAGE) from exc
+
+
+def _check_store(settings: Settings) -> None:
+    """Open the store and try a write before Prefect starts: a read-only file, a missing folder or
+    a database server that is down is one line and exit 3, not a failed flow's tracebacks."""
+    from syndication.cli_failures import command_failed
+    from syndication.errors import StoreError
+    from syndication.store import check_writable, open_store
+
+    try:
+        store = open_store(settings.store_url())
+        try:
+            check_writable(store)
+        finally:
+            store.dispose()
+    except StoreError as exc:
+        raise command_failed(exc) from exc
 
 
 @main.command()
@@ -209,7 +228,7 @@ def publish(config: Path | None, dry_run: bool, channel: str | None, as_json: bo
     from flows.publish import publish_flow
 
     path = config_path(config)
-    _check_config(path)
+    _check_store(_check_config(path))
     summary = RunSummary.from_dict(_run_flow(publish_flow, config=path, dry_run=dry_run, channel=channel))
     _print_summary(summary, as_json)
     _exit_for(summary)
@@ -369,14 +388,19 @@ def deploy(home: Path | None) -> None:
 @json_option
 def status(config: Path | None, as_json: bool) -> None:
     """Counts per stage and per delivery state, and the last errors."""
+    from syndication.cli_failures import json_errors, unwritable_store
     from syndication.feeds.health import feed_lines
     from syndication.posts_cli import page_lines
     from syndication.status import status as collect
 
-    with open_context(config) as ctx, ctx.store.session() as session:
-        data = collect(session, settings=ctx.settings)
+    with open_context(config) as ctx:
+        with ctx.store.session() as session:
+            data = collect(session, settings=ctx.settings)
+        store_failure = unwritable_store(ctx.store)  # readable; would a run fail at its first write?
     if as_json:
-        echo_json(data)
+        echo_json({**data, "errors": json_errors(store_failure)})
+        if store_failure is not None:
+            sys.exit(store_failure.exit_code)
         return
     for feed in data["feeds"]:
         click.echo("\n".join(feed_lines(feed)))
@@ -393,6 +417,8 @@ def status(config: Path | None, as_json: bool) -> None:
         for failure in failures:
             where = " ".join(f"{k}={failure[k]}" for k in ("post", "lang", "channel", "id") if failure.get(k))
             click.echo(f"  {failure['stage']}: {where}: {failure['error']}")
+    if store_failure is not None:
+        raise store_failure
 
 
 # --------------------------------------------------------------------------------------- review

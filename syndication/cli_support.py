@@ -45,41 +45,24 @@ def config_path(config: Path | None) -> str | None:
     return str(default.resolve()) if default.exists() else None
 
 
-class ExitError(click.ClickException):
-    """A one-line CLI error with its own exit code (``syndication.exit_codes``)."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]  # click reads it from the instance too
-
-
-def cli_error(exc: BaseException) -> click.ClickException:
-    """Our error as a one-line CLI error whose exit code says what kind it is: configuration 2,
-    store 3, anything else 1."""
-    from syndication import exit_codes
-    from syndication.errors import ConfigError, StoreError
-
-    if isinstance(exc, ConfigError):
-        return ExitError(str(exc), exit_codes.USAGE)
-    if isinstance(exc, StoreError):
-        return ExitError(str(exc), exit_codes.STORE_UNAVAILABLE)
-    return click.ClickException(str(exc))
-
-
 @contextmanager
 def open_context(config: Path | None, *, dry_run: bool = False) -> Iterator[RunContext]:
-    """A run context for one command; our errors become clean one-line CLI errors."""
+    """A run context for one command; our errors (and database errors) become one-line CLI errors
+    with the exit codes of ``syndication.exit_codes``."""
+    from sqlalchemy.exc import DBAPIError
+
+    from syndication.cli_failures import command_failed
     from syndication.context import RunContext
     from syndication.errors import SyndicationError
 
     try:
         ctx = RunContext.open(config_path(config), dry_run=dry_run)
     except SyndicationError as exc:
-        raise cli_error(exc) from exc
+        raise command_failed(exc) from exc  # exit 3 for the store
     try:
         yield ctx
-    except SyndicationError as exc:
-        raise cli_error(exc) from exc
+    except (SyndicationError, DBAPIError) as exc:
+        raise command_failed(exc, store_url=ctx.store.url) from exc
     finally:
         ctx.close()
 

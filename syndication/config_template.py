@@ -19,11 +19,14 @@ url = "sqlite:///syndication.db"
 [fetch]
 # Sent with every request so site owners know who is calling.
 user_agent = "syndication/0.1 (+{contact})"
-timeout = 20              # seconds, per request
+timeout = 20              # seconds to connect, and for each read
+deadline = 60             # seconds one fetch may take in all (connect, headers, body)
+run_budget = 600          # seconds a run may spend on feeds and pages; the rest waits for the next run
 max_bytes = 10_000_000    # larger responses are refused
 min_host_interval = 1.0   # seconds between two requests to the same host
 respect_robots = true
-# Hosts that may resolve to private or loopback addresses (refused otherwise), e.g. an intranet blog.
+# Hosts that may resolve to private or loopback addresses (refused otherwise), e.g. an intranet blog,
+# or networks any name may resolve to ("10.1.2.0/24").
 allow_private_hosts = []
 
 [links]

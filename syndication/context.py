@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from syndication import registry
+from syndication.budget import RunBudget
 from syndication.errors import ConfigError
 from syndication.settings import Settings, channel_languages, load_settings
 from syndication.store import Store, open_store
@@ -25,6 +26,9 @@ class RunContext:
     store: Store
     dry_run: bool = False
     summary: RunSummary = field(default_factory=RunSummary)
+    budget: RunBudget = field(default_factory=lambda: RunBudget(None))
+    """The run's time budget (``fetch.run_budget``) that the poll and extract loops check; none
+    unless the run says when it started (``open(started_at=...)``): a backfill is long on purpose."""
     fetcher_override: Fetcher | None = None
     engine_overrides: dict[str, TranslationEngine] = field(default_factory=dict)
     channel_overrides: dict[str, Channel] = field(default_factory=dict)
@@ -37,9 +41,18 @@ class RunContext:
     _glossary_loaded: bool = False
 
     @classmethod
-    def open(cls, config: str | Path | None = None, *, dry_run: bool = False) -> RunContext:
+    def open(
+        cls, config: str | Path | None = None, *, dry_run: bool = False, started_at: float | None = None
+    ) -> RunContext:
+        """``started_at`` (``time.time()``): when a scheduled run began (the ``syndicate`` flow
+        passes it to each stage task); it gets ``fetch.run_budget`` seconds from then."""
         settings = load_settings(config)
-        return cls(settings=settings, store=open_store(settings.store_url()), dry_run=dry_run)
+        return cls(
+            settings=settings,
+            store=open_store(settings.store_url()),
+            dry_run=dry_run,
+            budget=RunBudget.since(started_at, settings.fetch.run_budget if started_at is not None else None),
+        )
 
     def fetcher(self) -> Fetcher:
         if self.fetcher_override is not None:
@@ -47,7 +60,7 @@ class RunContext:
         if self._fetcher is None:
             from syndication.fetch import Fetcher
 
-            self._fetcher = Fetcher(self.settings.fetch)
+            self._fetcher = Fetcher(self.settings.fetch, budget=self.budget)
         return self._fetcher
 
     def engine(self, lang: str) -> TranslationEngine:

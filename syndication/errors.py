@@ -12,6 +12,7 @@ is recorded with a message that says what to fix and is not retried until someth
     ├── StoreError                        database unreachable, schema out of date
     ├── FetchError                        an HTTP fetch of a feed, page or robots.txt
     │   ├── TransientFetchError           timeout, connection reset, 429, 5xx     (transient)
+    │   │   └── RunBudgetSpentError       the run's time budget ran out: left for the next run
     │   ├── BlockedURLError               private/loopback address, bad scheme, robots.txt
     │   └── ResponseTooLargeError         body over the configured size cap
     ├── FeedError                         the feed cannot be used at all (gone, not a feed)
@@ -107,6 +108,11 @@ class TransientFetchError(FetchError):
     ) -> None:
         super().__init__(message, url=url, status=status, **kw)
         self.retry_after = retry_after
+
+
+class RunBudgetSpentError(TransientFetchError):
+    """The run's time budget (``fetch.run_budget``) ran out before or during this request: the
+    item is deferred to the next run on purpose, which is not a failure of the item."""
 
 
 class BlockedURLError(FetchError):

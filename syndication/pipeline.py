@@ -253,12 +253,18 @@ STAGES: dict[str, Callable[..., object]] = {
 
 
 def run_stage(
-    stage: str, config: str | None = None, *, dry_run: bool = False, **options: object
+    stage: str,
+    config: str | None = None,
+    *,
+    dry_run: bool = False,
+    started_at: float | None = None,
+    **options: object,
 ) -> dict[str, object]:
     """Open a context, run one stage, close: the unit a Prefect task wraps (one task per stage,
     never per segment). Returns the stage's summary as plain data; a stage that returns something
-    else as well (``backfill_walk``'s post ids) has it under ``"result"``."""
-    ctx = RunContext.open(config, dry_run=dry_run)
+    else as well (``backfill_walk``'s post ids) has it under ``"result"``. ``started_at``
+    (``time.time()`` when the flow began) makes the stages of one run share one time budget."""
+    ctx = RunContext.open(config, dry_run=dry_run, started_at=started_at)
     try:
         ctx.summary.dry_run = dry_run
         value = STAGES[stage](ctx, **options)

@@ -39,6 +39,14 @@ class StoreSettings(_Model):
 class FetchSettings(_Model):
     user_agent: str = "syndication/0.1 (+https://github.com/syndication/syndication)"
     timeout: float = Field(20.0, gt=0)
+    """Seconds to connect, and to wait for each read (every byte that arrives starts it again)."""
+    deadline: float = Field(60.0, gt=0)
+    """Seconds one fetch may take in all: connect, redirects, headers and body. A server dripping
+    its answer a byte at a time is cut off here (``timeout`` alone would never end it)."""
+    run_budget: float = Field(600.0, gt=0)
+    """Seconds a run may spend polling feeds and extracting posts (10 min: well inside the 30-minute
+    schedule). Then the rest waits for the next run, counted in the summary but not an error, and
+    no request outlasts it."""
     max_bytes: int = Field(10_000_000, gt=0)
     """Size cap for any one response; larger bodies are refused, not truncated."""
     max_redirects: int = Field(5, ge=0)
@@ -47,7 +55,8 @@ class FetchSettings(_Model):
     max_retry_after: float = Field(30.0, ge=0)
     """Longest ``Retry-After`` we wait inside a run; longer ones are left for the next run."""
     allow_private_hosts: list[str] = Field(default_factory=list)
-    """Hosts that may resolve to private, loopback or link-local addresses (e.g. a local demo)."""
+    """Hosts that may resolve to private, loopback or link-local addresses (e.g. a local demo): the
+    host as written in URLs, or a network (``10.1.2.0/24``, ``127.0.0.1/32``) any name may resolve to."""
     respect_robots: bool = True
 
 

@@ -7,6 +7,8 @@ never runs a migration by hand. One transaction per stage step: callers use ``st
 
 from __future__ import annotations
 
+import getpass
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +31,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from syndication.errors import StoreError
@@ -402,11 +404,120 @@ def upgrade(engine: Engine) -> None:
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
+    """Connect (and migrate); any problem with the store is one ``StoreError`` line saying what,
+    where and what to do (see ``store_problem``)."""
+    folder = sqlite_folder(url)
+    if folder is not None and not folder.is_dir():
+        raise StoreError(
+            f"the store's folder {folder} does not exist: create it, or point [store] url "
+            "(or SYNDICATION__STORE__URL) at a file in an existing folder"
+        )
     engine = make_engine(url)
     if migrate:
         try:
             upgrade(engine)
-        except OperationalError as exc:
-            safe = engine.url.render_as_string(hide_password=True)
-            raise StoreError(f"cannot open the database at {safe}: {exc.orig}") from exc
+        except DBAPIError as exc:
+            engine.dispose()
+            raise store_problem(engine.url.render_as_string(hide_password=True), exc) from exc
     return Store(engine)
+
+
+def check_writable(store: Store) -> None:
+    """Raise ``StoreError`` unless this process can write to the store: ``status`` reads a
+    read-only store fine, but a run would fail at its first write, in the middle of a stage."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite":
+        # Asked of the file system, not with a write: that would wait for a running pipeline's
+        # write lock (up to the 30 s busy timeout) just to learn what the permissions say.
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            return
+        path = Path(url.database)
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise store_problem(store.url, OSError("attempt to write a readonly database"))
+        return
+    try:
+        with store.engine.begin() as connection:
+            # A write that changes nothing: it needs exactly the access a run needs.
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+    except DBAPIError as exc:
+        raise store_problem(store.url, exc) from exc
+
+
+def sqlite_folder(url: str) -> Path | None:
+    """The folder of a SQLite store file (``None`` for other databases and in-memory ones)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # a malformed URL: create_engine says what is wrong with it
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).resolve().parent
+
+
+def store_problem(where: str, exc: BaseException) -> StoreError:
+    """One line for a database error met while opening or writing the store: what is wrong, where,
+    and what to do. ``where`` is the store URL without its password."""
+    reason = str(getattr(exc, "orig", None) or exc).strip()
+    first = " ".join(reason.split())  # psycopg's messages span lines; ours must not
+    user = _user()
+    if where.startswith("sqlite"):
+        path = Path(where.split(":///", 1)[-1])
+        if "readonly" in reason or "read-only" in reason:
+            if path.exists() and not os.access(path, os.W_OK):
+                what = f"the file belongs to {_owner(path)} and is not writable for {user}"
+            else:
+                what = (
+                    f"its folder {path.parent} is not writable for {user} (SQLite creates its -wal "
+                    "and -shm files there)"
+                )
+            return StoreError(
+                f"the store {path} is read-only: {what}; make the file and its folder writable for "
+                f"{user} (chown/chmod), or run as the user that owns them"
+            )
+        if "not a database" in reason:
+            return StoreError(
+                f"{path} is not a SQLite database (damaged, or another kind of file): point "
+                "[store] url at the store, or move this file away to start an empty one"
+            )
+        if "unable to open" in reason:
+            folder = path.parent
+            if not folder.is_dir():
+                return StoreError(
+                    f"the store's folder {folder} does not exist: create it, or fix [store] url"
+                )
+            if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.R_OK)):
+                return StoreError(
+                    f"the store {path} cannot be opened by user {user}: SQLite must read the file and "
+                    f"create its -wal and -shm files next to it in {folder}; make the folder writable "
+                    "for this user, or move the store to one that is"
+                )
+        if "locked" in reason:
+            return StoreError(
+                f"the store {path} stayed locked by another process for 30 s: retry when it is done"
+            )
+        return StoreError(f"the store {path} cannot be used: {first}; check the file and [store] url")
+    if "connection" in reason.lower() or "could not" in reason.lower():
+        return StoreError(
+            f"cannot reach the database server of the store {where}: {first}; start it, or fix "
+            "[store] url (or SYNDICATION__STORE__URL)"
+        )
+    return StoreError(f"the store {where} cannot be used: {first}")
+
+
+def _owner(path: Path) -> str:
+    try:
+        return path.owner()
+    except (KeyError, OSError):
+        return f"uid {path.stat().st_uid}"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"

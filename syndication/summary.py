@@ -100,6 +100,11 @@ class RunSummary:
     """(post, language, channel) planned this run that the channel's filter (``only_categories``,
     ``kinds``) does not take; recorded in the ledger as ``filtered`` and not planned again until
     the item or the filter changes."""
+    # Run budget (fetch.run_budget): work left for the next run on purpose; not errors.
+    feeds_deferred: int = 0
+    """Feeds not polled because the run's time budget was spent."""
+    posts_deferred: int = 0
+    """Posts and linked articles not extracted because the run's time budget was spent."""
     dry_run: bool = False
     errors: list[ItemError] = field(default_factory=list)
 
@@ -168,7 +173,7 @@ class RunSummary:
         return cls(**{k: v for k, v in data.items() if k in known}, errors=errors)
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"feeds      polled {self.feeds_polled}, not modified {self.feeds_not_modified}, "
             f"failed {self.feeds_failed}"
             + (f", retired {self.feeds_retired} (see `syndicate feeds list`)" if self.feeds_retired else ""),
@@ -185,6 +190,13 @@ class RunSummary:
             f"translation failures {self.translations_failed}",
             *self.delivery_lines(),
         ]
+        if self.feeds_deferred or self.posts_deferred:
+            lines.insert(
+                3,
+                f"budget     spent: {self.feeds_deferred} feeds and {self.posts_deferred} posts left "
+                "for the next run (fetch.run_budget)",
+            )
+        return lines
 
     def delivery_text(self) -> str:
         """The delivery counts on one line (the review app's messages)."""

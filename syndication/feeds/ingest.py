@@ -71,6 +71,9 @@ def poll_feeds(
     for config in ctx.settings.feeds:
         if only is not None and only not in (config.url, config.name):
             continue
+        if ctx.budget.expired():  # the run's time is up: the next run polls the rest
+            ctx.summary.feeds_deferred += 1
+            continue
         poll_one(ctx, config, now=clock())
 
 
@@ -94,6 +97,9 @@ def poll_one(ctx: RunContext, config: FeedSettings, *, now: datetime, force: boo
             configured_url=feed.url,
         )
     result = poll_feed(ctx.fetcher(), state, now=now, retry_after_cap=policy.retry_after_cap)
+    if result.error_kind == "transient" and ctx.budget.expired():
+        summary.feeds_deferred += 1  # cut short by the budget (RunBudgetSpentError), not failed
+        return result
     with ctx.store.session() as session:
         feed = feed_row(session, config)
         if result.outcome == "deferred":

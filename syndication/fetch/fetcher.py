@@ -1,13 +1,16 @@
 """Polite, capped, guarded HTTP GET on one ``requests.Session``.
 
 Every request made here goes through the same steps: the address guard (``guard.check_url``) for
-the URL and for every redirect hop, the per-host pacer, a timeout on connect and on each read plus a
-deadline for the whole body, a size cap enforced while streaming, and one mapping of what went wrong
-onto ``syndication.errors``:
+the URL and for every redirect hop, with the connection pinned to the addresses it checked; the
+per-host pacer; a timeout on connect and on each read (``fetch.timeout``) plus one total deadline
+for the whole fetch, redirects, headers and body included (``fetch.deadline``, clamped to what is
+left of the run's budget; enforced by ``fetch.connection.Watchdog``); a size cap enforced while
+streaming; and one mapping of what went wrong onto ``syndication.errors``:
 
 =====================================  ==========================================================
 timeout, connection refused/reset,      ``TransientFetchError`` (``retry_after`` from the header)
-truncated body, 429, 5xx
+truncated body, 429, 5xx, the deadline
+the run's budget spent                  ``RunBudgetSpentError`` (transient: the next run does it)
 401, 403, 404, other 4xx, 410           ``FetchError(status=...)`` (410: the publisher removed it)
 too many redirects, a redirect loop     ``FetchError`` naming the URL
 body over ``fetch.max_bytes``           ``ResponseTooLargeError``
@@ -15,8 +18,9 @@ bad scheme, credentials, private host   ``BlockedURLError``
 =====================================  ==========================================================
 
 ``Retry-After`` on a 429/503 that asks for no more than ``fetch.max_retry_after`` seconds is honoured
-inside the run: we sleep (through the injected ``sleep``) and retry once. A longer wait, or a second
-refusal, raises ``TransientFetchError(retry_after=...)`` so the caller can schedule the next poll.
+inside the run: we sleep (through the injected ``sleep``) and retry once. A longer wait (or one
+longer than what is left of the run's budget), or a second refusal, raises
+``TransientFetchError(retry_after=...)`` so the caller can schedule the next poll.
 Pages (``get_page``, and the robots.txt it reads) get that in-run wait once per host per ``Fetcher``:
 a site in maintenance answering ``503 Retry-After: 30`` to every page would otherwise cost 30 s per
 page; after the one wait the caller defers the host's other pages to the next run.
@@ -26,11 +30,13 @@ A ``Fetcher`` is not thread-safe (the pacer and robots cache are plain dicts): u
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from http import HTTPStatus
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
@@ -38,15 +44,18 @@ import requests
 import urllib3
 from requests.cookies import extract_cookies_to_jar
 
+from syndication.budget import RunBudget
 from syndication.errors import (
     BlockedURLError,
     FetchError,
     ResponseTooLargeError,
+    RunBudgetSpentError,
     TransientFetchError,
 )
 from syndication.fetch import robots
+from syndication.fetch.connection import ActiveFetch, GuardedAdapter, guarded_fetch
 from syndication.fetch.encoding import charset_from_content_type
-from syndication.fetch.guard import check_url, normalize_host
+from syndication.fetch.guard import Resolver, check_url, normalize_host
 from syndication.fetch.politeness import HostPacer
 from syndication.fetch.result import FetchResult
 from syndication.fetch.retry_after import parse_retry_after
@@ -56,9 +65,8 @@ from syndication.timefmt import human_duration
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_IN_RUN_STATUSES = frozenset({429, 503})
-BODY_DEADLINE_FACTOR = 3.0
-"""The whole body must arrive within this many ``fetch.timeout`` periods: ``requests`` only times
-each socket read, so a server dripping one byte per read could otherwise hold a run forever."""
+MIN_WAIT = 0.001
+"""Socket timeouts must be positive: the least we hand ``requests`` when time is (nearly) up."""
 CHUNK_SIZE = 64 * 1024
 
 _extract_cookies = cast(Callable[..., None], extract_cookies_to_jar)  # untyped in types-requests
@@ -75,16 +83,25 @@ class Fetcher:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        budget: RunBudget | None = None,
+        resolve: Resolver | None = None,
     ) -> None:
         self.settings = settings
-        # A session passed in is used as given (proxies, adapters) except that our User-Agent is set.
+        # A session passed in is used as given (proxies) except that our User-Agent is set and our
+        # adapter (deadline, pinned addresses: see fetch.connection) is mounted.
         if session is None:
             session = requests.Session()
             # No proxies or ~/.netrc credentials from the environment: a netrc entry would be sent
             # to whatever host a feed links to. Pass your own session to use a proxy.
             session.trust_env = False
         session.headers["User-Agent"] = settings.user_agent
+        adapter = GuardedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         self.session = session
+        self.budget = budget
+        """The run's time budget: no request starts once it is spent, none outlasts it."""
+        self._resolve = resolve
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
@@ -136,6 +153,7 @@ class Fetcher:
                     or exc.status not in RETRY_IN_RUN_STATUSES
                     or wait is None
                     or wait > self.settings.max_retry_after
+                    or (self.budget is not None and wait >= self.budget.remaining())
                 ):
                     raise
                 if wait_once_per_host:
@@ -205,14 +223,52 @@ class Fetcher:
         return robots.rules_from_text(result.content.decode("utf-8", errors="replace"))
 
     def _follow(self, url: str, headers: dict[str, str], started: float) -> FetchResult:
+        """One fetch, redirects included, within one total deadline (see ``fetch.connection``)."""
+        seconds = self.settings.deadline
+        by_budget = False
+        if self.budget is not None:
+            if self.budget.expired():
+                raise RunBudgetSpentError(self._budget_message("before this request"), url=url)
+            by_budget = self.budget.remaining() < seconds
+            seconds = self.budget.clamp(seconds)
+        error: FetchError | None = None
+        with guarded_fetch(seconds) as active:
+            try:
+                result = self._hops(url, headers, started, active)
+            except FetchError as exc:
+                if not active.watchdog.fired:
+                    raise
+                error = exc
+            else:
+                # A cut connection can look like a complete body (a body without a length ends
+                # when the connection does): a fetch the watchdog cut is never a success.
+                if not active.watchdog.stop():
+                    return result
+        where = active.url or url
+        if by_budget:
+            message = self._budget_message(f"after {human_duration(seconds)} of this request")
+            raise RunBudgetSpentError(message, url=where) from error
+        raise TransientFetchError(
+            f"timed out after {human_duration(seconds)}: no complete answer within fetch.deadline "
+            "(connect, headers and body together); the server is slow or holds the connection "
+            "open, and the next run tries again",
+            url=where,
+        ) from error
+
+    def _budget_message(self, when: str) -> str:
+        budget = self.budget.seconds if self.budget is not None else None
+        spent = f" ({human_duration(budget)})" if budget is not None else ""
+        return f"the run's time budget{spent}, fetch.run_budget, ran out {when}; left for the next run"
+
+    def _hops(self, url: str, headers: dict[str, str], started: float, active: ActiveFetch) -> FetchResult:
         current = _without_fragment(url)
         seen = {current}
         permanent = True
         hops = 0
         while True:
-            check_url(current, self.settings.allow_private_hosts)
+            addresses = check_url(current, self.settings.allow_private_hosts, resolve=self._resolver(active))
             self._pacer.wait(normalize_host(urlsplit(current).hostname or ""))
-            response = self._send(current, headers)
+            response = self._send(current, headers, active, addresses)
             if response.status_code not in REDIRECT_STATUSES:
                 permanent_url = current if hops and permanent else None
                 return self._finish(url, current, response, permanent_url, started)
@@ -246,11 +302,43 @@ class Fetcher:
             seen.add(target)
             current = target
 
-    def _send(self, url: str, headers: dict[str, str]) -> requests.Response:
-        timeout = self.settings.timeout
+    def _resolver(self, active: ActiveFetch) -> Resolver:
+        """The guard's DNS lookup, given up when the fetch's deadline passes: ``getaddrinfo`` takes
+        no timeout and cannot be interrupted, so it runs in a helper thread we stop waiting for."""
+        resolve = self._resolve
+
+        def lookup(*args: Any, **kwargs: Any) -> Sequence[tuple[Any, ...]]:
+            outcome: list[object] = []
+
+            def run() -> None:
+                try:
+                    outcome.append((resolve or socket.getaddrinfo)(*args, **kwargs))
+                except BaseException as exc:  # handed to the waiting thread
+                    outcome.append(exc)
+
+            thread = threading.Thread(target=run, name="fetch-dns", daemon=True)
+            thread.start()
+            thread.join(active.watchdog.remaining())
+            if not outcome:
+                raise OSError(f"no answer within {human_duration(active.watchdog.seconds)}")
+            if isinstance(outcome[0], BaseException):
+                raise outcome[0]
+            return cast(Sequence[tuple[Any, ...]], outcome[0])
+
+        return lookup
+
+    def _send(
+        self, url: str, headers: dict[str, str], active: ActiveFetch, addresses: list[str] | None
+    ) -> requests.Response:
+        # Connect and each read are also bounded by what is left of the deadline: the watchdog
+        # cannot cut a socket that does not exist yet.
+        timeout = max(MIN_WAIT, min(self.settings.timeout, active.watchdog.remaining()))
         try:
             prepared = self.session.prepare_request(requests.Request("GET", url, headers=headers))
             target = prepared.url or url
+            # Pinned under the host as the connection will see it (IDNA-encoded by requests).
+            active.pin(urlsplit(target).hostname or "", addresses)
+            active.url = url
             options = self.session.merge_environment_settings(target, {}, True, None, None)
             # Straight to the transport adapter: Session.send reads the *whole body* of a redirect
             # response (to offer response.next) even with stream=True and allow_redirects=False,
@@ -266,7 +354,9 @@ class Fetcher:
             _extract_cookies(self.session.cookies, prepared, response.raw)  # as Session.send does
             return response
         except requests.Timeout as exc:
-            raise TransientFetchError(f"no response within {timeout:g} s (fetch.timeout)", url=url) from exc
+            raise TransientFetchError(
+                f"no response within {human_duration(timeout)} (fetch.timeout)", url=url
+            ) from exc
         except requests.ConnectionError as exc:
             raise TransientFetchError(f"connection failed: {_reason(exc)}", url=url) from exc
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
@@ -318,7 +408,6 @@ class Fetcher:
                 "(fetch.max_bytes); not downloaded",
                 url=url,
             )
-        deadline = self._clock() + BODY_DEADLINE_FACTOR * self.settings.timeout
         chunks: list[bytes] = []
         size = 0
         try:
@@ -333,12 +422,6 @@ class Fetcher:
                 if size > cap:
                     raise ResponseTooLargeError(
                         f"response exceeded the {cap:,} byte cap (fetch.max_bytes); download stopped",
-                        url=url,
-                    )
-                if self._clock() > deadline:
-                    raise TransientFetchError(
-                        f"body still arriving after {BODY_DEADLINE_FACTOR * self.settings.timeout:g} s "
-                        f"({BODY_DEADLINE_FACTOR:g} × fetch.timeout); gave up",
                         url=url,
                     )
                 chunks.append(chunk)

@@ -4,15 +4,15 @@ Feeds and the posts they link to are written by other people, so every URL we fe
 redirect hop, is checked before we connect: only ``http``/``https``, no credentials in the URL, and
 no host that resolves to a private, loopback, link-local, reserved, multicast or unspecified address
 (IPv4 and IPv6, including IPv4 addresses hidden inside IPv6 forms) unless the host is listed in
-``fetch.allow_private_hosts``. Without this a hostile feed could make the pipeline read a cloud
-metadata service (``169.254.169.254``) or an admin page on the worker's own network.
+``fetch.allow_private_hosts``: by the name in the URL, or by network (``10.1.2.0/24``,
+``127.0.0.1/32``: then any name resolving into it may be fetched). Without this a hostile feed
+could make the pipeline read a cloud metadata service (``169.254.169.254``) or an admin page on
+the worker's own network.
 
-Known limit, DNS rebinding: the name is resolved here and again by ``requests`` when it connects, so
-a hostile DNS server that answers with a public address first and a private one a moment later can
-slip past. Pinning the checked address would mean a custom connection pool that connects to the IP
-while keeping the name for ``Host`` and TLS SNI/verification; we accept the gap because the pipeline
-fetches a configured blog and the sites it links to, not arbitrary user-submitted URLs. Run workers
-where a private network is not reachable if that assumption does not hold.
+DNS rebinding: the guard returns the addresses it checked, and the fetcher connects to exactly
+those (``fetch.connection`` pins them for each redirect hop), so a hostile DNS server answering a
+public address to the check and a private one a moment later gains nothing: nothing is resolved a
+second time. ``Host``, TLS SNI and certificate verification still use the host name.
 """
 
 from __future__ import annotations
@@ -86,10 +86,12 @@ def check_url(
     url: str,
     allow_private_hosts: Iterable[str] = (),
     *,
-    resolve: Resolver = socket.getaddrinfo,
-) -> None:
+    resolve: Resolver | None = None,
+) -> list[str] | None:
     """Raise ``BlockedURLError`` unless ``url`` is an http(s) URL to a public (or allow-listed) host.
 
+    Returns the addresses the host resolved to, all checked: connect to these and no others (see
+    "DNS rebinding" above). ``None`` for an allow-listed host, which is not resolved here.
     A host that cannot be resolved raises ``TransientFetchError`` (DNS failures are usually brief).
     """
     try:
@@ -110,14 +112,19 @@ def check_url(
     host = normalize_host(parts.hostname or "")
     if not host:
         raise BlockedURLError("refusing a URL without a host", url=url)
-    if host in {normalize_host(h) for h in allow_private_hosts}:
-        return
+    allowed = [normalize_host(h) for h in allow_private_hosts]
+    if host in allowed:
+        return None
+    networks = _networks(allowed)
+    if resolve is None:
+        resolve = socket.getaddrinfo  # looked up now, not at import: tests may replace it
     try:
         infos = resolve(host, port or (443 if scheme == "https" else 80), type=socket.SOCK_STREAM)
     except UnicodeError as exc:
         raise BlockedURLError(f"refusing an invalid host name {host!r}: {exc}", url=url) from exc
     except OSError as exc:
         raise TransientFetchError(f"cannot resolve host {host}: {exc}", url=url) from exc
+    checked: list[str] = []
     for info in infos:
         address = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id (fe80::1%eth0)
         try:
@@ -125,6 +132,8 @@ def check_url(
         except ValueError:
             continue
         problem = address_problem(ip)
+        if problem and any(ip in network for network in networks if network.version == ip.version):
+            problem = None  # an allow-listed address or network (``10.1.2.0/24``)
         if problem:
             embedded = embedded_ipv4(ip)
             shown = f"{ip} (IPv4 {embedded})" if embedded else str(ip)
@@ -134,6 +143,23 @@ def check_url(
                 f"{ALLOW_KEY} in the configuration",
                 url=url,
             )
+        if str(ip) not in checked:
+            checked.append(str(ip))
+    if not checked:
+        raise TransientFetchError(f"cannot resolve host {host}: no usable address", url=url)
+    return checked
+
+
+def _networks(entries: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for entry in entries:
+        if "/" not in entry:
+            continue  # a host name, or an address meant as one (``127.0.0.1`` allows that URL host)
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue
+    return networks
 
 
 def _without_credentials(url: str) -> str:

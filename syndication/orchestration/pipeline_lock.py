@@ -79,9 +79,10 @@ def pipeline_lock(
 
 
 @contextmanager
-def exclusive_run(config: str | None, *, flow: str) -> Iterator[None]:
+def exclusive_run(config: str | None, *, flow: str) -> Iterator[float]:
     """Inside a Prefect flow: hold the pipeline lock of the store ``config`` names for the ``with``
-    block; the line saying the run waits (and for whom) goes to the run's log."""
+    block; the line saying the run waits (and for whom) goes to the run's log. Yields the moment
+    the lock was taken (``time.time()``): where the run's time budget starts."""
     from syndication.orchestration.runlog import forward_to_run_logger
     from syndication.settings import load_settings
 
@@ -97,7 +98,7 @@ def exclusive_run(config: str | None, *, flow: str) -> Iterator[None]:
     with ExitStack() as stack:
         with forward_to_run_logger():
             stack.enter_context(pipeline_lock(url, holder=holder))
-        yield
+        yield time.time()
 
 
 def _sqlite_path(store_url: str) -> Path | None:
@@ -128,6 +129,9 @@ def _waiting(holder: str | None, on_wait: Callable[[str], None] | None) -> None:
 def _file_lock(
     path: Path, me: str, poll_seconds: float, on_wait: Callable[[str], None] | None
 ) -> Iterator[None]:
+    if not path.parent.is_dir():
+        # The lock is taken before the store is opened: say what is really missing.
+        raise StoreError(f"the store's folder {path.parent} does not exist: create it, or fix [store] url")
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:

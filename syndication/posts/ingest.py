@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from syndication.errors import ExtractionError, SyndicationError, TransientFetchError
+from syndication.errors import ExtractionError, RunBudgetSpentError, SyndicationError, TransientFetchError
 from syndication.models import Article, Segment
 from syndication.page_retries import (
     HostDeferrals,
@@ -211,7 +211,10 @@ def extract_posts(
             query = query.where(Post.status != "retracted") if force else query.where(queued_clause(now))
         queued = list(session.scalars(query.order_by(Post.id)))
     changed: list[int] = []
-    for post_id in queued:
+    for index, post_id in enumerate(queued):
+        if ctx.budget.expired():  # the run's time is up: these stay queued for the next run
+            ctx.summary.posts_deferred += len(queued) - index
+            break
         article: Article | None = None
         with ctx.store.session() as session:
             post = session.get(Post, post_id)
@@ -262,6 +265,8 @@ def _attempt(
             extra={"post": post.post_key},
         )
         return article, is_new
+    except RunBudgetSpentError:
+        ctx.summary.posts_deferred += 1  # the run's time ran out mid-fetch: still queued, as it was
     except PageDeferred as deferred:
         record_deferral(post, deferred)
         ctx.summary.pages_deferred += 1
@@ -323,6 +328,9 @@ def follow_links(
                 ctx.summary.linked_articles += 1
             # Feed posts are extracted by the main loop (with their own link depth), never twice.
             if target.kind != "linked" or not is_queued(target, now):
+                continue
+            if ctx.budget.expired():
+                ctx.summary.posts_deferred += 1  # stays new: the next run's extract takes it
                 continue
             _, is_new = _attempt(ctx, session, target, "links", hosts=hosts, now=now)
             if is_new:

@@ -145,3 +145,12 @@ def test_redirect_to_another_name_for_loopback_is_checked_too(http_server: Fixtu
     with pytest.raises(BlockedURLError, match="localhost"):
         make_fetcher().get(http_server.url("/feed"))
     assert http_server.requests_to("/other") == []
+
+
+def test_an_allow_listed_network_lets_names_resolving_into_it_through_and_returns_the_addresses():
+    def resolve(host, port, **_kw):
+        return [(2, 1, 6, "", ("10.1.2.7", port))]
+
+    assert check_url("https://wiki.intranet.example/", ["10.1.2.0/24"], resolve=resolve) == ["10.1.2.7"]
+    with pytest.raises(BlockedURLError, match=r"10\.1\.2\.7"):
+        check_url("https://wiki.intranet.example/", ["10.9.0.0/16", "10.1.2.7"], resolve=resolve)
