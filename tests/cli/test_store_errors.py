@@ -180,7 +180,8 @@ def test_status_of_a_read_only_store_still_shows_what_it_can_read(tmp_path: Path
     result = syndicate("status", "--json", "-c", str(write_config(tmp_path, url)), tmp_path=tmp_path)
     message = assert_one_store_error(result, expected)
     data = json.loads(result.stdout)
-    assert data["posts"] == {} and data["feeds"] == []
+    assert data["posts"] == {}
+    assert [feed["status"] for feed in data["feeds"]] == ["new"]  # configured, never polled
     assert "read-only" in message
 
 
