@@ -72,54 +72,17 @@ def _smtp_sink() -> tuple[subprocess.Popen[str], int]:
 
 def _newsletter() -> list[tuple[str, float, str]]:
     from syndication.context import RunContext
-    from syndication.deliveries import stage, subscribers
+    from syndication.deliveries import stage
     from syndication.deliveries.channel import ChannelContext
     from syndication.deliveries.newsletter import NewsletterChannel
     from syndication.settings import load_settings
-    from syndication.store import Post, Revision, Translation, open_store, utcnow
 
     sink, smtp_port = _smtp_sink()
     results: list[tuple[str, float, str]] = []
     try:
         with tempfile.TemporaryDirectory() as folder:
             tmp = Path(folder)
-            store = open_store(f"sqlite:///{tmp}/bench.db")
-            with store.session() as session:
-                for n in range(SUBSCRIBERS):
-                    row, _ = subscribers.add(
-                        session, f"reader{n:04d}@example.no", lang="nb", list_name="news"
-                    )
-                    row.created_at = utcnow().replace(year=2020)
-                post = Post(
-                    post_key="https://bloggen.example/?p=1", url="https://bloggen.example/a/", title="Bench"
-                )
-                session.add(post)
-                session.flush()
-                revision = Revision(post_id=post.id, content_hash="r1", title="Nyhetsbrev", html="", text="")
-                session.add(revision)
-                session.flush()
-                translation = Translation(
-                    revision_id=revision.id,
-                    post_id=post.id,
-                    lang="nb",
-                    status="approved",
-                    decided_at=utcnow(),
-                )
-                session.add(translation)
-                session.flush()
-                item = _bench_item(translation.id, translation.decided_at)
-            config = {
-                "type": "newsletter",
-                "host": "127.0.0.1",
-                "port": smtp_port,
-                "security": "none",
-                "from": "Bloggen <nyhedsbrev@bloggen.example>",
-                "list_id": "news.bloggen.example",
-                "list": "news",
-                "unsubscribe_url_base": "https://bloggen.example/u",
-                "languages": ["nb"],
-            }
-            (tmp / "bench.toml").write_text(_toml(store_url=f"sqlite:///{tmp}/bench.db", channel=config))
+            store, item, config = newsletter_store(tmp, smtp_port, SUBSCRIBERS)
             settings = load_settings(
                 tmp / "bench.toml", environ={"SYNDICATION__CHANNELS__NEWS__SECRET": "bench"}
             )
@@ -151,6 +114,49 @@ def _newsletter() -> list[tuple[str, float, str]]:
     finally:
         sink.communicate("", timeout=30)
     return results
+
+
+def newsletter_store(tmp: Path, port: int, subscribers_count: int) -> tuple[Any, Any, dict[str, Any]]:
+    """A SQLite store in ``tmp`` with ``subscribers_count`` nb subscribers and one approved item, and
+    ``tmp/bench.toml`` naming a newsletter channel ``news`` on the SMTP server at ``port``; returns
+    the store, the item (for ``stage.approved_item``) and the channel's options."""
+    from syndication.deliveries import subscribers
+    from syndication.store import Post, Revision, Translation, open_store, utcnow
+
+    store = open_store(f"sqlite:///{tmp}/bench.db")
+    with store.session() as session:
+        for n in range(subscribers_count):
+            row, _ = subscribers.add(session, f"reader{n:04d}@example.no", lang="nb", list_name="news")
+            row.created_at = utcnow().replace(year=2020)
+        post = Post(post_key="https://bloggen.example/?p=1", url="https://bloggen.example/a/", title="Bench")
+        session.add(post)
+        session.flush()
+        revision = Revision(post_id=post.id, content_hash="r1", title="Nyhetsbrev", html="", text="")
+        session.add(revision)
+        session.flush()
+        translation = Translation(
+            revision_id=revision.id,
+            post_id=post.id,
+            lang="nb",
+            status="approved",
+            decided_at=utcnow(),
+        )
+        session.add(translation)
+        session.flush()
+        item = _bench_item(translation.id, translation.decided_at)
+    config = {
+        "type": "newsletter",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "from": "Bloggen <nyhedsbrev@bloggen.example>",
+        "list_id": "news.bloggen.example",
+        "list": "news",
+        "unsubscribe_url_base": "https://bloggen.example/u",
+        "languages": ["nb"],
+    }
+    (tmp / "bench.toml").write_text(_toml(store_url=f"sqlite:///{tmp}/bench.db", channel=config))
+    return store, item, config
 
 
 def _bench_item(translation_id: int, approved_at: Any) -> Any:

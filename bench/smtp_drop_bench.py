@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.channels_bench import _bench_item, _free_port, _toml
+from bench.channels_bench import _free_port, newsletter_store
 
 SUBSCRIBERS = 75
 
@@ -42,9 +42,8 @@ controller.stop()
 
 def run() -> list[tuple[str, float, str]]:
     from syndication.context import RunContext
-    from syndication.deliveries import stage, subscribers
+    from syndication.deliveries import stage
     from syndication.settings import load_settings
-    from syndication.store import Post, Revision, Translation, open_store, utcnow
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -59,43 +58,7 @@ def run() -> list[tuple[str, float, str]]:
         )
         try:
             assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
-            store = open_store(f"sqlite:///{tmp}/bench.db")
-            with store.session() as session:
-                for n in range(SUBSCRIBERS):
-                    row, _ = subscribers.add(
-                        session, f"reader{n:02d}@example.no", lang="nb", list_name="news"
-                    )
-                    row.created_at = utcnow().replace(year=2020)
-                post = Post(
-                    post_key="https://bloggen.example/?p=1", url="https://bloggen.example/a/", title="Bench"
-                )
-                session.add(post)
-                session.flush()
-                revision = Revision(post_id=post.id, content_hash="r1", title="Nyhetsbrev", html="", text="")
-                session.add(revision)
-                session.flush()
-                translation = Translation(
-                    revision_id=revision.id,
-                    post_id=post.id,
-                    lang="nb",
-                    status="approved",
-                    decided_at=utcnow(),
-                )
-                session.add(translation)
-                session.flush()
-                item = _bench_item(translation.id, translation.decided_at)
-            config = {
-                "type": "newsletter",
-                "host": "127.0.0.1",
-                "port": port,
-                "security": "none",
-                "from": "Bloggen <nyhedsbrev@bloggen.example>",
-                "list_id": "news.bloggen.example",
-                "list": "news",
-                "unsubscribe_url_base": "https://bloggen.example/u",
-                "languages": ["nb"],
-            }
-            (tmp / "bench.toml").write_text(_toml(store_url=f"sqlite:///{tmp}/bench.db", channel=config))
+            store, item, _config = newsletter_store(tmp, port, SUBSCRIBERS)
             env = {"SYNDICATION__CHANNELS__NEWS__SECRET": "bench"}
             original = stage.approved_item
             stage.approved_item = lambda session, translation_id: item  # type: ignore[assignment]
