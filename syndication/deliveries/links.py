@@ -135,11 +135,10 @@ class Localizer:
             ):
                 if status != "retracted":
                     rows += [(post_id, key), (post_id, url)]
-            rows += list(
-                self.session.execute(
-                    select(Revision.post_id, Revision.canonical).where(Revision.canonical.is_not(None))
-                ).tuples()
-            )
+            for post_id, canonical in self.session.execute(
+                select(Revision.post_id, Revision.canonical).where(Revision.canonical.is_not(None))
+            ):
+                rows.append((post_id, canonical))
             for post_id, address in rows:
                 identity = link_identity(address or "")
                 if identity is not None:
