@@ -159,6 +159,19 @@ class Localizer:
             self._copies[key] = ledger.receipt_of(row) if sent and row is not None else None
         return self._copies[key]
 
+    def where(
+        self, href: str, post_id: int, lang: str, name: str, channel: Channel
+    ) -> tuple[list[int], str | None]:
+        """The posts of the store ``href`` names (other than ``post_id``), and where a link to
+        them points on ``channel`` in ``lang`` now (``None``: the original)."""
+        posts = [target for target in self.resolve(href) if target != post_id]
+        for target in posts:
+            receipt = self.copy(target, lang, name)
+            url = link_for(channel, receipt) if receipt is not None else None
+            if url:
+                return posts, url
+        return posts, None
+
     def localize(self, item: ApprovedTranslation, post_id: int, name: str, channel: Channel) -> Localized:
         """``item`` as ``channel`` gets it: its links to delivered copies rewritten, and the
         rewritten map folded into its content version (nothing changes when no link is)."""
@@ -169,15 +182,10 @@ class Localizer:
         targets: set[int] = set()
         for href in found:
             base = href.partition("#")[0]
-            for target in self.resolve(base):
-                if target == post_id:
-                    continue
-                targets.add(target)
-                receipt = self.copy(target, item.lang, name)
-                url = link_for(channel, receipt) if receipt is not None else None
-                if url:
-                    links[base] = url
-                    break
+            posts, url = self.where(base, post_id, item.lang, name, channel)
+            targets.update(posts)
+            if url:
+                links[base] = url
         if not links:
             return Localized(item, {}, frozenset(targets))
         digest = hashlib.sha256(
