@@ -325,6 +325,7 @@ def _linkers_since_marks(session: Session, fingerprints: dict[str, str]) -> set[
         session.scalars(
             select(Delivery.post_id).where(
                 Delivery.state == "sent",
+                Delivery.action.in_(["publish", "retract"]),
                 Delivery.sent_at >= since,
                 Delivery.channel.in_(list(fingerprints)),
             )
@@ -632,7 +633,7 @@ def _heal_links(
     this run (WordPress, outbox, feed …; never e-mail, which cannot be edited)."""
     payloads: list[Payload] = []
     waiting = {s.planned.post_id for s in withheld}
-    delivered = {s.planned.post_id for s in done}
+    delivered = _moved(ctx, done)
     for _ in range(HEAL_ROUNDS):
         with ctx.store.session() as session:
             linking = link_map.linkers(session, delivered) if delivered else set()
@@ -653,8 +654,24 @@ def _heal_links(
         if not again:
             break
         payloads += _deliver_each(ctx, channels, again, breakers)
-        delivered, waiting = {s.planned.post_id for s in again}, set()
+        delivered, waiting = _moved(ctx, again), set()
     return payloads
+
+
+def _moved(ctx: RunContext, sends: list[PlannedSend]) -> set[int]:
+    """Posts whose copy appeared, went away or changed its address in ``sends``: only links to
+    those can point somewhere new (an edit that keeps the address changes nobody's links)."""
+    moved: set[int] = set()
+    with ctx.store.session() as session:
+        for send in sends:
+            if send.planned.action in ("publish", "retract"):
+                moved.add(send.planned.post_id)
+                continue
+            row = ledger.find(session, send.planned.key)
+            before = send.previous.remote_url if send.previous is not None else None
+            if row is not None and row.state == "sent" and row.remote_url != before:
+                moved.add(send.planned.post_id)
+    return moved
 
 
 def _requeue_fixed(ctx: RunContext, names: list[str]) -> None:
