@@ -315,23 +315,43 @@ def _since_marks(session: Session, fingerprints: dict[str, str]) -> list[int] | 
 
 
 def _linkers_since_marks(session: Session, fingerprints: dict[str, str]) -> set[int]:
-    """Posts linking to a post whose copy was sent (or withdrawn) on one of these channels since
-    their marks: their links may point to a translation now (a run that died before healing them)."""
-    marks = list(session.scalars(select(DeliveryMark).where(DeliveryMark.channel.in_(list(fingerprints)))))
+    """Posts whose copy on one of these channels went out before a copy they link to appeared (or
+    was withdrawn) there since the channels' marks: their links may point somewhere new (a run that
+    stopped before healing them). A linking copy sent after the target's is up to date already."""
+    names = list(fingerprints)
+    marks = list(session.scalars(select(DeliveryMark).where(DeliveryMark.channel.in_(names))))
     if not marks:
         return set()
     since = min(mark.planned_through for mark in marks)
-    delivered = set(
-        session.scalars(
-            select(Delivery.post_id).where(
-                Delivery.state == "sent",
-                Delivery.action.in_(["publish", "retract"]),
-                Delivery.sent_at >= since,
-                Delivery.channel.in_(list(fingerprints)),
-            )
+    moved: dict[int, list[tuple[str, str, datetime | None]]] = {}
+    for post_id, channel, lang, sent_at in session.execute(
+        select(Delivery.post_id, Delivery.channel, Delivery.lang, Delivery.sent_at).where(
+            Delivery.state == "sent",
+            Delivery.action.in_(["publish", "retract"]),
+            Delivery.sent_at >= since,
+            Delivery.channel.in_(names),
         )
-    )
-    return link_map.linkers(session, delivered)
+    ):
+        moved.setdefault(post_id, []).append((channel, lang, sent_at))
+    relink: set[int] = set()
+    for target, where in moved.items():
+        linking = sorted(link_map.linkers(session, [target]) - {target})
+        if not linking:
+            continue
+        last_sent = {
+            (post_id, channel, lang): when
+            for post_id, channel, lang, when in session.execute(
+                select(Delivery.post_id, Delivery.channel, Delivery.lang, func.max(Delivery.sent_at))
+                .where(Delivery.post_id.in_(linking), Delivery.state == "sent", Delivery.channel.in_(names))
+                .group_by(Delivery.post_id, Delivery.channel, Delivery.lang)
+            )
+        }
+        for post_id in linking:
+            for channel, lang, moved_at in where:
+                sent = last_sent.get((post_id, channel, lang))
+                if sent is not None and moved_at is not None and sent < moved_at:
+                    relink.add(post_id)
+    return relink
 
 
 def _advance_marks(
