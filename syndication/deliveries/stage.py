@@ -1069,6 +1069,8 @@ def redeliver(
                 channel=channel,
             )
         item = approved_item(session, desired[0].translation_id)
+        # The ledger holds the version with the channel's localized links: requeue that one.
+        item = link_map.Localizer(session).localize(item, post_id, channel, channels[channel]).item
         if ctx.dry_run:
             chan = channels[channel]
             payloads = []

@@ -171,3 +171,19 @@ def test_a_withdrawn_target_sends_the_link_back_to_the_original(tmp_path, store,
     assert re.search(rf'href="{re.escape(B_URL)}"', page.read_text())
     assert rows(store, B_KEY)[-1] == ("retract", "sent")
     assert rows(store, A_KEY)[-1] == ("update", "sent")
+
+
+def test_redeliver_sends_the_copy_with_its_localized_links_again(tmp_path, store, items, db_url):
+    """``syndicate deliveries redeliver`` requeues the ledger row of the current content: the
+    version with the channel's localized links, not the bare one (which the ledger never saw)."""
+    items.approve(A_KEY, "nb", title="Nettverk", html=f'<p><a href="{B_URL}">messen</a></p>')
+    items.approve(B_KEY, "nb", title="Messebesøk")
+    publish(tmp_path, db_url, store)
+    page = tmp_path / "outbox" / "nb" / "indlaeg-101.html"
+    page.unlink()  # a partner lost it
+    config = write_config(tmp_path, db_url, channels(tmp_path), targets=["nb"])
+    ctx = make_context(store, config, {})
+    stage.redeliver(ctx, post_id(store, A_KEY), "nb", "files", sleep=no_sleep)
+    assert not ctx.summary.errors, ctx.summary.errors
+    assert 'href="indlaeg-202.html"' in page.read_text()
+    assert rows(store, A_KEY) == [("publish", "sent")], "the same row, sent again"
