@@ -136,7 +136,9 @@ class Localizer:
                 if status != "retracted":
                     rows += [(post_id, key), (post_id, url)]
             for post_id, canonical in self.session.execute(
-                select(Revision.post_id, Revision.canonical).where(Revision.canonical.is_not(None))
+                select(Revision.post_id, Revision.canonical)
+                .join(Post, Post.current_revision_id == Revision.id)
+                .where(Revision.canonical.is_not(None))
             ):
                 rows.append((post_id, canonical))
             for post_id, address in rows:
@@ -221,7 +223,9 @@ def identities_of(session: Session, post_ids: Collection[int]) -> set[str]:
         values: list[str | None] = [u for row in urls for u in row]
         values += list(
             session.scalars(
-                select(Revision.canonical).where(Revision.post_id.in_(chunk), Revision.canonical.is_not(None))
+                select(Revision.canonical)
+                .join(Post, Post.current_revision_id == Revision.id)
+                .where(Post.id.in_(chunk), Revision.canonical.is_not(None))
             )
         )
         found |= {i for i in (link_identity(v or "") for v in values) if i}

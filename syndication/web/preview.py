@@ -7,6 +7,7 @@ result with the channels' own allow-list (nh3), because it is shown inside the r
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,13 +17,15 @@ from sqlalchemy.orm import Session
 
 from syndication.deliveries.attribution import attribution_line
 from syndication.deliveries.safe_html import clean_html, clean_inline
-from syndication.errors import ReviewError
+from syndication.errors import ReviewError, SyndicationError
 from syndication.models import Segment
 from syndication.segments import SplitDocument, join, plain_text
 from syndication.store import Post, Revision, SegmentRow, TranslatedSegment, Translation
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,14 @@ def link_notes(session: Session, ctx: RunContext, post_id: int, lang: str, html:
     )
     if not bases:
         return ()
+    try:
+        channels = ctx.channels()
+    except SyndicationError as exc:  # a channel's bad config must not take the preview down
+        log.warning("preview: links not checked, the channels cannot be built: %s", exc)
+        return ()
     localizer = Localizer(session)
     notes: list[LinkNote] = []
-    for name, channel in ctx.channels().items():
+    for name, channel in channels.items():
         if lang not in ctx.channel_languages(name) or channel.at_most_once:
             continue
         for href in bases:
