@@ -43,8 +43,21 @@ MAX_LINKS = 200
 """Links looked at per item: a link farm must not make planning slow."""
 
 
+# The usual shapes, decided without a URL parser (building the index of a large store calls this
+# for every post's key, URL and canonical); anything else takes the general path below.
+_PLAIN = re.compile(r"^https?://(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[^?#:@\s\\]*)?(?:\?p=([0-9]+))?$")
+
+
 def link_identity(url: str) -> str | None:
     """What names one post however a link spells it; ``None`` for anything but http(s)."""
+    plain = _PLAIN.match(url) if url else None
+    if plain is not None:
+        host, path, post = plain.group(1), unquote(plain.group(2) or "").rstrip("/"), plain.group(3)
+        return f"{host}{path}?p={int(post)}" if post else f"{host}{path}"
+    return _general_identity(url)
+
+
+def _general_identity(url: str) -> str | None:
     normalized = normalize_url(url) if url and len(url) <= 2000 else None
     if normalized is None:
         return None

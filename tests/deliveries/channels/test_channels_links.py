@@ -40,6 +40,25 @@ def test_every_spelling_of_a_post_link_resolves_to_it(tmp_path, store, items, db
     assert 'href="indlaeg-202.html' in page, page
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://blog.dk/indlaeg-1/",
+        "http://www.blog.dk/?p=0412",
+        "https://blog.dk",
+        "https://blog.dk/a%C3%A6b/",
+        "https://blog.dk/æøå/",
+        "https://sub.blog-x.dk/2024/01/02/slug/",
+        "https://blog.dk/a/b?p=12",
+        "https://www.dk/",
+    ],
+)
+def test_the_quick_path_agrees_with_the_general_one(url):
+    from syndication.deliveries.links import _general_identity
+
+    assert link_identity(url) == _general_identity(url)
+
+
 def test_other_sites_and_other_posts_are_left_alone():
     assert link_identity("https://bloggen.example/?p=202") != link_identity("https://bloggen.example/?p=203")
     assert link_identity("https://bloggen.example/a") != link_identity("https://andre.example/a")
