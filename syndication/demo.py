@@ -374,6 +374,10 @@ def run_demo(
         say(f"results in {outbox}/:")
         for name in files:
             say(f"  {name}")
+        for page, text, href in localized_links(outbox, "nb"):
+            say("")
+            say(f"the nb page {page} links to the nb copy of the article it mentions:")
+            say(f'  <a href="{href}">{text}</a>')
         say("")
         say(f"config and database: {config.parent}/  (try: syndicate status --config {config})")
         if summary.awaiting_review:
@@ -386,3 +390,23 @@ def run_demo(
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
     return {"summary": summary.as_dict(), "outbox": str(outbox), "files": files, "config": str(config)}
+
+
+def localized_links(outbox: Path, lang: str) -> list[tuple[str, str, str]]:
+    """``(page, link text, href)`` for each link of the ``lang`` pages in ``outbox`` that points to
+    another page of the same language there (a link localized by ``deliveries.links``)."""
+    import lxml.html
+
+    folder = outbox / lang
+    found: list[tuple[str, str, str]] = []
+    if not folder.is_dir():
+        return found
+    pages = {p.name for p in folder.glob("*.html")}
+    for name in sorted(pages):
+        tree = lxml.html.fromstring((folder / name).read_bytes())
+        for anchor in tree.iter("a"):
+            href = anchor.get("href") or ""
+            if href.partition("#")[0] in pages - {name}:
+                text = " ".join(anchor.text_content().split())
+                found.append((f"{outbox.name}/{lang}/{name}", text, href))
+    return found

@@ -332,6 +332,16 @@ class DeliveryMark(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class LinkRef(Base):
+    """A post's item links to this identity (``deliveries.links``): when a copy of the post the
+    identity names is delivered later, the linking post is planned again, so its link heals."""
+
+    __tablename__ = "link_refs"
+
+    source_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    identity_hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 # ------------------------------------------------------------------------------------------ access
 
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from syndication.deliveries.atom import AtomEntry, AtomFeed, AtomLink, build_atom, entry_id, is_absolute
 from syndication.deliveries.attribution import attribution_line, feed_title, linked_from_line
@@ -420,6 +420,12 @@ class OutboxChannel:
             except OSError as exc:
                 raise self._io_error(exc, "write", lang, post_key) from exc
             return self._receipt(key, lang, post_key, entry)
+
+    def link_for(self, receipt: Receipt) -> str | None:
+        """How another copy in the same language links to this one: relative (``slug.html`` in the
+        same folder), so the outbox works wherever it is served or opened from."""
+        slug = receipt.meta.get("slug") or (receipt.remote_id or "").partition("/")[2]
+        return f"{quote(str(slug))}.html" if slug else None
 
     def retract(self, receipt: Receipt) -> None:
         lang = receipt.meta.get("lang")

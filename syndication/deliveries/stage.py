@@ -11,8 +11,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from syndication.deliveries import ledger
+from syndication.deliveries import links as link_map
 from syndication.deliveries.outgoing import wants
 from syndication.errors import (
     DeliveryError,
@@ -65,6 +66,10 @@ class PlannedSend:
     planned: ledger.Planned
     item: ApprovedTranslation
     previous: Delivery | None
+    links: dict[str, str] = field(default_factory=dict)
+    """Links of the item that now point to a translation (``deliveries.links``)."""
+    links_to: frozenset[int] = frozenset()
+    """Posts the item links to, localized or not."""
 
 
 def claim_lease(ctx: RunContext) -> timedelta:
@@ -168,11 +173,16 @@ def plan(
     post_ids: Sequence[int] | None,
     only_channel: str | None,
     only_lang: str | None = None,
+    *,
+    relink: Collection[int] = (),
 ) -> list[PlannedSend]:
     """What to send (or withdraw) now. A full publish plans only what may have changed since the
     channels' marks (``_since_marks``): a publish with nothing new costs the same however much
     history the store holds. Items a channel's filter keeps out are recorded in the ledger as
-    ``filtered`` (``_record_filtered``) and planned again only when they or the filter change."""
+    ``filtered`` (``_record_filtered``) and planned again only when they or the filter change.
+
+    ``relink``: posts whose links may point to a translation now (a copy they link to was delivered
+    since): planned even when their ledger is up to date, sent only if a link changed."""
     channels = ctx.channels()
     names = [name for name in channels if only_channel in (None, name)]
     started = utcnow()
@@ -180,12 +190,19 @@ def plan(
     if post_ids is None and only_lang is None:
         marks = {name: _plan_fingerprint(ctx, name) for name in names}
         post_ids = _since_marks(session, marks)
+        if post_ids is not None:
+            healing = _linkers_since_marks(session, marks)
+            relink = set(relink) | healing
+            post_ids = sorted(set(post_ids) | healing)
     filters = {name: _filter_fingerprint(ctx, name) for name in names}
     sends: list[PlannedSend] = []
     items: dict[int, ApprovedTranslation] = {}
     wanted = [d for d in desired_states(session, post_ids) if only_lang is None or d.lang == only_lang]
     current = _up_to_date_index(session, wanted, filters)
     posts = _posts(session, {d.post_id for d in wanted})
+    relinked = set(relink)
+    localizer = link_map.Localizer(session)
+    localized: dict[tuple[int, str], link_map.Localized] = {}
     for desired in wanted:
         post = posts[desired.post_id]
         for name in names:
@@ -194,10 +211,12 @@ def plan(
                 continue
             if desired.state == "published":
                 assert desired.translation_id is not None
-                if (desired.post_id, desired.lang, name) in current:
+                if (desired.post_id, desired.lang, name) in current and desired.post_id not in relinked:
                     continue
                 if desired.translation_id not in items:
                     items[desired.translation_id] = approved_item(session, desired.translation_id)
+                    if not ctx.dry_run:
+                        localizer.remember(post.id, items[desired.translation_id].html)
                 item = items[desired.translation_id]
                 targets = channel.targets(item)
                 if not targets and not wants(item, _options(ctx, name)):
@@ -205,16 +224,23 @@ def plan(
                     if not ctx.dry_run:
                         _record_filtered(session, post, item, name, filters[name])
                     continue
+                if targets and (desired.translation_id, name) not in localized:
+                    localized[(desired.translation_id, name)] = localizer.localize(
+                        item, post.id, name, channel
+                    )
                 for target in targets:
+                    local = localized[(desired.translation_id, name)]
                     previous = ledger.last_sent(session, post.id, desired.lang, name, target)
                     if (
                         previous is not None
                         and previous.action != "retract"
-                        and previous.revision == item.content_version
+                        and previous.revision == local.item.content_version
                     ):
                         continue
                     action = "update" if previous is not None and previous.action != "retract" else "publish"
-                    sends.append(_planned(post, item, name, target, action, previous))
+                    send = _planned(post, local.item, name, target, action, previous)
+                    send.links, send.links_to = local.links, local.targets
+                    sends.append(send)
             else:
                 for target, previous in _to_withdraw(
                     session, post.id, desired.lang, name, unconfirmed=not channel.at_most_once
@@ -286,6 +312,46 @@ def _since_marks(session: Session, fingerprints: dict[str, str]) -> list[int] | 
         )
     )
     return sorted(changed)
+
+
+def _linkers_since_marks(session: Session, fingerprints: dict[str, str]) -> set[int]:
+    """Posts whose copy on one of these channels went out before a copy they link to appeared (or
+    was withdrawn) there since the channels' marks: their links may point somewhere new (a run that
+    stopped before healing them). A linking copy sent after the target's is up to date already."""
+    names = list(fingerprints)
+    marks = list(session.scalars(select(DeliveryMark).where(DeliveryMark.channel.in_(names))))
+    if not marks:
+        return set()
+    since = min(mark.planned_through for mark in marks)
+    moved: dict[int, list[tuple[str, str, datetime | None]]] = {}
+    for post_id, channel, lang, sent_at in session.execute(
+        select(Delivery.post_id, Delivery.channel, Delivery.lang, Delivery.sent_at).where(
+            Delivery.state == "sent",
+            Delivery.action.in_(["publish", "retract"]),
+            Delivery.sent_at >= since,
+            Delivery.channel.in_(names),
+        )
+    ):
+        moved.setdefault(post_id, []).append((channel, lang, sent_at))
+    relink: set[int] = set()
+    for target, where in moved.items():
+        linking = sorted(link_map.linkers(session, [target]) - {target})
+        if not linking:
+            continue
+        last_sent = {
+            (post_id, channel, lang): when
+            for post_id, channel, lang, when in session.execute(
+                select(Delivery.post_id, Delivery.channel, Delivery.lang, func.max(Delivery.sent_at))
+                .where(Delivery.post_id.in_(linking), Delivery.state == "sent", Delivery.channel.in_(names))
+                .group_by(Delivery.post_id, Delivery.channel, Delivery.lang)
+            )
+        }
+        for post_id in linking:
+            for channel, lang, moved_at in where:
+                sent = last_sent.get((post_id, channel, lang))
+                if sent is not None and moved_at is not None and sent < moved_at:
+                    relink.add(post_id)
+    return relink
 
 
 def _advance_marks(
@@ -521,9 +587,14 @@ def deliver_approved(
         )
         for name in channels
     }
+    withheld: list[PlannedSend] = []
+    if not ctx.dry_run:
+        sends, withheld = _withhold(sends)
     try:
         payloads = _deliver_each(ctx, channels, sends, breakers)
         payloads += _deliver_batches(ctx, channels, batches, breakers)
+        if not ctx.dry_run:
+            payloads += _heal_links(ctx, channels, sends, withheld, breakers, channel, lang)
     finally:
         _close(channels)
     for breaker in breakers.values():
@@ -534,6 +605,93 @@ def deliver_approved(
                 "deliveries wait for the next run, which tries one first"
             )
     return payloads
+
+
+# ------------------------------------------------------------------------- links to translations
+#
+# An item linking to another item sent in the same run would go out with the link to the original
+# and need an update at once. So an item whose links name a post that has a send planned on the
+# same channel and language waits (``_withhold``) until those are sent, then is planned afresh with
+# their copies' addresses. Two items linking to each other cannot both wait: both go first, and each
+# gets one update in ``_heal_links``, which also updates items sent in earlier runs that link to
+# what this run delivered. A round plans only those posts and sends only what changed, so links
+# settle in at most ``HEAL_ROUNDS`` rounds and nothing is sent twice without a change.
+
+HEAL_ROUNDS = 3
+
+
+def _withhold(sends: list[PlannedSend]) -> tuple[list[PlannedSend], list[PlannedSend]]:
+    """``sends`` split into those to send now and those waiting for a copy they link to."""
+    going = {
+        (s.planned.channel, s.planned.lang, s.planned.post_id): s
+        for s in sends
+        if s.planned.action in ("publish", "update")
+    }
+
+    def linking(send: PlannedSend) -> list[PlannedSend]:
+        if send.planned.action == "retract":
+            return []
+        where = (send.planned.channel, send.planned.lang)
+        return [going[(*where, t)] for t in send.links_to if (*where, t) in going]
+
+    waiting = {id(s) for s in sends if linking(s)}
+    # An item waits only for items that do not wait themselves (a cycle goes out at once).
+    held = {id(s) for s in sends if any(id(t) not in waiting for t in linking(s))}
+    return [s for s in sends if id(s) not in held], [s for s in sends if id(s) in held]
+
+
+def _heal_links(
+    ctx: RunContext,
+    channels: dict[str, Channel],
+    done: list[PlannedSend],
+    withheld: list[PlannedSend],
+    breakers: dict[str, Breaker],
+    channel: str | None,
+    lang: str | None,
+) -> list[Payload]:
+    """Send what waited for its links, and update items whose links can point to a copy made in
+    this run (WordPress, outbox, feed …; never e-mail, which cannot be edited)."""
+    payloads: list[Payload] = []
+    waiting = {s.planned.post_id for s in withheld}
+    delivered = _moved(ctx, done)
+    for _ in range(HEAL_ROUNDS):
+        with ctx.store.session() as session:
+            linking = link_map.linkers(session, delivered) if delivered else set()
+            ids = linking | waiting
+            if not ids:
+                break
+            again = plan(ctx, session, sorted(ids), channel, lang, relink=ids)
+        again = [
+            s
+            for s in again
+            if not channels[s.planned.channel].at_most_once
+            and not getattr(channels[s.planned.channel], "batches", False)
+            and (
+                s.planned.action == "update"
+                or (s.planned.action == "publish" and s.planned.post_id in waiting)
+            )
+        ]
+        if not again:
+            break
+        payloads += _deliver_each(ctx, channels, again, breakers)
+        delivered, waiting = _moved(ctx, again), set()
+    return payloads
+
+
+def _moved(ctx: RunContext, sends: list[PlannedSend]) -> set[int]:
+    """Posts whose copy appeared, went away or changed its address in ``sends``: only links to
+    those can point somewhere new (an edit that keeps the address changes nobody's links)."""
+    moved: set[int] = set()
+    with ctx.store.session() as session:
+        for send in sends:
+            if send.planned.action in ("publish", "retract"):
+                moved.add(send.planned.post_id)
+                continue
+            row = ledger.find(session, send.planned.key)
+            before = send.previous.remote_url if send.previous is not None else None
+            if row is not None and row.state == "sent" and row.remote_url != before:
+                moved.add(send.planned.post_id)
+    return moved
 
 
 def _requeue_fixed(ctx: RunContext, names: list[str]) -> None:
@@ -911,6 +1069,8 @@ def redeliver(
                 channel=channel,
             )
         item = approved_item(session, desired[0].translation_id)
+        # The ledger holds the version with the channel's localized links: requeue that one.
+        item = link_map.Localizer(session).localize(item, post_id, channel, channels[channel]).item
         if ctx.dry_run:
             chan = channels[channel]
             payloads = []

@@ -94,6 +94,9 @@ class WordPressSettings(BaseModel):
     allow_private_hosts: list[str] = Field(default_factory=list)
     """Image hosts that may resolve to private or loopback addresses (refused otherwise)."""
     max_image_bytes: int = Field(10_000_000, gt=0)
+    language_codes: dict[str, str] = Field(default_factory=dict)
+    """Our language tag → the partner's Polylang/WPML language code, where they differ
+    (``{ nb = "no" }``); used only when the partner runs one of them."""
     dry_run_dir: str = "outbox/dry-run"
     """Where ``--dry-run`` writes what would be sent (one JSON file per payload)."""
 
@@ -134,6 +137,8 @@ class WordPressChannel:
         self._checked = False
         self._terms: dict[tuple[str, str], int] = {}
         self._preview_dir = context.base_dir / self.settings.dry_run_dir / context.name
+        self._language_plugin: str | None = None
+        """``polylang``, ``wpml`` or ``""`` (none) once the REST index was read."""
 
     # ------------------------------------------------------------------------------ protocol
 
@@ -148,6 +153,11 @@ class WordPressChannel:
             # Always sent, so a partner that changes its SEO choice gets the old one cleared on update.
             "syndication_canonical": item.source_url if settings.seo == "canonical" else "",
             "syndication_robots": "noindex" if settings.seo == "noindex" else "",
+            # The partner plugin marks the page's language and its hreflang alternates with these.
+            "syndication_lang": item.lang,
+            "syndication_source_url": item.source_url,
+            "syndication_source_lang": item.source_lang,
+            "syndication_source_key": item.post_key,
         }
         # WordPress keeps titles and excerpts as HTML and does not filter an Editor's posts: our
         # plain text goes in escaped, so a title that mentions "<script>" shows it instead of running it.
@@ -202,6 +212,7 @@ class WordPressChannel:
         media_id, media_note = self._featured_media(document.get("image"), guid, previous_meta, where)
         if media_id is not None:
             fields["featured_media"] = media_id
+        language = self._language_params(str(document["lang"]), where)
         if existing is not None:
             if document["action"] == "update" and existing.get("status") != "trash":
                 # The partner may have published (or unpublished) our draft since: leave that to them.
@@ -209,10 +220,17 @@ class WordPressChannel:
             # Keep the address the post already has (without the suffix WordPress adds in the trash).
             fields["slug"] = str(existing.get("slug") or fields["slug"]).removesuffix("__trashed")
             post = self._json(
-                "POST", f"wp/v2/posts/{existing['id']}", where, what="updating the post", json=fields
+                "POST",
+                f"wp/v2/posts/{existing['id']}",
+                where,
+                what="updating the post",
+                json=fields,
+                params=language,
             )
         else:
-            post = self._json("POST", "wp/v2/posts", where, what="creating the post", json=fields)
+            post = self._json(
+                "POST", "wp/v2/posts", where, what="creating the post", json=fields, params=language
+            )
         meta: dict[str, Any] = {
             "source_guid": guid,
             "post_key": document["post_key"],
@@ -221,6 +239,8 @@ class WordPressChannel:
             "status": post.get("status"),
             "found_existing": existing is not None and previous is None,
         }
+        if language:
+            meta["language_plugin"] = self._language_plugin
         if media_id is not None:
             meta["media_id"] = media_id
             meta["media_src"] = (document.get("image") or {}).get("src")
@@ -507,6 +527,23 @@ class WordPressChannel:
         return True
 
     # -------------------------------------------------------------------------------- HTTP
+
+    def _language_params(self, lang: str, where: Where) -> dict[str, str]:
+        """The query parameters that set a post's language in the partner's multilingual plugin:
+        Polylang (Pro) and WPML both read ``lang`` on REST writes. Detected once per run from the
+        namespaces of the REST index (``pll/v1``, ``wpml/…``); nothing for a site without them."""
+        if self._language_plugin is None:
+            self._language_plugin = ""
+            response = self._request("GET", "", where, what="reading the REST API index", allow=(404,))
+            namespaces = _maybe_json(response).get("namespaces") or []
+            names = [str(n) for n in namespaces] if isinstance(namespaces, list) else []
+            if any(n.startswith("pll/") for n in names):
+                self._language_plugin = "polylang"
+            elif any(n.startswith("wpml/") for n in names):
+                self._language_plugin = "wpml"
+        if not self._language_plugin:
+            return {}
+        return {"lang": self.settings.language_codes.get(lang, lang)}
 
     def _check_credentials(self, where: Where) -> None:
         if self._checked:

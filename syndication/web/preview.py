@@ -7,18 +7,25 @@ result with the channels' own allow-list (nh3), because it is shown inside the r
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndication.deliveries.attribution import attribution_line
 from syndication.deliveries.safe_html import clean_html, clean_inline
-from syndication.errors import ReviewError
+from syndication.errors import ReviewError, SyndicationError
 from syndication.models import Segment
 from syndication.segments import SplitDocument, join, plain_text
 from syndication.store import Post, Revision, SegmentRow, TranslatedSegment, Translation
+
+if TYPE_CHECKING:
+    from syndication.context import RunContext
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,9 +40,49 @@ class Preview:
     image_src: str | None
     image_alt: str
     published: datetime | None
+    links: tuple[LinkNote, ...] = ()
+    """Links to other items of the source, and where each channel will point them."""
 
 
-def current_preview(session: Session, translation_id: int) -> Preview:
+@dataclass(frozen=True)
+class LinkNote:
+    href: str
+    channel: str
+    localized: str | None
+    """Where the link will point on the channel (its copy of the item there), or ``None``: the
+    item is not delivered there in this language yet, so the link keeps the original (and is
+    updated once it is)."""
+
+
+def link_notes(session: Session, ctx: RunContext, post_id: int, lang: str, html: str) -> tuple[LinkNote, ...]:
+    """Which links of a translation will be localized on which channel (``deliveries.links``)."""
+    from syndication.deliveries.links import Localizer, hrefs
+
+    bases = list(
+        dict.fromkeys(h.partition("#")[0] for h in hrefs(html) if h.startswith(("http://", "https://")))
+    )
+    if not bases:
+        return ()
+    try:
+        channels = ctx.channels()
+    except SyndicationError as exc:  # a channel's bad config must not take the preview down
+        log.warning("preview: links not checked, the channels cannot be built: %s", exc)
+        return ()
+    localizer = Localizer(session)
+    notes: list[LinkNote] = []
+    for name, channel in channels.items():
+        if lang not in ctx.channel_languages(name) or channel.at_most_once:
+            continue
+        for href in bases:
+            posts, url = localizer.where(href, post_id, lang, name, channel)
+            if posts:
+                notes.append(LinkNote(href=href, channel=name, localized=url))
+    return tuple(notes)
+
+
+def current_preview(session: Session, translation_id: int, ctx: RunContext | None = None) -> Preview:
+    """The translation as it reads now; with ``ctx``, also which links each channel will point to
+    a translation."""
     translation = session.get(Translation, translation_id)
     if translation is None:
         raise ReviewError(f"no translation with id {translation_id}")
@@ -76,4 +123,5 @@ def current_preview(session: Session, translation_id: int) -> Preview:
         image_src=src if isinstance(src, str) and src.startswith(("https://", "http://")) else None,
         image_alt=by_source.get(alt, alt),
         published=revision.published_at,
+        links=link_notes(session, ctx, post.id, translation.lang, joined.html) if ctx is not None else (),
     )

@@ -154,7 +154,7 @@ async def preview(request: Request) -> Response:
     def load() -> Any:
         with state.ctx.store.session() as session:
             try:
-                return current_preview(session, translation_id)
+                return current_preview(session, translation_id, state.ctx)
             except ReviewError as exc:
                 raise HTTPException(404, str(exc)) from exc
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -534,3 +535,135 @@ def test_title_and_excerpt_arrive_as_text_never_as_markup(tmp_path, store, items
     page = requests.get(post["link"], timeout=30).text
     assert '<script>alert("x")</script>' not in page and "<b>fed</b>" not in page
     assert "&lt;script&gt;" in page
+
+
+# ------------------------------------------------------------------ links to translations, language
+
+
+def linking_pair(store, items, *, with_target: bool = True):
+    """Post A (a feed post) links to B (a linked article) with another spelling of B's address."""
+    from sqlalchemy import update
+
+    from syndication.store import Post
+
+    b_key = f"https://bloggen.example/messebesog-{uuid.uuid4().hex[:8]}/"
+    spelled = "http://www." + b_key.removeprefix("https://").rstrip("/")
+    a = items.approve(
+        new_key(), "nb", title="Nettverk er gull", html=f'<p>Jeg skrev om <a href="{spelled}">messen</a>.</p>'
+    )
+    b = items.approve(b_key, "nb", title="Messebesøk i Berlin") if with_target else None
+    with store.session() as session:
+        session.execute(update(Post).where(Post.post_key == b_key).values(kind="linked", url=b_key))
+    return a, b, b_key, spelled
+
+
+def test_a_post_links_to_the_partners_copy_of_the_linked_article(tmp_path, store, items, wordpress):
+    a, b, _, spelled = linking_pair(store, items)
+    run(tmp_path, store, wordpress, status="publish")
+    (copy_a,) = wordpress.copies(f"{a.post_key}#nb")
+    (copy_b,) = wordpress.copies(f"{b.post_key}#nb")
+    content = copy_a["content"]["raw"]
+    assert f'href="{copy_b["link"]}"' in content and spelled not in content
+    assert [r.action for r in deliveries(store)] == ["publish", "publish"], "one send each, no update"
+
+
+def test_a_target_delivered_later_heals_the_link_in_one_update(tmp_path, store, items, wordpress):
+    a, _, b_key, spelled = linking_pair(store, items, with_target=False)
+    run(tmp_path, store, wordpress, status="publish")
+    (copy_a,) = wordpress.copies(f"{a.post_key}#nb")
+    assert f'href="{spelled}"' in copy_a["content"]["raw"], "not on the partner yet: the original"
+
+    b = items.approve(b_key, "nb", title="Messebesøk i Berlin")
+    ctx = run(tmp_path, store, wordpress, status="publish")
+    (healed,) = wordpress.copies(f"{a.post_key}#nb")
+    (copy_b,) = wordpress.copies(f"{b.post_key}#nb")
+    assert healed["id"] == copy_a["id"] and f'href="{copy_b["link"]}"' in healed["content"]["raw"]
+    assert (ctx.summary.deliveries_sent, ctx.summary.deliveries_updated) == (1, 1)
+    ctx = run(tmp_path, store, wordpress, status="publish")
+    assert (ctx.summary.deliveries_sent, ctx.summary.deliveries_updated) == (0, 0)
+    assert [r.action for r in deliveries(store)] == ["publish", "publish", "update"]
+
+
+def test_the_page_carries_its_language_and_hreflang_alternates(tmp_path, store, items, wordpress):
+    key = new_key()
+    nb = items.approve(key, "nb", title="Nettverk er gull")
+    items.approve(key, "sv", title="Nätverk är guld")
+    run(tmp_path, store, wordpress, status="publish", languages=["nb", "sv"])
+    (copy_nb,) = wordpress.copies(f"{key}#nb")
+    (copy_sv,) = wordpress.copies(f"{key}#sv")
+    page = requests.get(copy_nb["link"], timeout=30).text
+    assert '<html lang="nb"' in page
+    alternates = dict(re.findall(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)"', page))
+    assert alternates == {"nb": copy_nb["link"], "sv": copy_sv["link"], "da": nb.source_url}
+    public = requests.get(f"{wordpress.url}/wp-json/wp/v2/posts/{copy_sv['id']}", timeout=30).json()
+    assert public["syndication_lang"] == "sv", "readable without logging in"
+
+
+class LanguagePluginProxy:
+    """The real site behind a proxy whose REST index also names ``namespace`` (as Polylang's or
+    WPML's would); records the query of every write."""
+
+    def __init__(self, wordpress: WordPress, namespace: str) -> None:
+        self.writes: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.command == "POST" and self.path.startswith("/wp-json/wp/v2/posts"):
+                    proxy.writes.append(self.path)
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                }
+                answer = requests.request(
+                    self.command, wordpress.url + self.path, data=body, headers=headers, timeout=60
+                )
+                content = answer.content
+                if self.path.split("?")[0] == "/wp-json/":
+                    index = answer.json()
+                    index["namespaces"].append(namespace)
+                    content = json.dumps(index).encode()
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_DELETE = _forward
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = HttpServer(Handler)
+        self.url = self.server.url
+
+
+@pytest.mark.parametrize(("namespace", "plugin"), [("pll/v1", "polylang"), ("wpml/v1", "wpml")])
+def test_a_partner_running_polylang_or_wpml_gets_the_language_set(
+    tmp_path, store, items, wordpress, namespace, plugin
+):
+    """Only the detection and the request are ours to test: the real plugins are not installed here."""
+    item = items.approve(new_key(), "nb", title="Nettverk er gull")
+    proxy = LanguagePluginProxy(wordpress, namespace)
+    try:
+        config = write_config(
+            tmp_path,
+            f"sqlite:///{tmp_path}/syndication.db",
+            {"partner": {**partner(wordpress), "url": proxy.url, "language_codes": {"nb": "no"}}},
+        )
+        ctx = make_context(store, config, {"SYNDICATION__CHANNELS__PARTNER__PASSWORD": wordpress.password})
+        deliver_approved(ctx, sleep=no_sleep)
+    finally:
+        proxy.server.stop()
+    assert not ctx.summary.errors, ctx.summary.errors
+    assert [w.split("?", 1)[1] for w in proxy.writes] == ["lang=no"]
+    (row,) = deliveries(store)
+    assert row.receipt["meta"]["language_plugin"] == plugin
+    assert len(wordpress.copies(f"{item.post_key}#nb")) == 1
+
+
+def test_a_partner_without_a_language_plugin_gets_no_lang_parameter(tmp_path, store, items, wordpress):
+    items.approve(new_key(), "nb", title="Nettverk er gull")
+    run(tmp_path, store, wordpress)
+    (row,) = deliveries(store)
+    assert "language_plugin" not in row.receipt["meta"]

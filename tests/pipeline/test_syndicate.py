@@ -189,3 +189,28 @@ def test_nothing_to_deliver_is_decided_from_the_ledger_alone(make_ctx, site, mon
     summary = pipeline.publish(make_ctx())
     assert built == [translation.id]
     assert summary.deliveries_updated == 1 and summary.deliveries_sent == 0  # an edit updates the copy
+
+
+def test_the_nb_copy_links_to_the_nb_copy_of_the_linked_article(make_ctx, site):
+    """The demo's post links to the CeBIT article; once both are approved in nb, the nb page links
+    to the nb file (relative), while sv (not approved for the article) keeps the original."""
+    from syndication.demo import localized_links
+
+    ctx = make_ctx(auto_approve=False)
+    pipeline.syndicate(ctx)
+    with ctx.store.session() as session:
+        for key in (f"{site.base_url}/?p=412", f"{site.base_url}/?p=398"):
+            translation = current_translation(session, resolve_post(session, key), "nb")
+            approve(session, translation.id, actor="test", confirm_flags=True)
+        sv = current_translation(session, resolve_post(session, f"{site.base_url}/?p=412"), "sv")
+        approve(session, sv.id, actor="test", confirm_flags=True)
+    sent, updated = ctx.summary.deliveries_sent, ctx.summary.deliveries_updated
+    pipeline.deliver(ctx)
+    assert ctx.summary.deliveries_sent - sent == 3, "one send each"
+    assert ctx.summary.deliveries_updated == updated, "the linking post waited: no update needed"
+    nb = (outbox(ctx) / "nb" / f"{NEW_POST}.html").read_text(encoding="utf-8")
+    assert f'href="{OLD_POST}.html"' in nb and f'href="{site.base_url}/{OLD_POST}/"' not in nb
+    sv_page = (outbox(ctx) / "sv" / f"{NEW_POST}.html").read_text(encoding="utf-8")
+    assert f'href="{site.base_url}/{OLD_POST}/"' in sv_page
+    ((page, _text, href),) = localized_links(outbox(ctx), "nb")
+    assert page.endswith(f"nb/{NEW_POST}.html") and href == f"{OLD_POST}.html"
