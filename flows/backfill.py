@@ -16,7 +16,7 @@ from uuid import UUID
 
 from prefect import flow, task
 
-from flows.params import BackfillOptions, ConfigPath, FeedRef, Languages, Pages
+from flows.params import BackfillOptions, ConfigPath, FeedRef, Languages, Pages, check_options
 from syndication.orchestration.artifacts import ProgressArtifact
 from syndication.orchestration.pipeline_lock import exclusive_run
 from syndication.orchestration.report import report_run
@@ -79,7 +79,7 @@ def backfill_flow(
         languages: Only these target languages (default: all configured).
         dry_run: Fetch, extract and translate; send nothing.
     """
-    BackfillOptions(pages=pages, since=since, until=until)
+    check_options(BackfillOptions, pages=pages, since=since, until=until)
     progress = ProgressArtifact()
     progress(Progress("pages", 0, pages))
     # Never side by side with a syndicate run on the same store: both work on queued posts.

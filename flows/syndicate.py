@@ -15,7 +15,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from flows.params import ConfigPath, FeedRef, Languages, PostURL, SyndicateOptions
+from flows.params import ConfigPath, FeedRef, Languages, PostURL, SyndicateOptions, check_options
 from syndication.orchestration.pipeline_lock import exclusive_run
 from syndication.orchestration.report import report_run
 from syndication.orchestration.runners import translate_batches
@@ -76,7 +76,7 @@ def syndicate_flow(
         force: With post_url: re-translate the post with fresh engine output.
         post_url: Syndicate just this post (URL or GUID), re-extracted even if seen; no poll.
     """
-    SyndicateOptions(post_url=post_url, force=force)
+    check_options(SyndicateOptions, post_url=post_url, force=force)
     # Never side by side with another syndicate or a backfill run on the same store (any worker).
     with exclusive_run(config, flow="syndicate"):
         if post_url:

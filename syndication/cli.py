@@ -23,6 +23,7 @@ from syndication.cli_support import (
     open_context,
     prefect_quiet,
 )
+from syndication.orchestration.command_lock import command_lock, wait_options, wait_seconds
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
@@ -89,6 +90,7 @@ def init(path: Path, feed_url: str, force: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="With --post: re-translate it with fresh engine output too.")
 @click.option("--lang", "languages", multiple=True, help="Only this target language (repeatable).")
+@wait_options
 @json_option
 def run(
     config: Path | None,
@@ -97,9 +99,15 @@ def run(
     post_url: str | None,
     force: bool,
     languages: tuple[str, ...],
+    wait: float | None,
+    no_wait: bool,
     as_json: bool,
 ) -> None:
-    """One cycle: poll → extract → translate → queue for review → deliver approved (a Prefect flow)."""
+    """One cycle: poll → extract → translate → queue for review → deliver approved (a Prefect flow).
+
+    Waits while another syndicate or backfill run holds the store's pipeline lock (saying whose);
+    --no-wait or --wait SECONDS exit 1 instead when it stays taken.
+    """
     from syndication.summary import RunSummary
 
     if force and not post_url:
@@ -109,18 +117,20 @@ def run(
     if feed is not None and not any(feed in (f.url, f.name) for f in settings.feeds):
         names = ", ".join(f.name or f.url for f in settings.feeds) or "none"
         raise click.UsageError(f"--feed {feed!r} matches no configured feed (configured: {names})")
-    _prefect_env()
-    from flows.syndicate import syndicate_flow
+    seconds = wait_seconds(wait, no_wait)
+    with command_lock(settings.store_url(), holder="syndicate run (command line)", wait=seconds):
+        _prefect_env()
+        from flows.syndicate import syndicate_flow
 
-    data = _run_flow(
-        syndicate_flow,
-        config=path,
-        feed=feed,
-        dry_run=dry_run,
-        post_url=post_url,
-        force=force,
-        languages=list(languages) or None,
-    )
+        data = _run_flow(
+            syndicate_flow,
+            config=path,
+            feed=feed,
+            dry_run=dry_run,
+            post_url=post_url,
+            force=force,
+            languages=list(languages) or None,
+        )
     summary = RunSummary.from_dict(data)
     _print_summary(summary, as_json)
     if post_url and summary.errors:
@@ -248,6 +258,7 @@ class _ProgressBars:
 @click.option("--lang", "languages", multiple=True, help="Only this target language (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Fetch, extract and translate; send nothing.")
 @click.option("--progress/--no-progress", default=True, help="Progress bars on stderr.")
+@wait_options
 @json_option
 def backfill(
     config: Path | None,
@@ -258,6 +269,8 @@ def backfill(
     languages: tuple[str, ...],
     dry_run: bool,
     progress: bool,
+    wait: float | None,
+    no_wait: bool,
     as_json: bool,
 ) -> None:
     """Older posts through the WordPress feed's ?paged=N pages, or a date range (whole days, UTC).
@@ -267,8 +280,8 @@ def backfill(
     deployment, with a progress artifact.)
     """
     from syndication import pipeline
-    from syndication.orchestration.pipeline_lock import pipeline_lock
 
+    seconds = wait_seconds(wait, no_wait)
     if pages is None and since is None:
         raise click.UsageError("give --pages N, or --since DATE (and optionally --until DATE)")
     if since is not None and until is not None and until < since:
@@ -277,11 +290,7 @@ def backfill(
     with (
         open_context(config, dry_run=dry_run) as ctx,
         # Not side by side with a scheduled syndicate or backfill run on the same store.
-        pipeline_lock(
-            ctx.settings.store_url(),
-            holder="syndicate backfill (command line)",
-            on_wait=lambda line: click.echo(line, err=True),
-        ),
+        command_lock(ctx.settings.store_url(), holder="syndicate backfill (command line)", wait=seconds),
     ):
         try:
             summary = pipeline.backfill(
