@@ -152,7 +152,9 @@ def _prefect_env() -> None:
 
 def _prefect_unavailable(exc: RuntimeError) -> click.ClickException | None:
     """A readable error for a temporary Prefect server that did not come up, else None."""
-    if "ephemeral Prefect API server" not in str(exc):
+    from syndication.orchestration.local_server import TemporaryServerError
+
+    if not isinstance(exc, TemporaryServerError) and "ephemeral Prefect API server" not in str(exc):
         return None
     timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", PREFECT_STARTUP_TIMEOUT)
     return click.ClickException(
@@ -169,9 +171,12 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
     from prefect.exceptions import ParameterTypeError
 
     from syndication.errors import SyndicationError
+    from syndication.orchestration.local_server import prefect_api_for_command
 
     try:
-        return flow(**parameters)
+        # Without a configured server: a temporary one that dies with this command (even kill -9).
+        with prefect_api_for_command():
+            return flow(**parameters)
     except (ParameterTypeError, SyndicationError) as exc:
         raise click.ClickException(str(exc)) from exc
     except ValueError as exc:  # pydantic's ValidationError of the cross-field checks
@@ -702,12 +707,17 @@ def deliveries_retry(config: Path | None, ids: tuple[int, ...]) -> None:
 def demo(workdir: Path, port: int, keep_serving: bool, as_json: bool) -> None:
     """Run the whole pipeline on the bundled Danish demo blog, publishing to ./outbox/."""
     from syndication.demo import run_demo
+    from syndication.orchestration.local_server import prefect_api_for_command
 
     _prefect_env()
     try:
-        result = run_demo(
-            workdir.resolve(), port=port, keep_serving=keep_serving, echo=None if as_json else click.echo
-        )
+        with prefect_api_for_command():
+            result = run_demo(
+                workdir.resolve(),
+                port=port,
+                keep_serving=keep_serving,
+                echo=None if as_json else click.echo,
+            )
     except RuntimeError as exc:
         if (error := _prefect_unavailable(exc)) is not None:
             raise error from exc

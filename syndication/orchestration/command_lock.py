@@ -32,7 +32,7 @@ def wait_options(func: F) -> F:
         type=click.FloatRange(min=0),
         default=None,
         metavar="SECONDS",
-        help="Wait at most this long for another run's pipeline lock, then exit 1 (default: as long as it takes).",
+        help="Wait at most this long for another run's pipeline lock, then exit 1 (default: until free).",
     )(func)
 
 
