@@ -1,0 +1,163 @@
+"""Workers against a real Prefect server: a worker started with ``scripts/worker.sh`` in the
+background of a shell script stops on one SIGTERM (its in-flight run carries on to the end), and a
+run whose worker is lost is marked Crashed by the zombie-run automation ``syndicate deploy``
+applies.
+
+Flow runs come from a small deployment of ``tests/e2e/worker_flows/flows.py`` on a work pool of
+each test's own, so the pipeline's deployments and workers (test_prefect_deployments.py) are not
+involved.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ROOT, PrefectServer
+
+pytestmark = pytest.mark.e2e
+FLOWS = ROOT / "tests" / "e2e" / "worker_flows"
+BOUND = 180  # seconds: generous bound for "eventually" on a busy machine, never a timing assumption
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def make_pool(server: PrefectServer) -> str:
+    pool = f"test-{uuid.uuid4().hex[:8]}"
+    created = server.cli("work-pool", "create", pool, "--type", "process")
+    assert created.returncode == 0, created.stdout + created.stderr
+    return pool
+
+
+def deploy_held_open(
+    server: PrefectServer, pool: str, *, tags: list[str] | None = None, env: dict[str, str] | None = None
+) -> str:
+    flow_id = server.post("/flows/", {"name": "held-open"})["id"]
+    deployment = server.post(
+        "/deployments/",
+        {
+            "name": f"held-open-{uuid.uuid4().hex[:6]}",
+            "flow_id": flow_id,
+            "work_pool_name": pool,
+            "entrypoint": "flows.py:held_open",
+            "path": str(FLOWS),
+            "pull_steps": [{"prefect.deployments.steps.set_working_directory": {"directory": str(FLOWS)}}],
+            "enforce_parameter_schema": False,
+            "tags": tags or [],
+            "job_variables": {"env": env or {}},
+        },
+    )
+    return str(deployment["id"])
+
+
+def start_run(server: PrefectServer, deployment_id: str, marker: Path) -> str:
+    run = server.post(f"/deployments/{deployment_id}/create_flow_run", {"parameters": {"marker": str(marker)}})
+    return str(run["id"])
+
+
+def wait_until(predicate: Any, what: str, timeout: float = BOUND, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-6000:] if log and log.exists() else ""
+            raise AssertionError(f"{what}: not within {timeout} s\n{tail}")
+        time.sleep(0.2)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def ignores(pid: int, signum: int) -> bool:
+    """Whether the process has ``signum`` set to SIG_IGN (``SigIgn`` in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    raise AssertionError(f"no SigIgn line for pid {pid}")
+
+
+# ---------------------------------------------------------------------------------- stopping a worker
+
+
+def children(pid: int) -> dict[int, str]:
+    """Live children of ``pid`` with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def test_a_worker_started_by_worker_sh_in_the_background_stops_on_sigterm(
+    prefect_server: PrefectServer, tmp_path: Path
+):
+    """One SIGTERM: the worker takes no more runs at once; the run it had in flight finishes
+    (Completed, not left "Running" by a killed process); then worker.sh's process exits."""
+    pool = make_pool(prefect_server)
+    deployment = deploy_held_open(prefect_server, pool)
+    # As an operator's start script would: two background jobs of a non-interactive shell (which get
+    # SIGINT ignored), the worker through worker.sh and, to compare, a plain `sleep`.
+    script = tmp_path / "start-workers.sh"
+    script.write_text(
+        f"bash {ROOT}/scripts/worker.sh --pool {pool} --name sigterm-test > {tmp_path}/worker.log 2>&1 &\n"
+        f"echo $! > {tmp_path}/worker.pid\n"
+        f"sleep 600 &\n"
+        f"echo $! > {tmp_path}/sleep.pid\n"
+        "wait\n"
+    )
+    log = tmp_path / "worker.log"
+    env = prefect_server.env(PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="5")
+    env.pop("PYTHONPATH", None)  # worker.sh finds the checkout itself
+    outer = subprocess.Popen(["bash", str(script)], env=env, start_new_session=True)
+    try:
+        wait_until(lambda: (tmp_path / "sleep.pid").exists() and (tmp_path / "worker.pid").exists(), "started")
+        launcher = int((tmp_path / "worker.pid").read_text())
+        sibling = int((tmp_path / "sleep.pid").read_text())
+        # (once it is `sleep`: the shell sets the signals between fork and exec)
+        wait_until(lambda: Path(f"/proc/{sibling}/comm").read_text().strip() == "sleep", "sleep started")
+        assert ignores(sibling, signal.SIGINT)  # the trap a bare `prefect worker start &` falls into
+        marker = tmp_path / "run-started"
+        run_id = start_run(prefect_server, deployment, marker)
+        wait_until(marker.exists, "the worker never started the run", log=log)
+        [worker] = [pid for pid, cmd in children(launcher).items() if "prefect worker start" in cmd]
+        assert not ignores(worker, signal.SIGINT)
+        flow_process = int(marker.read_text())
+
+        os.kill(launcher, signal.SIGTERM)
+        # The worker (the process that polls for runs) exits: a generous bound, the exit is the point.
+        deadline = time.monotonic() + 30
+        while alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(worker), f"worker still running 30 s after SIGTERM\n{log.read_text()}"
+
+        # The run it had in flight carries on in its own process and finishes.
+        assert alive(flow_process), log.read_text()
+        assert prefect_server.flow_run(run_id)["state"]["type"] == "RUNNING"
+        assert alive(launcher)  # waiting for that run
+        (tmp_path / "run-started.release").touch()
+        run = prefect_server.wait_for(run_id, timeout=BOUND)
+        assert run["state"]["type"] == "COMPLETED", (run["state"], log.read_text())
+        wait_until(lambda: not alive(launcher), "worker.sh exits after the last run", log=log)
+        assert "the worker takes no more runs; 1 flow run process(es) finish first" in log.read_text()
+    finally:
+        os.killpg(outer.pid, signal.SIGKILL)
+        outer.wait(30)
