@@ -26,6 +26,7 @@ automation (docs/operations.md).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -121,10 +122,8 @@ class Supervisor:
             try:
                 os.killpg(pid, signal.SIGTERM)  # a flow-run process leads its own group
             except (ProcessLookupError, PermissionError):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         _say(f"{signal.Signals(signum).name} again: stopping the flow runs in flight (they end Crashed)")
 
 

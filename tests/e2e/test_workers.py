@@ -59,7 +59,8 @@ def deploy_held_open(
 
 
 def start_run(server: PrefectServer, deployment_id: str, marker: Path) -> str:
-    run = server.post(f"/deployments/{deployment_id}/create_flow_run", {"parameters": {"marker": str(marker)}})
+    body = {"parameters": {"marker": str(marker)}}
+    run = server.post(f"/deployments/{deployment_id}/create_flow_run", body)
     return str(run["id"])
 
 
@@ -129,7 +130,8 @@ def test_a_worker_started_by_worker_sh_in_the_background_stops_on_sigterm(
     env.pop("PYTHONPATH", None)  # worker.sh finds the checkout itself
     outer = subprocess.Popen(["bash", str(script)], env=env, start_new_session=True)
     try:
-        wait_until(lambda: (tmp_path / "sleep.pid").exists() and (tmp_path / "worker.pid").exists(), "started")
+        pids = (tmp_path / "sleep.pid", tmp_path / "worker.pid")
+        wait_until(lambda: all(p.exists() for p in pids), "started")
         launcher = int((tmp_path / "worker.pid").read_text())
         sibling = int((tmp_path / "sleep.pid").read_text())
         # (once it is `sleep`: the shell sets the signals between fork and exec)

@@ -79,7 +79,11 @@ def test_the_parameter_schema_describes_the_parameters():
 @pytest.mark.parametrize(
     ("flow", "parameters", "message"),
     [
-        (syndicate_flow, {"force": True}, "force re-extracts and re-translates one post: give post_url as well"),
+        (
+            syndicate_flow,
+            {"force": True},
+            "force re-extracts and re-translates one post: give post_url as well",
+        ),
         (backfill_flow, {}, "give pages (how many feed pages to read) or since (a start date)"),
     ],
 )

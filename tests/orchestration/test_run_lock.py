@@ -71,9 +71,11 @@ def test_the_lock_shared_with_the_process_is_not_waited_for_by_its_own_flow(tmp_
     """The command holds the lock around its own flow run; the flow's own lock request in the same
     process goes through, while a holder that did not share it still excludes everyone."""
     url = f"sqlite:///{tmp_path}/syndication.db"
-    with pipeline_lock(url, holder="syndicate run (command line)", shared_with_process=True):
-        with pipeline_lock(url, holder="syndicate", wait=0):
-            pass
+    with (
+        pipeline_lock(url, holder="syndicate run (command line)", shared_with_process=True),
+        pipeline_lock(url, holder="syndicate", wait=0),
+    ):
+        pass
     with (
         pipeline_lock(url, holder=HOLDER),
         pytest.raises(PipelineBusyError, match="brave-otter"),
