@@ -327,10 +327,11 @@ POOL = "syndication"
     help="Checkout the workers run flows from (default: this one); the pull step's $SYNDICATION_HOME.",
 )
 def deploy(home: Path | None) -> None:
-    """Create the `syndication` process work pool if missing and `prefect deploy --all` from prefect.yaml.
+    """Create the `syndication` process work pool if missing, `prefect deploy --all` from prefect.yaml,
+    and create or update the automations in contrib/prefect/automations/ (zombie runs → Crashed).
 
     Needs PREFECT_API_URL (a running `prefect server start`). Afterwards start workers with
-    `prefect worker start --pool syndication` (see docs/operations.md).
+    `bash scripts/worker.sh` (see docs/operations.md).
     """
     import subprocess
 
@@ -354,9 +355,17 @@ def deploy(home: Path | None) -> None:
     result = subprocess.run([*prefect, "--no-prompt", "deploy", "--all"], cwd=root, env=env, check=False)
     if result.returncode != 0:
         raise click.ClickException("prefect deploy failed (see above)")
+    from syndication.orchestration.automations import apply_automations
+
+    for line in apply_automations(root):
+        click.echo(line)
+    config = os.environ.get("SYNDICATION_CONFIG") or str(root / "config" / "syndication.toml")
+    api = os.environ.get("PREFECT_API_URL") or "http://PREFECT-SERVER:4200/api"
     click.echo(
-        f"deployed from {root}; start a worker with:\n"
-        f"  SYNDICATION_HOME={root} prefect worker start --pool {POOL}"
+        f"deployed from {root}; start a worker (stops cleanly on SIGTERM; or as a service: "
+        f"{root}/contrib/systemd/syndication-worker.service) with:\n"
+        f"  PREFECT_API_URL={api} SYNDICATION_HOME={root} SYNDICATION_CONFIG={config} "
+        f"bash {root}/scripts/worker.sh"
     )
 
 

@@ -132,7 +132,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, site: DemoServer) -> Path:
 @pytest.fixture(scope="module")
 def worker(prefect_server: PrefectServer, project: Path, tmp_path_factory: pytest.TempPathFactory):
     """The work pool, the deployments of prefect.yaml and one worker — as docs/operations.md says."""
-    created = prefect_server.cli("work-pool", "create", "syndication", "--type", "process")
+    # --overwrite: `syndicate deploy` (test_workers.py) may have made it earlier in the session.
+    created = prefect_server.cli("work-pool", "create", "syndication", "--type", "process", "--overwrite")
     assert created.returncode == 0, created.stdout + created.stderr
     deploy_env = prefect_server.env(SYNDICATION_HOME=str(ROOT))
     deployed = prefect_server.cli("--no-prompt", "deploy", "--all", env=deploy_env)

@@ -13,17 +13,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
-from tests.e2e.conftest import ROOT, PrefectServer
+from syndication.orchestration.automations import AUTOMATIONS, load_automation
+from tests.e2e.conftest import ROOT, PrefectServer, start_worker
 
 pytestmark = pytest.mark.e2e
 FLOWS = ROOT / "tests" / "e2e" / "worker_flows"
+ZOMBIE = ROOT / AUTOMATIONS / "crash-zombie-runs.yaml"
 BOUND = 180  # seconds: generous bound for "eventually" on a busy machine, never a timing assumption
 
 
@@ -163,3 +167,117 @@ def test_a_worker_started_by_worker_sh_in_the_background_stops_on_sigterm(
     finally:
         os.killpg(outer.pid, signal.SIGKILL)
         outer.wait(30)
+
+
+# ------------------------------------------------------------------------------------ zombie runs
+
+
+def automations_named(server: PrefectServer, name: str) -> list[dict[str, Any]]:
+    return [a for a in server.post("/automations/filter", {}) if a["name"] == name]
+
+
+def test_deploy_applies_the_zombie_run_automation_once(prefect_server: PrefectServer):
+    name = load_automation(ZOMBIE).name
+    env = prefect_server.env()
+    deployed = subprocess.run(
+        [sys.executable, "-m", "syndication", "deploy"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    # The cron schedules must not fire into other tests on this server.
+    for deployment_name in ("syndicate/syndicate", "publish/publish"):
+        deployment = prefect_server.deployment(deployment_name)
+        for schedule in deployment["schedules"]:
+            response = requests.patch(
+                f"{prefect_server.api_url}/deployments/{deployment['id']}/schedules/{schedule['id']}",
+                json={"active": False},
+                timeout=30,
+            )
+            response.raise_for_status()
+    assert f"automation {name!r}" in deployed.stdout
+    # The worker command it prints is complete: the checkout's launcher, the config, the server.
+    assert f"bash {ROOT}/scripts/worker.sh" in deployed.stdout
+    assert f"SYNDICATION_CONFIG={ROOT}/config/syndication.toml" in deployed.stdout
+    assert f"PREFECT_API_URL={prefect_server.api_url}" in deployed.stdout
+
+    [automation] = automations_named(prefect_server, name)
+    trigger = automation["trigger"]
+    assert automation["enabled"] and trigger["posture"] == "Proactive" and trigger["within"] == 90
+    assert trigger["after"] == ["prefect.flow-run.heartbeat"] and trigger["for_each"] == [
+        "prefect.resource.id"
+    ]
+    assert trigger["match_related"] == {
+        "prefect.resource.role": "tag",
+        "prefect.resource.id": "prefect.tag.syndication",
+    }
+    [action] = automation["actions"]
+    assert action["type"] == "change-flow-run-state" and action["state"] == "CRASHED"
+    # Heartbeats often enough for that window, from prefect.yaml.
+    syndicate = prefect_server.deployment("syndicate/syndicate")
+    assert syndicate["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "30"
+    assert "syndication" in syndicate["tags"]
+
+    # Applying again (a second deploy) updates it in place: still one, same id.
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pathlib import Path; from syndication.orchestration.automations import apply_automations;"
+            f" print(apply_automations(Path({str(ROOT)!r})))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0 and "updated automation" in again.stdout, again.stdout + again.stderr
+    assert [a["id"] for a in automations_named(prefect_server, name)] == [automation["id"]]
+
+
+def test_a_run_whose_worker_is_lost_is_marked_crashed(prefect_server: PrefectServer, tmp_path: Path):
+    """Worker and flow-run process SIGKILLed (a lost machine): the shipped automation, with a
+    shorter window for the test, marks the run Crashed instead of leaving it Running."""
+    # The repository's automation under a name of its own, 45 s instead of 90 (heartbeats: 30 s).
+    automation = load_automation(ZOMBIE, name=f"zombie-test-{uuid.uuid4().hex[:6]}", within=45)
+    created = prefect_server.post("/automations/", automation.model_dump(mode="json"))
+    pool = make_pool(prefect_server)
+    deployment = deploy_held_open(
+        prefect_server, pool, tags=["syndication"], env={"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
+    )
+    worker = start_worker(prefect_server, pool, tmp_path / "worker.log")
+    try:
+        marker = tmp_path / "run-started"
+        run_id = start_run(prefect_server, deployment, marker)
+        wait_until(marker.exists, "the worker never started the run", log=tmp_path / "worker.log")
+        flow_process = int(marker.read_text())
+        wait_until(lambda: heartbeats(prefect_server, run_id) > 0, "no heartbeat from the run")
+        os.kill(flow_process, signal.SIGKILL)
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait(30)
+        assert prefect_server.flow_run(run_id)["state"]["type"] == "RUNNING"
+
+        run = prefect_server.wait_for(run_id, timeout=BOUND)
+        assert run["state"]["type"] == "CRASHED", run["state"]
+        assert "Heartbeats stopped" in run["state"]["message"]
+    finally:
+        worker.stop()
+        requests.delete(f"{prefect_server.api_url}/automations/{created['id']}", timeout=30)
+
+
+def heartbeats(server: PrefectServer, run_id: str) -> int:
+    found = server.post(
+        "/events/filter",
+        {
+            "filter": {
+                "event": {"name": ["prefect.flow-run.heartbeat"]},
+                "resource": {"id": [f"prefect.flow-run.{run_id}"]},
+            }
+        },
+    )
+    return int(found["total"])
