@@ -281,3 +281,27 @@ def heartbeats(server: PrefectServer, run_id: str) -> int:
         },
     )
     return int(found["total"])
+
+
+# ----------------------------------------------------------------------------------------- scripts
+
+
+def test_prefect_up_works_without_the_virtualenv_activated(tmp_path: Path):
+    """No PYTHON and no .venv/bin on PATH (the system python3 has no Prefect): the script uses the
+    checkout's virtualenv."""
+    from tests.e2e.conftest import free_port, run_script
+
+    port = free_port()
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PREFECT_PORT": str(port),
+        "PREFECT_STATE": str(tmp_path / "prefect"),
+        "PREFECT_UI_ENABLED": "false",
+    }
+    try:
+        up = run_script("prefect_up.sh", env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert requests.get(f"http://127.0.0.1:{port}/api/health", timeout=30).status_code == 200
+    finally:
+        run_script("prefect_down.sh", env, timeout=60)
