@@ -474,7 +474,8 @@ def test_syndicate_deploy_wraps_the_same_steps(prefect_server: PrefectServer, wo
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SYNDICATION_HOME={ROOT} prefect worker start --pool syndication" in result.stdout
+    assert f"SYNDICATION_HOME={ROOT} SYNDICATION_CONFIG={ROOT}/config/syndication.toml" in result.stdout
+    assert f"bash {ROOT}/scripts/worker.sh" in result.stdout
     assert "created work pool" not in result.stdout  # it existed: left as it was
     after = prefect_server.deployment("backfill/backfill")
     assert after["id"] == before["id"] and after["updated"] > before["updated"]
