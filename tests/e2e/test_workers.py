@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from syndication.orchestration.automations import AUTOMATIONS, load_automation
 from tests.e2e.conftest import ROOT, PrefectServer, start_worker
@@ -41,9 +42,13 @@ def make_pool(server: PrefectServer) -> str:
     return pool
 
 
-def deploy_held_open(
-    server: PrefectServer, pool: str, *, tags: list[str] | None = None, env: dict[str, str] | None = None
-) -> str:
+def shipped_job_variables() -> dict[str, Any]:
+    """The job variables prefect.yaml gives our deployments (heartbeats, stream_output)."""
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    return dict(spec["definitions"]["work_pool"]["job_variables"])
+
+
+def deploy_held_open(server: PrefectServer, pool: str, *, tags: list[str] | None = None) -> str:
     flow_id = server.post("/flows/", {"name": "held-open"})["id"]
     deployment = server.post(
         "/deployments/",
@@ -56,7 +61,7 @@ def deploy_held_open(
             "pull_steps": [{"prefect.deployments.steps.set_working_directory": {"directory": str(FLOWS)}}],
             "enforce_parameter_schema": False,
             "tags": tags or [],
-            "job_variables": {"env": env or {}},
+            "job_variables": shipped_job_variables(),
         },
     )
     return str(deployment["id"])
@@ -247,9 +252,7 @@ def test_a_run_whose_worker_is_lost_is_marked_crashed(prefect_server: PrefectSer
     automation = load_automation(ZOMBIE, name=f"zombie-test-{uuid.uuid4().hex[:6]}", within=45)
     created = prefect_server.post("/automations/", automation.model_dump(mode="json"))
     pool = make_pool(prefect_server)
-    deployment = deploy_held_open(
-        prefect_server, pool, tags=["syndication"], env={"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
-    )
+    deployment = deploy_held_open(prefect_server, pool, tags=["syndication"])
     worker = start_worker(prefect_server, pool, tmp_path / "worker.log")
     try:
         marker = tmp_path / "run-started"
@@ -305,3 +308,34 @@ def test_prefect_up_works_without_the_virtualenv_activated(tmp_path: Path):
         assert requests.get(f"http://127.0.0.1:{port}/api/health", timeout=30).status_code == 200
     finally:
         run_script("prefect_down.sh", env, timeout=60)
+
+
+def test_a_second_sigterm_stops_the_runs_in_flight_as_crashed(prefect_server: PrefectServer, tmp_path: Path):
+    """When runs in flight must not wait (a second SIGTERM, e.g. an impatient operator): they are
+    stopped with SIGTERM, Prefect's engine marks them Crashed (not left "Running"), worker.sh exits."""
+    pool = make_pool(prefect_server)
+    deployment = deploy_held_open(prefect_server, pool)
+    log = tmp_path / "worker.log"
+    env = prefect_server.env(PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="5")
+    env.pop("PYTHONPATH", None)
+    launcher = subprocess.Popen(
+        ["bash", str(ROOT / "scripts" / "worker.sh"), "--pool", pool],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        marker = tmp_path / "run-started"
+        run_id = start_run(prefect_server, deployment, marker)
+        wait_until(marker.exists, "the worker never started the run", log=log)
+        launcher.send_signal(signal.SIGTERM)
+        wait_until(lambda: "finish first" in log.read_text(), "first SIGTERM acknowledged", log=log)
+        launcher.send_signal(signal.SIGTERM)
+        run = prefect_server.wait_for(run_id, timeout=BOUND)
+        assert run["state"]["type"] == "CRASHED", (run["state"], log.read_text())
+        assert launcher.wait(BOUND) == 0
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.wait(30)

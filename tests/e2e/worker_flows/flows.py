@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 
 @flow(name="held-open")
@@ -19,4 +19,8 @@ def held_open(marker: str, limit: float = 120) -> str:
     deadline = time.monotonic() + limit
     while not release.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    return "released" if release.exists() else "gave up"
+    outcome = "released" if release.exists() else "gave up"
+    # Output after the worker may be gone: it must not kill the run (no pipe to a dead worker).
+    print(f"held-open: {outcome}", flush=True)
+    get_run_logger().info("held-open: %s", outcome)
+    return outcome
