@@ -16,7 +16,7 @@ from uuid import UUID
 
 from prefect import flow, task
 
-from flows.params import BackfillOptions, ConfigPath, FeedRef, Languages, Pages
+from flows.params import BackfillOptions, ConfigPath, FeedRef, Languages, Pages, check_options
 from syndication.orchestration.artifacts import ProgressArtifact
 from syndication.orchestration.outcome import call_flow, exit_status, run_outcome
 from syndication.orchestration.pipeline_lock import exclusive_run
@@ -80,7 +80,7 @@ def backfill_flow(
         languages: Only these target languages (default: all configured).
         dry_run: Fetch, extract and translate; send nothing.
     """
-    BackfillOptions(pages=pages, since=since, until=until)
+    check_options(BackfillOptions, pages=pages, since=since, until=until)
     progress = ProgressArtifact()
     progress(Progress("pages", 0, pages))
     # Never side by side with a syndicate run on the same store: both work on queued posts.

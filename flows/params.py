@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
@@ -62,6 +62,27 @@ Pages = Annotated[
     Annotated[int, Field(ge=1, le=10_000)] | None,
     Field(description="How many feed pages (?paged=N) to read, newest first"),
 ]
+
+
+class ParameterError(ValueError):
+    """Flow parameters that do not go together; the message is the rule, in words (no pydantic
+    report, no link to pydantic's error pages)."""
+
+
+_Options = TypeVar("_Options", bound=BaseModel)
+
+
+def check_options(model: type[_Options], **values: Any) -> _Options:
+    """``model(**values)``, with a broken rule raised as a readable ``ParameterError``."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            field = ".".join(str(part) for part in error["loc"])
+            problems.append(f"{field}: {message}" if field else message)
+        raise ParameterError("; ".join(problems)) from None
 
 
 class SyndicateOptions(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from flows.params import ConfigPath, FeedRef, Languages, PostURL, SyndicateOptions
+from flows.params import ConfigPath, FeedRef, Languages, PostURL, SyndicateOptions, check_options
 from syndication.orchestration.outcome import call_flow, exit_status, run_outcome
 from syndication.orchestration.pipeline_lock import exclusive_run
 from syndication.orchestration.report import report_run
@@ -77,7 +77,7 @@ def syndicate_flow(
         force: With post_url: re-translate the post with fresh engine output.
         post_url: Syndicate just this post (URL or GUID), re-extracted even if seen; no poll.
     """
-    SyndicateOptions(post_url=post_url, force=force)
+    check_options(SyndicateOptions, post_url=post_url, force=force)
     # Never side by side with another syndicate or a backfill run on the same store (any worker).
     # fetch.run_budget counts from when the lock is held, across the stage tasks.
     with exclusive_run(config, flow="syndicate") as started_at:

@@ -12,7 +12,16 @@
 set -euo pipefail
 PREFECT_PORT=${PREFECT_PORT:-4200}
 PREFECT_STATE=${PREFECT_STATE:-/tmp/syndication-prefect-$PREFECT_PORT}
-PYTHON=${PYTHON:-python3}
+# The checkout's virtualenv (scripts/setup.sh) unless PYTHON says otherwise: works without
+# `source .venv/bin/activate`.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python3; fi
+fi
+if ! "$PYTHON" -c 'import prefect' 2>/dev/null; then
+  echo "prefect_up.sh: $PYTHON cannot import prefect; run bash scripts/setup.sh, or set PYTHON=/path/to/venv/bin/python" >&2
+  exit 1
+fi
 export PREFECT_HOME="$PREFECT_STATE/home"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
 export PREFECT_SERVER_API_HOST=127.0.0.1 PREFECT_SERVER_API_PORT="$PREFECT_PORT"

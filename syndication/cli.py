@@ -23,6 +23,7 @@ from syndication.cli_support import (
     open_context,
     prefect_quiet,
 )
+from syndication.orchestration.command_lock import command_lock, wait_options, wait_seconds
 
 if TYPE_CHECKING:
     from syndication.context import RunContext
@@ -91,6 +92,7 @@ def init(path: Path, feed_url: str, force: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="With --post: re-translate it with fresh engine output too.")
 @click.option("--lang", "languages", multiple=True, help="Only this target language (repeatable).")
+@wait_options
 @json_option
 def run(
     config: Path | None,
@@ -99,9 +101,15 @@ def run(
     post_url: str | None,
     force: bool,
     languages: tuple[str, ...],
+    wait: float | None,
+    no_wait: bool,
     as_json: bool,
 ) -> None:
-    """One cycle: poll → extract → translate → queue for review → deliver approved (a Prefect flow)."""
+    """One cycle: poll → extract → translate → queue for review → deliver approved (a Prefect flow).
+
+    Waits while another syndicate or backfill run holds the store's pipeline lock (saying whose);
+    --no-wait or --wait SECONDS exit 1 instead when it stays taken.
+    """
     from syndication.summary import RunSummary
 
     if force and not post_url:
@@ -112,18 +120,20 @@ def run(
         names = ", ".join(f.name or f.url for f in settings.feeds) or "none"
         raise click.UsageError(f"--feed {feed!r} matches no configured feed (configured: {names})")
     _check_store(settings)
-    _prefect_env()
-    from flows.syndicate import syndicate_flow
+    seconds = wait_seconds(wait, no_wait)
+    with command_lock(settings.store_url(), holder="syndicate run (command line)", wait=seconds):
+        _prefect_env()
+        from flows.syndicate import syndicate_flow
 
-    data = _run_flow(
-        syndicate_flow,
-        config=path,
-        feed=feed,
-        dry_run=dry_run,
-        post_url=post_url,
-        force=force,
-        languages=list(languages) or None,
-    )
+        data = _run_flow(
+            syndicate_flow,
+            config=path,
+            feed=feed,
+            dry_run=dry_run,
+            post_url=post_url,
+            force=force,
+            languages=list(languages) or None,
+        )
     summary = RunSummary.from_dict(data)
     _print_summary(summary, as_json)
     _exit_for(summary)
@@ -152,7 +162,9 @@ def _prefect_env() -> None:
 
 def _prefect_unavailable(exc: RuntimeError) -> click.ClickException | None:
     """A readable error for a temporary Prefect server that did not come up, else None."""
-    if "ephemeral Prefect API server" not in str(exc):
+    from syndication.orchestration.local_server import TemporaryServerError
+
+    if not isinstance(exc, TemporaryServerError) and "ephemeral Prefect API server" not in str(exc):
         return None
     timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", PREFECT_STARTUP_TIMEOUT)
     return click.ClickException(
@@ -171,10 +183,13 @@ def _run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
     from syndication import exit_codes
     from syndication.cli_failures import CommandFailed, command_failed
     from syndication.errors import SyndicationError
+    from syndication.orchestration.local_server import prefect_api_for_command
     from syndication.orchestration.outcome import call_flow
 
     try:
-        return call_flow(flow, **parameters)
+        # Without a configured server: a temporary one that dies with this command (even kill -9).
+        with prefect_api_for_command():
+            return call_flow(flow, **parameters)
     except SyndicationError as exc:
         raise command_failed(exc) from exc
     except (ParameterTypeError, ValueError) as exc:  # ValueError: pydantic's cross-field checks
@@ -281,6 +296,7 @@ class _ProgressBars:
 @click.option("--lang", "languages", multiple=True, help="Only this target language (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Fetch, extract and translate; send nothing.")
 @click.option("--progress/--no-progress", default=True, help="Progress bars on stderr.")
+@wait_options
 @json_option
 def backfill(
     config: Path | None,
@@ -291,6 +307,8 @@ def backfill(
     languages: tuple[str, ...],
     dry_run: bool,
     progress: bool,
+    wait: float | None,
+    no_wait: bool,
     as_json: bool,
 ) -> None:
     """Older posts through the WordPress feed's ?paged=N pages, or a date range (whole days, UTC).
@@ -300,8 +318,8 @@ def backfill(
     deployment, with a progress artifact.)
     """
     from syndication import pipeline
-    from syndication.orchestration.pipeline_lock import pipeline_lock
 
+    seconds = wait_seconds(wait, no_wait)
     if pages is None and since is None:
         raise click.UsageError("give --pages N, or --since DATE (and optionally --until DATE)")
     if since is not None and until is not None and until < since:
@@ -310,11 +328,7 @@ def backfill(
     with (
         open_context(config, dry_run=dry_run) as ctx,
         # Not side by side with a scheduled syndicate or backfill run on the same store.
-        pipeline_lock(
-            ctx.settings.store_url(),
-            holder="syndicate backfill (command line)",
-            on_wait=lambda line: click.echo(line, err=True),
-        ),
+        command_lock(ctx.settings.store_url(), holder="syndicate backfill (command line)", wait=seconds),
     ):
         try:
             summary = pipeline.backfill(
@@ -347,10 +361,11 @@ POOL = "syndication"
     help="Checkout the workers run flows from (default: this one); the pull step's $SYNDICATION_HOME.",
 )
 def deploy(home: Path | None) -> None:
-    """Create the `syndication` process work pool if missing and `prefect deploy --all` from prefect.yaml.
+    """Create the `syndication` process work pool if missing, `prefect deploy --all` from prefect.yaml,
+    and create or update the automations in contrib/prefect/automations/ (zombie runs → Crashed).
 
     Needs PREFECT_API_URL (a running `prefect server start`). Afterwards start workers with
-    `prefect worker start --pool syndication` (see docs/operations.md).
+    `bash scripts/worker.sh` (see docs/operations.md).
     """
     import subprocess
 
@@ -374,9 +389,17 @@ def deploy(home: Path | None) -> None:
     result = subprocess.run([*prefect, "--no-prompt", "deploy", "--all"], cwd=root, env=env, check=False)
     if result.returncode != 0:
         raise click.ClickException("prefect deploy failed (see above)")
+    from syndication.orchestration.automations import apply_automations
+
+    for line in apply_automations(root):
+        click.echo(line)
+    config = os.environ.get("SYNDICATION_CONFIG") or str(root / "config" / "syndication.toml")
+    api = os.environ.get("PREFECT_API_URL") or "http://PREFECT-SERVER:4200/api"
     click.echo(
-        f"deployed from {root}; start a worker with:\n"
-        f"  SYNDICATION_HOME={root} prefect worker start --pool {POOL}"
+        f"deployed from {root}; start a worker (stops cleanly on SIGTERM; or as a service: "
+        f"{root}/contrib/systemd/syndication-worker.service) with:\n"
+        f"  PREFECT_API_URL={api} SYNDICATION_HOME={root} SYNDICATION_CONFIG={config} "
+        f"bash {root}/scripts/worker.sh"
     )
 
 
@@ -664,12 +687,17 @@ def retract(config: Path | None, post: str, comment: str | None, actor: str | No
 def demo(workdir: Path, port: int, keep_serving: bool, as_json: bool) -> None:
     """Run the whole pipeline on the bundled Danish demo blog, publishing to ./outbox/."""
     from syndication.demo import run_demo
+    from syndication.orchestration.local_server import prefect_api_for_command
 
     _prefect_env()
     try:
-        result = run_demo(
-            workdir.resolve(), port=port, keep_serving=keep_serving, echo=None if as_json else click.echo
-        )
+        with prefect_api_for_command():
+            result = run_demo(
+                workdir.resolve(),
+                port=port,
+                keep_serving=keep_serving,
+                echo=None if as_json else click.echo,
+            )
     except RuntimeError as exc:
         if (error := _prefect_unavailable(exc)) is not None:
             raise error from exc

@@ -10,6 +10,7 @@ is recorded with a message that says what to fix and is not retried until someth
     SyndicationError                      .transient = False unless stated
     ├── ConfigError                       bad or missing configuration, a secret in the TOML
     ├── StoreError                        database unreachable, schema out of date
+    ├── PipelineBusyError                 another run holds the pipeline lock     (transient)
     ├── FetchError                        an HTTP fetch of a feed, page or robots.txt
     │   ├── TransientFetchError           timeout, connection reset, 429, 5xx     (transient)
     │   │   └── RunBudgetSpentError       the run's time budget ran out: left for the next run
@@ -80,6 +81,18 @@ class SyndicationError(Exception):
 
 class ConfigError(SyndicationError):
     pass
+
+
+class PipelineBusyError(SyndicationError):
+    """Another ``syndicate``/``backfill`` run holds the store's pipeline lock and this one would
+    not wait (longer) for it; nothing was run. ``holder`` says who, as the lock tells it."""
+
+    transient = True
+
+    def __init__(self, message: str, *, holder: str | None = None, waited: float = 0.0) -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.waited = waited
 
 
 class StoreError(SyndicationError):

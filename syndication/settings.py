@@ -288,6 +288,27 @@ def _find_secrets(data: Mapping[str, Any], path: str = "") -> list[str]:
     return found
 
 
+def _refuse_store_password(path: Path, data: Mapping[str, Any]) -> None:
+    """``[store] url = "postgresql://app:hunter2@db/app"``: the password would be committed with the
+    file. (The URL with its password is fine in the environment.)"""
+    from urllib.parse import urlsplit
+
+    store = data.get("store")
+    url = store.get("url") if isinstance(store, Mapping) else None
+    if not isinstance(url, str):
+        return
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # a malformed URL: SQLAlchemy says what is wrong with it when it is used
+        return
+    if password:
+        raise ConfigError(
+            f"{path}: [store] url contains a password; remove the URL from the file and set it, "
+            f"password included, in the environment variable {ENV_PREFIX}STORE__URL "
+            "(or keep the password in ~/.pgpass / PGPASSFILE)"
+        )
+
+
 def _env_overlay(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX):
@@ -341,6 +362,7 @@ def load_settings(path: str | Path | None = None, *, environ: Mapping[str, str] 
                 f"{path} contains secrets ({names}); remove them and set them as environment "
                 f"variables instead, e.g. {ENV_PREFIX}{secrets[0].upper().replace('.', '__')}"
             )
+        _refuse_store_password(path, data)
         base_dir = _base_dir_for(path)
     data = _env_overlay(data, environ)
     data.setdefault("base_dir", base_dir)

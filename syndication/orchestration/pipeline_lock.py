@@ -12,8 +12,12 @@ the store itself holds the lock:
 
 Both are released by the operating system or the database when the process dies, so a worker
 killed with SIGKILL leaves nothing to clean up. A run that finds the lock taken logs who holds it
-and waits (as Prefect's ``ENQUEUE`` would); ``publish`` never takes it (the ledger makes
-overlapping deliveries safe).
+and waits (as Prefect's ``ENQUEUE`` would), or, given ``wait`` seconds, gives up after them with
+``PipelineBusyError``; ``publish`` never takes it (the ledger makes overlapping deliveries safe).
+
+A terminal command (``syndicate run``) takes the lock itself before it starts its flow, so it can
+say at once whom it waits for; the flow inside the same process then finds the lock already
+``shared_with_process`` and does not wait for its own command.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import hashlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -32,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from syndication.errors import StoreError
+from syndication.errors import PipelineBusyError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,10 @@ LOCK_NAME = "syndication.pipeline"
 LOCK_KEY = int.from_bytes(hashlib.sha256(LOCK_NAME.encode()).digest()[:8], "big", signed=True)
 POLL_SECONDS = 2.0
 APPLICATION_PREFIX = "syndication: "
+
+# Locks this process holds on behalf of everything in it (a command around its own flow run).
+_shared: set[str] = set()
+_shared_guard = threading.Lock()
 
 
 def describe_holder(holder: str) -> str:
@@ -60,22 +69,90 @@ def pipeline_lock(
     holder: str,
     poll_seconds: float = POLL_SECONDS,
     on_wait: Callable[[str], None] | None = None,
+    wait: float | None = None,
+    shared_with_process: bool = False,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[None]:
     """Hold the store's pipeline lock for the ``with`` block; wait (polling) while another run has
     it. ``holder`` names this run in the waiting run's log (``syndicate``, ``backfill``);
-    ``on_wait`` also gets that line (a terminal command shows it)."""
+    ``on_wait`` also gets that line (a terminal command shows it).
+
+    ``wait``: give up after this many seconds (0: do not wait) with ``PipelineBusyError`` naming
+    the holder; ``None`` waits as long as it takes. ``shared_with_process``: other code in this
+    process asking for the same lock meanwhile gets it at once (a command holding it around its
+    own flow run); without it, two holders in one process exclude each other like two processes.
+    """
     me = describe_holder(holder)
+    identity = lock_identity(store_url)
+    with _shared_guard:
+        nested = identity is not None and identity in _shared
+    if identity is None or nested:
+        # In memory: one process's database, nothing else can overlap it. Nested: held for us.
+        yield
+        return
+    deadline = None if wait is None else clock() + max(0.0, wait)
+    waiter = _Waiter(on_wait, deadline, clock)
     if store_url.startswith(("postgresql:", "postgresql+")):
-        with _postgres_lock(store_url, me, poll_seconds, on_wait):
+        lock = _postgres_lock(store_url, me, poll_seconds, waiter)
+    else:
+        lock = _file_lock(Path(identity), me, poll_seconds, waiter)
+    with lock:
+        if shared_with_process:
+            with _shared_guard:
+                _shared.add(identity)
+        try:
             yield
-        return
+        finally:
+            if shared_with_process:
+                with _shared_guard:
+                    _shared.discard(identity)
+
+
+def lock_identity(store_url: str) -> str | None:
+    """What makes two lock requests the same lock: the lock file of a SQLite store, the database of a
+    PostgreSQL one; ``None`` for an in-memory database (nothing to lock)."""
+    if store_url.startswith(("postgresql:", "postgresql+")):
+        from sqlalchemy.engine import make_url
+
+        url = make_url(store_url)
+        return f"postgresql://{url.host or ''}:{url.port or ''}/{url.database or ''}"
     path = _sqlite_path(store_url)
-    if path is None:
-        # An in-memory database belongs to one process: nothing else can overlap it.
-        yield
-        return
-    with _file_lock(path.with_name(path.name + ".pipeline-lock"), me, poll_seconds, on_wait):
-        yield
+    return None if path is None else str(path.with_name(path.name + ".pipeline-lock").resolve())
+
+
+class _Waiter:
+    """Says once that this run waits (and for whom), and ends the wait at the deadline."""
+
+    def __init__(
+        self, on_wait: Callable[[str], None] | None, deadline: float | None, clock: Callable[[], float]
+    ) -> None:
+        self.on_wait = on_wait
+        self.deadline = deadline
+        self.clock = clock
+        self.started = clock()
+        self.told = False
+
+    def busy(self, holder: str | None) -> None:
+        """The lock is taken (by ``holder``): tell, or give up when the deadline has passed."""
+        if self.deadline is not None and self.clock() >= self.deadline:
+            raise PipelineBusyError(
+                f"another run holds the pipeline lock ({holder or 'holder unknown'})",
+                holder=holder,
+                waited=self.clock() - self.started,
+            )
+        if not self.told:
+            line = (
+                f"another run holds the pipeline lock ({holder or 'holder unknown'}): "
+                "waiting for it to finish, then this run starts"
+            )
+            log.info("%s", line)
+            if self.on_wait is not None:
+                self.on_wait(line)
+            self.told = True
+
+    def sleep(self, poll_seconds: float) -> None:
+        left = None if self.deadline is None else self.deadline - self.clock()
+        time.sleep(poll_seconds if left is None else max(0.0, min(poll_seconds, left)))
 
 
 @contextmanager
@@ -115,20 +192,8 @@ def _sqlite_path(store_url: str) -> Path | None:
     return Path(database)
 
 
-def _waiting(holder: str | None, on_wait: Callable[[str], None] | None) -> None:
-    line = (
-        f"another run holds the pipeline lock ({holder or 'holder unknown'}): "
-        "waiting for it to finish, then this run starts"
-    )
-    log.info("%s", line)
-    if on_wait is not None:
-        on_wait(line)
-
-
 @contextmanager
-def _file_lock(
-    path: Path, me: str, poll_seconds: float, on_wait: Callable[[str], None] | None
-) -> Iterator[None]:
+def _file_lock(path: Path, me: str, poll_seconds: float, waiter: _Waiter) -> Iterator[None]:
     if not path.parent.is_dir():
         # The lock is taken before the store is opened: say what is really missing.
         raise StoreError(f"the store's folder {path.parent} does not exist: create it, or fix [store] url")
@@ -137,16 +202,13 @@ def _file_lock(
     except OSError as exc:
         raise StoreError(f"cannot open the pipeline lock file {path}: {exc}") from exc
     try:
-        told = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if not told:
-                    _waiting(os.pread(fd, 500, 0).decode("utf-8", "replace").strip() or None, on_wait)
-                    told = True
-                time.sleep(poll_seconds)
+                waiter.busy(os.pread(fd, 500, 0).decode("utf-8", "replace").strip() or None)
+                waiter.sleep(poll_seconds)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{me} {_since(datetime.now(UTC))}".encode(), 0)
         try:
@@ -159,9 +221,7 @@ def _file_lock(
 
 
 @contextmanager
-def _postgres_lock(
-    store_url: str, me: str, poll_seconds: float, on_wait: Callable[[str], None] | None
-) -> Iterator[None]:
+def _postgres_lock(store_url: str, me: str, poll_seconds: float, waiter: _Waiter) -> Iterator[None]:
     from syndication.store import make_engine
 
     engine = make_engine(store_url)
@@ -175,12 +235,9 @@ def _postgres_lock(
             for setting, value in (("tcp_keepalives_idle", 60), ("tcp_keepalives_interval", 10)):
                 conn.execute(text("SELECT set_config(:s, :v, false)"), {"s": setting, "v": str(value)})
             conn.execute(text("SELECT set_config('tcp_keepalives_count', '6', false)"))
-            told = False
             while not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar():
-                if not told:
-                    _waiting(_postgres_holder(conn), on_wait)
-                    told = True
-                time.sleep(poll_seconds)
+                waiter.busy(_postgres_holder(conn))
+                waiter.sleep(poll_seconds)
             try:
                 yield
             finally:

@@ -22,7 +22,10 @@ def server_never_starts(**_parameters: object) -> object:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> str:
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    # The flows here are stand-ins that never reach a server: name one, so the command does not
+    # start its own temporary server first (tests/cli/test_embedded_server.py covers that one).
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     path = tmp_path / "config" / "syndication.toml"
     assert CliRunner().invoke(main, ["init", "--path", str(path)]).exit_code == 0
     return str(path)

@@ -85,3 +85,23 @@ def test_unknown_keys_and_bad_toml_are_clear_errors(tmp_path):
         load_settings(write(tmp_path, "[fetch\n"), environ={})
     with pytest.raises(ConfigError, match="syndicate init"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://app:hunter2@db.example.dk/app", "postgresql+psycopg://app:hunter2@db:5432/app"]
+)
+def test_a_password_in_the_store_url_of_the_toml_is_refused(tmp_path, url):
+    path = write(tmp_path, f'[store]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    message = str(info.value)
+    assert "[store] url contains a password" in message and "SYNDICATION__STORE__URL" in message
+    assert "hunter2" not in message
+
+
+def test_a_store_url_without_password_or_from_the_environment_is_fine(tmp_path):
+    path = write(tmp_path, '[store]\nurl = "postgresql://app@db.example.dk/app"\n')
+    assert load_settings(path, environ={}).store.url == "postgresql://app@db.example.dk/app"
+    with_password = "postgresql://app:hunter2@db.example.dk/app"
+    settings = load_settings(path, environ={"SYNDICATION__STORE__URL": with_password})
+    assert settings.store.url == with_password

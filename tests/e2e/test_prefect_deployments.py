@@ -132,7 +132,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, site: DemoServer) -> Path:
 @pytest.fixture(scope="module")
 def worker(prefect_server: PrefectServer, project: Path, tmp_path_factory: pytest.TempPathFactory):
     """The work pool, the deployments of prefect.yaml and one worker — as docs/operations.md says."""
-    created = prefect_server.cli("work-pool", "create", "syndication", "--type", "process")
+    # --overwrite: `syndicate deploy` (test_workers.py) may have made it earlier in the session.
+    created = prefect_server.cli("work-pool", "create", "syndication", "--type", "process", "--overwrite")
     assert created.returncode == 0, created.stdout + created.stderr
     deploy_env = prefect_server.env(SYNDICATION_HOME=str(ROOT))
     deployed = prefect_server.cli("--no-prompt", "deploy", "--all", env=deploy_env)
@@ -473,7 +474,8 @@ def test_syndicate_deploy_wraps_the_same_steps(prefect_server: PrefectServer, wo
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SYNDICATION_HOME={ROOT} prefect worker start --pool syndication" in result.stdout
+    assert f"SYNDICATION_HOME={ROOT} SYNDICATION_CONFIG={ROOT}/config/syndication.toml" in result.stdout
+    assert f"bash {ROOT}/scripts/worker.sh" in result.stdout
     assert "created work pool" not in result.stdout  # it existed: left as it was
     after = prefect_server.deployment("backfill/backfill")
     assert after["id"] == before["id"] and after["updated"] > before["updated"]

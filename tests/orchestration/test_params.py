@@ -74,3 +74,25 @@ def test_the_parameter_schema_describes_the_parameters():
     assert set(properties) == {"config", "feed", "languages", "dry_run", "force", "post_url"}
     assert "target languages" in properties["languages"]["description"]
     assert properties["post_url"]["anyOf"][0]["maxLength"] == 2000
+
+
+@pytest.mark.parametrize(
+    ("flow", "parameters", "message"),
+    [
+        (
+            syndicate_flow,
+            {"force": True},
+            "force re-extracts and re-translates one post: give post_url as well",
+        ),
+        (backfill_flow, {}, "give pages (how many feed pages to read) or since (a start date)"),
+    ],
+)
+def test_rules_across_parameters_fail_the_run_in_plain_words(flow, parameters, message):
+    """`prefect deployment run … --param force=true` without post_url: the run's state message is
+    the rule, not pydantic's report with its type tags and documentation link."""
+    from flows.params import ParameterError
+
+    with pytest.raises(ParameterError) as raised:
+        flow.fn(**parameters)
+    assert str(raised.value) == message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
