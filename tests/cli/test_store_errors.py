@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -40,6 +41,7 @@ def _unprivileged() -> list[str]:
 def syndicate(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        **_store_env(tmp_path),
         "HOME": str(tmp_path),
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -54,8 +56,18 @@ def syndicate(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _store_env(tmp_path: Path) -> dict[str, str]:
+    secret = tmp_path / "store-url.secret"
+    return {"SYNDICATION__STORE__URL": secret.read_text()} if secret.exists() else {}
+
+
 def write_config(tmp_path: Path, store_url: str) -> Path:
+    """The config; a store URL with a password goes to the environment, as the docs require (a
+    password in the file is a configuration error)."""
     path = tmp_path / "syndication.toml"
+    if urlsplit(store_url).password:
+        (tmp_path / "store-url.secret").write_text(store_url)
+        store_url = "sqlite:///unused-the-environment-wins.db"
     path.write_text(
         f"""
 [store]
