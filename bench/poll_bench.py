@@ -91,7 +91,8 @@ def _measure(server: _Server, name: str, urls: list[str], fetch: dict[str, Any])
             finally:
                 ctx.close()
             if summary.errors or summary.feeds_polled != len(urls):
-                raise RuntimeError(f"{name}: {summary.feeds_polled} of {len(urls)} polled, {summary.errors[:3]}")
+                polled = f"{summary.feeds_polled} of {len(urls)} polled"
+                raise RuntimeError(f"{name}: {polled}, errors {summary.errors[:3]}")
         stats = server.stats()
         if stats["requests"] != len(urls):
             raise RuntimeError(f"{name}: the server saw {stats['requests']} requests for {len(urls)} feeds")
@@ -170,7 +171,8 @@ async def _serve(hosts: int, delay: float) -> None:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
-                headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
+                pairs = (line.partition(":") for line in lines[1:] if line)
+                headers = {name.strip().lower(): value.strip() for name, _, value in pairs}
                 if path.startswith("/_stats"):
                     body = json.dumps(counts).encode()
                     if "reset" in path:
@@ -190,7 +192,8 @@ async def _serve(hosts: int, delay: float) -> None:
                         writer.write(_answer(304, {"ETag": etag}, b""))
                     else:
                         body = _rss(f"http://{headers.get('host', host)}{path}")
-                        writer.write(_answer(200, {"Content-Type": "application/rss+xml", "ETag": etag}, body))
+                        feed_headers = {"Content-Type": "application/rss+xml", "ETag": etag}
+                        writer.write(_answer(200, feed_headers, body))
                     await writer.drain()
                 finally:
                     counts["in_flight"] -= 1
