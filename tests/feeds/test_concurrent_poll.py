@@ -317,3 +317,34 @@ def _settings(**overrides: object):
     from tests.fetch.conftest import loopback_settings
 
     return loopback_settings(allow_private_hosts=["127.0.0.0/8"], timeout=5.0, **overrides)
+
+
+def test_when_the_budget_runs_out_mid_poll_every_feed_is_polled_or_deferred_none_failed(
+    hosts: list[FixtureServer], tmp_path: Path
+) -> None:
+    from syndication.budget import RunBudget
+
+    clock = FakeTime()
+    feeds = [url for server in hosts for url in serve_feeds(server, 3)]
+    spender = hosts[1].url("/f1/")
+
+    def spend(_request: ReceivedRequest) -> Reply:
+        clock.advance(120)  # this feed takes two minutes of the run's one
+        return Reply(200, RSS_TYPE, rss(hosts[1].url("/f1").rstrip("/"), 1))
+
+    hosts[1].add("/f1/", handler=spend)
+    config = write_config(tmp_path, feeds)
+    ctx = RunContext.open(config)
+    ctx.budget = RunBudget(60, clock=clock.clock)
+    try:
+        pipeline.poll(ctx)
+    finally:
+        ctx.close()
+    summary = ctx.summary
+
+    # Whatever was in flight on the other hosts when time ran out: stored, or left for the next run.
+    assert summary.errors == [] and summary.feeds_failed == 0
+    assert summary.feeds_polled + summary.feeds_deferred == 12
+    assert summary.feeds_deferred >= 1  # at least the feed after the spender on its own host
+    assert spender in {url for url, row in feeds_by_url(config).items() if row.last_polled_at}
+    assert poll(config).summary.feeds_polled == 12  # the next run, with a budget of its own
