@@ -275,8 +275,8 @@ class _PollScheduler:
     those that arrived together (while the previous ones were being written) share one
     transaction: each commit waits for the disk (an fsync, 3-9 ms here), and one per feed would
     cost more than the polls themselves. A crash loses at most one group's answers, which the
-    next run simply asks for again. The run's budget is checked before each feed goes out, as it was when
-    feeds were polled one after another.
+    next run simply asks for again. The run's budget is checked before each feed goes out, as it
+    was when feeds were polled one after another.
     """
 
     def __init__(self, ctx: RunContext, clock: Callable[[], datetime]) -> None:
@@ -292,6 +292,7 @@ class _PollScheduler:
     def run(self, jobs: Sequence[PollJob]) -> None:
         from syndication.feeds.poll import deferred_until
 
+        waiting: list[tuple[PollJob, PollResult]] = []
         for job in jobs:
             job.now = self.clock()
             if deferred_until(job.state, job.now) is None:
@@ -299,20 +300,19 @@ class _PollScheduler:
             elif self.ctx.budget.expired():
                 self.ctx.summary.feeds_deferred += 1
             else:
-                # Nothing to fetch (backoff, Retry-After, retired): stored now, no worker needed.
-                record_poll(self.ctx, job, fetch_poll(self.fetcher, job, self.ctx.settings.polling))
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="poll") as pool:
-            try:
+                # Nothing to fetch (backoff, Retry-After, retired): no worker needed.
+                waiting.append((job, fetch_poll(self.fetcher, job, self.ctx.settings.polling)))
+        record_polls(self.ctx, waiting)
+        try:
+            with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="poll") as pool:
                 while self.queues or self.in_flight:
                     self._hand_out(pool)
                     if self.in_flight:
                         answers = self._collect()
                         self._hand_out(pool)  # the freed workers fetch while the answers are stored
                         record_polls(self.ctx, answers)
-            finally:
-                for future in self.in_flight:
-                    future.cancel()
-        self.fetcher.close_thread_sessions()
+        finally:
+            self.fetcher.close_thread_sessions()
 
     def _hand_out(self, pool: ThreadPoolExecutor) -> None:
         while self.queues and len(self.in_flight) < self.workers:

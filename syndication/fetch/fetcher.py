@@ -132,12 +132,9 @@ class Fetcher:
                 session = self._sessions[ident] = _session_like(self._template)
             return session
 
-    def host_ready_in(self, url: str) -> float:
-        """Seconds until ``fetch.min_host_interval`` lets ``url``'s host be asked again (0: now)."""
-        try:
-            host = urlsplit(url).hostname or ""
-        except ValueError:
-            return 0.0
+    def host_ready_in(self, host: str) -> float:
+        """Seconds until ``fetch.min_host_interval`` lets ``host`` (a URL's host name) be asked
+        again; 0: now."""
         return self._pacer.ready_in(normalize_host(host))
 
     def close_thread_sessions(self) -> None:

@@ -348,3 +348,50 @@ def test_when_the_budget_runs_out_mid_poll_every_feed_is_polled_or_deferred_none
     assert summary.feeds_deferred >= 1  # at least the feed after the spender on its own host
     assert spender in {url for url, row in feeds_by_url(config).items() if row.last_polled_at}
     assert poll(config).summary.feeds_polled == 12  # the next run, with a budget of its own
+
+
+def test_the_fetcher_says_when_a_host_may_be_asked_again(hosts: list[FixtureServer]) -> None:
+    server = hosts[0]
+    server.add("/a", b"ok")
+    clock = FakeTime()
+    with Fetcher(_settings(min_host_interval=5.0), sleep=clock.sleep, clock=clock.clock) as fetcher:
+        assert fetcher.host_ready_in(server.host) == 0
+        fetcher.get(server.url("/a"))
+        clock.advance(2)
+        assert fetcher.host_ready_in(server.host) == 3.0
+        assert fetcher.host_ready_in(hosts[1].host) == 0  # another host is not held up
+        clock.advance(3)
+        assert fetcher.host_ready_in(server.host) == 0
+
+
+def test_a_host_waiting_out_its_interval_does_not_hold_a_worker_while_others_are_busy(
+    hosts: list[FixtureServer], tmp_path: Path
+) -> None:
+    """Two workers; host A's second feed must wait 5 s (the test's clock) after its first. While
+    host B's feed is still being answered, that second feed is not handed to the idle worker to
+    sleep in (it would take a worker from other hosts): it goes out after B's answer."""
+    a_feeds = serve_feeds(hosts[0], 2)
+    b_answered = threading.Event()
+    second_early = threading.Event()
+
+    def a_second(_request: ReceivedRequest) -> Reply:
+        if not b_answered.is_set():
+            second_early.set()
+        return Reply(200, RSS_TYPE, rss(hosts[0].url("/f1").rstrip("/"), 1))
+
+    def b_slow(_request: ReceivedRequest) -> Reply:
+        # Long enough for a wrongly handed-out second feed of A to arrive first.
+        second_early.wait(1.0)
+        b_answered.set()
+        return Reply(200, RSS_TYPE, rss(hosts[1].url("/b").rstrip("/"), 7))
+
+    hosts[0].add("/f1/", handler=a_second)
+    hosts[1].add("/b/", handler=b_slow)
+    config = write_config(tmp_path, [*a_feeds, hosts[1].url("/b/")], concurrency=2, interval=5.0)
+    clock = FakeTime()
+    with Fetcher(_settings(min_host_interval=5.0), sleep=clock.sleep, clock=clock.clock) as fetcher:
+        summary = poll(config, fetcher).summary
+
+    assert (summary.feeds_polled, summary.errors) == (3, [])
+    assert not second_early.is_set()
+    assert clock.sleeps == [5.0]  # slept once B had answered, with nothing else to do
