@@ -23,7 +23,8 @@ timeout = 20              # seconds to connect, and for each read
 deadline = 60             # seconds one fetch may take in all (connect, headers, body)
 run_budget = 600          # seconds a run may spend on feeds and pages; the rest waits for the next run
 max_bytes = 10_000_000    # larger responses are refused
-min_host_interval = 1.0   # seconds between two requests to the same host
+min_host_interval = 1.0   # seconds between two requests to the same host (one at a time per host)
+concurrency = 16          # feeds polled at the same time
 respect_robots = true
 # Hosts that may resolve to private or loopback addresses (refused otherwise), e.g. an intranet blog,
 # or networks any name may resolve to ("10.1.2.0/24").

@@ -51,7 +51,10 @@ class FetchSettings(_Model):
     """Size cap for any one response; larger bodies are refused, not truncated."""
     max_redirects: int = Field(5, ge=0)
     min_host_interval: float = Field(1.0, ge=0)
-    """Seconds between two requests to the same host (politeness)."""
+    """Seconds between the starts of two requests to the same host (politeness); a host never has
+    more than one request in flight, however many workers poll."""
+    concurrency: int = Field(16, ge=1)
+    """Feeds polled at the same time (worker threads); 1 polls one after another."""
     max_retry_after: float = Field(30.0, ge=0)
     """Longest ``Retry-After`` we wait inside a run; longer ones are left for the next run."""
     allow_private_hosts: list[str] = Field(default_factory=list)

@@ -99,8 +99,8 @@ def poll_feed(
     ``retry_after_cap``: the longest a ``Retry-After`` may defer the next poll, in seconds.
     """
     now = _aware(now) if now is not None else datetime.now(UTC)
-    waiting_until = _aware(state.next_poll_after) if state.next_poll_after else None
-    if waiting_until is not None and waiting_until > now:
+    waiting_until = deferred_until(state, now)
+    if waiting_until is not None:
         return PollResult(
             "deferred", etag=state.etag, last_modified=state.last_modified, retry_after=waiting_until
         )
@@ -131,6 +131,13 @@ def poll_feed(
         new_url=second.new_url or configured,
         error=f"{first.error}; asked again, {second.error}",
     )
+
+
+def deferred_until(state: FeedState, now: datetime) -> datetime | None:
+    """When ``state.next_poll_after`` still lies ahead of ``now``: that moment (``poll_feed`` makes
+    no request then); else ``None``."""
+    waiting_until = _aware(state.next_poll_after) if state.next_poll_after else None
+    return waiting_until if waiting_until is not None and waiting_until > _aware(now) else None
 
 
 def _poll_once(

@@ -25,7 +25,14 @@ Pages (``get_page``, and the robots.txt it reads) get that in-run wait once per 
 a site in maintenance answering ``503 Retry-After: 30`` to every page would otherwise cost 30 s per
 page; after the one wait the caller defers the host's other pages to the next run.
 
-A ``Fetcher`` is not thread-safe (the pacer and robots cache are plain dicts): use one per worker.
+**Threads.** One ``Fetcher`` serves every thread of a run (the poll stage fetches feeds from a pool
+of workers): each thread gets its own ``requests.Session`` (``requests`` does not promise a session
+is safe to share), made like the one the fetcher was built with, while what politeness needs is
+shared and locked: the per-host pacer (one request in flight per host, ``fetch.min_host_interval``
+between starts; see ``fetch.politeness``), the robots.txt cache (each site's file fetched once per
+fetcher, i.e. once per run, however many threads ask at the same time) and the hosts that had
+their one in-run ``Retry-After`` wait. Waiting for a host's slot counts against the fetch's
+deadline, as the interval always did.
 """
 
 from __future__ import annotations
@@ -95,10 +102,11 @@ class Fetcher:
             # to whatever host a feed links to. Pass your own session to use a proxy.
             session.trust_env = False
         session.headers["User-Agent"] = settings.user_agent
-        adapter = GuardedAdapter()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        self.session = session
+        _mount(session)
+        self._template = session
+        """The session other threads' sessions are made like (see ``_session_like``)."""
+        self._sessions_lock = threading.Lock()
+        self._sessions: dict[int, requests.Session] = {threading.get_ident(): session}
         self.budget = budget
         """The run's time budget: no request starts once it is spent, none outlasts it."""
         self._resolve = resolve
@@ -107,11 +115,43 @@ class Fetcher:
         self._wall_clock = wall_clock
         self._pacer = HostPacer(settings.min_host_interval, sleep=sleep, clock=clock)
         self._robots: dict[tuple[str, str], RobotFileParser] = {}
+        self._robots_fetching: dict[tuple[str, str], threading.Lock] = {}
+        """Per site: held while its robots.txt is fetched, so other threads wait for that answer."""
+        self._robots_lock = threading.Lock()
         self._waited_hosts: set[str] = set()
         """Hosts that already had their one in-run Retry-After wait for a page."""
+        self._waited_lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        """The calling thread's session (the one passed in, for the thread that built the fetcher)."""
+        ident = threading.get_ident()
+        with self._sessions_lock:
+            session = self._sessions.get(ident)
+            if session is None:
+                session = self._sessions[ident] = _session_like(self._template)
+            return session
+
+    def host_ready_in(self, host: str) -> float:
+        """Seconds until ``fetch.min_host_interval`` lets ``host`` (a URL's host name) be asked
+        again; 0: now."""
+        return self._pacer.ready_in(normalize_host(host))
+
+    def close_thread_sessions(self) -> None:
+        """Close the sessions of threads other than the caller's (a pool that has finished)."""
+        ident = threading.get_ident()
+        with self._sessions_lock:
+            others = [s for key, s in self._sessions.items() if key != ident]
+            self._sessions = {k: s for k, s in self._sessions.items() if k == ident}
+        for session in others:
+            session.close()
 
     def close(self) -> None:
-        self.session.close()
+        with self._sessions_lock:
+            sessions = [*self._sessions.values(), self._template]
+            self._sessions.clear()
+        for session in {id(s): s for s in sessions}.values():
+            session.close()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -158,9 +198,10 @@ class Fetcher:
                     raise
                 if wait_once_per_host:
                     host = normalize_host(urlsplit(url).hostname or "")
-                    if host in self._waited_hosts:
-                        raise
-                    self._waited_hosts.add(host)
+                    with self._waited_lock:
+                        if host in self._waited_hosts:
+                            raise
+                        self._waited_hosts.add(host)
                 retried = True
                 self._sleep(wait)
                 continue
@@ -182,10 +223,17 @@ class Fetcher:
         except ValueError:
             return True  # not a URL robots.txt can speak about; the address guard refuses it
         key = (parts.scheme.lower(), parts.netloc.lower())
-        rules = self._robots.get(key)
+        with self._robots_lock:
+            rules = self._robots.get(key)
+            fetching = self._robots_fetching.setdefault(key, threading.Lock())
         if rules is None:
-            rules = self._fetch_robots(key)
-            self._robots[key] = rules
+            with fetching:  # a thread asking while another fetches the file waits for its answer
+                with self._robots_lock:
+                    rules = self._robots.get(key)
+                if rules is None:
+                    rules = self._fetch_robots(key)
+                    with self._robots_lock:
+                        self._robots[key] = rules
         return rules.can_fetch(self.settings.user_agent, url)
 
     def get_page(
@@ -267,15 +315,16 @@ class Fetcher:
         hops = 0
         while True:
             addresses = check_url(current, self.settings.allow_private_hosts, resolve=self._resolver(active))
-            self._pacer.wait(normalize_host(urlsplit(current).hostname or ""))
-            response = self._send(current, headers, active, addresses)
-            if response.status_code not in REDIRECT_STATUSES:
-                permanent_url = current if hops and permanent else None
-                return self._finish(url, current, response, permanent_url, started)
-            status = response.status_code
-            # requests' helper re-reads a Location sent as raw UTF-8 (WordPress slugs with æøå).
-            location = (self.session.get_redirect_target(response) or "").strip()
-            response.close()
+            # The host's one slot is held until the body is read or the redirect answer closed.
+            with self._pacer.slot(normalize_host(urlsplit(current).hostname or "")):
+                response = self._send(current, headers, active, addresses)
+                if response.status_code not in REDIRECT_STATUSES:
+                    permanent_url = current if hops and permanent else None
+                    return self._finish(url, current, response, permanent_url, started)
+                status = response.status_code
+                # requests' helper re-reads a Location sent as raw UTF-8 (WordPress slugs with æøå).
+                location = (self.session.get_redirect_target(response) or "").strip()
+                response.close()
             if not location:
                 raise FetchError(
                     f"HTTP {status} redirect without a Location header", url=current, status=status
@@ -333,17 +382,18 @@ class Fetcher:
         # Connect and each read are also bounded by what is left of the deadline: the watchdog
         # cannot cut a socket that does not exist yet.
         timeout = max(MIN_WAIT, min(self.settings.timeout, active.watchdog.remaining()))
+        session = self.session
         try:
-            prepared = self.session.prepare_request(requests.Request("GET", url, headers=headers))
+            prepared = session.prepare_request(requests.Request("GET", url, headers=headers))
             target = prepared.url or url
             # Pinned under the host as the connection will see it (IDNA-encoded by requests).
             active.pin(urlsplit(target).hostname or "", addresses)
             active.url = url
-            options = self.session.merge_environment_settings(target, {}, True, None, None)
+            options = session.merge_environment_settings(target, {}, True, None, None)
             # Straight to the transport adapter: Session.send reads the *whole body* of a redirect
             # response (to offer response.next) even with stream=True and allow_redirects=False,
             # which would let a hostile 301 stream gigabytes past the size cap and the deadline.
-            response = self.session.get_adapter(target).send(
+            response = session.get_adapter(target).send(
                 prepared,
                 stream=True,
                 timeout=(timeout, timeout),
@@ -351,7 +401,7 @@ class Fetcher:
                 cert=options["cert"],
                 proxies=options["proxies"],
             )
-            _extract_cookies(self.session.cookies, prepared, response.raw)  # as Session.send does
+            _extract_cookies(session.cookies, prepared, response.raw)  # as Session.send does
             return response
         except requests.Timeout as exc:
             raise TransientFetchError(
@@ -447,6 +497,29 @@ class Fetcher:
         if status == 404:
             return FetchError(f"HTTP 404 {reason}: check the URL", url=url, status=status)
         return FetchError(f"unexpected HTTP {status} {reason}", url=url, status=status)
+
+
+def _mount(session: requests.Session) -> None:
+    adapter = GuardedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+
+
+def _session_like(template: requests.Session) -> requests.Session:
+    """A new session for another thread, set up as ``template`` (proxies, TLS verification, client
+    certificate, headers, auth, environment trust); cookies start from a copy of its jar."""
+    session = requests.Session()
+    session.trust_env = template.trust_env
+    session.verify = template.verify
+    session.cert = template.cert
+    session.proxies = dict(template.proxies)
+    session.auth = template.auth
+    session.headers.clear()
+    session.headers.update(template.headers)
+    session.max_redirects = template.max_redirects
+    session.cookies = template.cookies.copy()
+    _mount(session)
+    return session
 
 
 def _without_fragment(url: str) -> str:
