@@ -1,18 +1,22 @@
 """Apertium: rule-based, offline da→nb, da→nn, da→sv (and back), one process per batch.
 
-Every segment of a batch goes into one HTML document, each wrapped in ``<p id="syn-N">``, through
-one ``apertium -f html <mode>`` process. Apertium's HTML deformatter treats ``<p>`` as a block: it
-ends the sentence there (it inserts a hidden period), so two segments never merge into one
-sentence, and it passes tags, placeholders included, through untouched. Segment text is escaped,
-so nothing inside a segment can look like a wrapper; the output must hold exactly the wrappers
-sent, in order, or the batch fails rather than misalign translations.
+Every segment of a batch goes through one ``apertium -f none -z <mode>`` process, each segment
+translated as if it were alone. Apertium's own HTML deformatter cannot give that: it appends a
+hidden "." to every block, so a segment that already ends in "." reaches the analyser as "..",
+which dan-nob's constraint grammar does not take as a sentence boundary, and disambiguation reads
+across into the next segment ("De bor der." came back "De borene det."). Instead this module
+deformats each segment itself, into Apertium's stream format exactly as ``apertium-deshtml`` would
+(placeholders and character references become superblanks that carry the spaces around them; a
+hidden period ends the segment), and ends every segment with a NUL. In null-flush mode (``-z``)
+every program of the pipeline flushes and resets at a NUL, so no state (constraint-grammar
+window, tagger history, transfer buffer) crosses from one segment into the next. Each segment
+also carries its number in a leading superblank; the output must hold exactly the numbers sent,
+in order, or the batch fails rather than misalign translations.
 
-``APERTIUM_TRANSFUSE=no`` selects the classic deformatter: the Transfuse one that newer Apertium
-picks by default loses links on dan-nob (and treats our placeholders as block boundaries).
-Placeholders travel as formatting ("superblanks"); when a transfer rule joins the first word of a
+Placeholders travel as formatting (superblanks); when a transfer rule joins the first word of a
 ``<g>`` span to the word before it, Apertium emits the opening placeholder one word late, which
-``_reattach`` undoes. Word-bound blanks (``[[…]]``, ``-f none``) were measured as the alternative
-and lost or shrank more spans on dan-nob/dan-nno, so they are not used.
+``_reattach`` undoes. Word-bound blanks (``[[…]]``) were measured as the alternative and lost or
+shrank more spans on dan-nob/dan-nno, so they are not used.
 
 Apertium marks words it could not handle: ``*`` unknown to the analyser, ``#`` a generation
 error, ``@`` no entry in the bilingual dictionary. To tell those marks from the same characters in
@@ -40,7 +44,7 @@ from syndication.errors import (
     TranslationError,
 )
 from syndication.models import EngineOutput, QAFlag
-from syndication.segments.markup import Token, canonical, escape, tokenize
+from syndication.segments.markup import Token, canonical, tokenize
 
 # ISO 639-3 (Apertium's mode names) → BCP 47. Codes without a two-letter form stay as they are.
 _BCP47 = {
@@ -59,7 +63,6 @@ _DEBIAN_PACKAGES = {
     frozenset({"da", "sv"}): "apertium-swe-dan",
 }
 _MODE_RE = re.compile(r"^\s*([a-z]{2,3})-([a-z]{2,3})\s*$")
-_WRAPPED_RE = re.compile(r'<p id="syn-([0-9]+)">(.*?)</p>', re.DOTALL)
 # A mark is a bare *, # or @ (literal ones were sent as &#42; &#35; &#64;) before a word.
 _MARK_RE = re.compile(r"(?<!&)([*#@])([^\s<>&*#@]*)")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -163,12 +166,13 @@ class ApertiumEngine:
         return [output if output is not None else EngineOutput("") for output in outputs]
 
     def _run(self, mode: str, bodies: list[str], target: str) -> list[tuple[str, tuple[QAFlag, ...]]]:
-        document = "".join(f'<p id="syn-{n}">{_prepare(body)}</p>\n' for n, body in enumerate(bodies))
-        command = [self.binary, "-f", "html", *([] if self.mark_unknown else ["-u"]), mode]
-        raw = self._call(command, document.encode("utf-8"), timeout=self.timeout, what=mode, lang=target)
+        stream = "".join(_deformat(n, body) for n, body in enumerate(bodies))
+        command = [self.binary, "-f", "none", "-z", *([] if self.mark_unknown else ["-u"]), mode]
+        raw = self._call(command, stream.encode("utf-8"), timeout=self.timeout, what=mode, lang=target)
         output = raw.decode("utf-8", "replace")
-        found = _WRAPPED_RE.findall(output)
-        if [int(n) for n, _ in found] != list(range(len(bodies))):
+        found = [_reformat(chunk) for chunk in output.split("\0") if chunk.strip()]
+        numbers = [number for number, _ in found]
+        if numbers != list(range(len(bodies))):
             raise TransientTranslationError(
                 f"apertium {mode} returned {len(found)} segments for {len(bodies)} sent; "
                 f"output begins {output[:200]!r}",
@@ -216,17 +220,96 @@ class ApertiumEngine:
         return stdout
 
 
-def _prepare(body: str) -> str:
-    """Canonical segment markup with literal mark characters hidden from Apertium's marks."""
-    parts: list[str] = []
+# Apertium's stream format escapes these with a backslash: in text, and (as apertium-deshtml
+# does) the fewer that matter inside a superblank.
+_STREAM_SPECIAL = frozenset("\\[]^$/@<>{}")
+_SUPERBLANK_SPECIAL = frozenset("\\[]/")
+# Characters that go as character references in superblanks, like apertium-deshtml sends entities:
+# markup-significant ones, and the mark characters, so a literal "*" is never taken for a mark.
+_AS_REFERENCE = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "#": "&#35;", "*": "&#42;", "@": "&#64;"}
+_SPLIT_RE = re.compile(r"[ \t\n\r]+|[&<>#*@]")
+_CHUNK_RE = re.compile(r'^<p id="syn-([0-9]+)">(.*)</p>$', re.DOTALL)
+
+
+def _stream_escape(text: str, special: frozenset[str] = _STREAM_SPECIAL) -> str:
+    return "".join("\\" + ch if ch in special else ch for ch in text)
+
+
+def _deformat(number: int, body: str) -> str:
+    """One segment in Apertium's stream format, NUL-terminated, the way ``apertium-deshtml`` would
+    deformat ``<p id="syn-N">body</p>``: placeholders and character references become superblanks
+    that take the blanks around them; other blank runs than one space become superblanks; a hidden
+    period (``.[]``) ends the segment."""
+    # (kind, raw): "word" text, "blank" whitespace, "format" markup that Apertium must not read.
+    pieces: list[tuple[str, str]] = [("format", f'<p id="syn-{number}">')]
     for token in tokenize(body):
-        if token.kind == "text":
-            # Control characters (raw or as references) would end Apertium's stream early (NUL).
-            text = escape(_CONTROL_RE.sub(" ", token.value))
-            parts.append(text.replace("#", "&#35;").replace("*", "&#42;").replace("@", "&#64;"))
+        if token.kind != "text":
+            pieces.append(("format", canonical([token])))
+            continue
+        # Control characters would end Apertium's stream early (NUL) or confuse its readers.
+        text = _CONTROL_RE.sub(" ", token.value)
+        position = 0
+        for match in _SPLIT_RE.finditer(text):
+            if match.start() > position:
+                pieces.append(("word", text[position : match.start()]))
+            value = match.group(0)
+            pieces.append(("format", _AS_REFERENCE[value]) if value in _AS_REFERENCE else ("blank", value))
+            position = match.end()
+        if position < len(text):
+            pieces.append(("word", text[position:]))
+    out: list[str] = []
+    run: list[tuple[str, str]] = []
+
+    def close_run() -> None:
+        raw = "".join(value for _, value in run)
+        if any(kind == "format" for kind, _ in run) or raw != " ":
+            out.append(f"[{_stream_escape(raw, _SUPERBLANK_SPECIAL)}]")
         else:
-            parts.append(canonical([token]))
-    return "".join(parts)
+            out.append(" ")
+        run.clear()
+
+    for kind, value in pieces:
+        if kind == "word":
+            if run:
+                close_run()
+            out.append(_stream_escape(value))
+        else:
+            run.append((kind, value))
+    # The hidden period follows the last word; markup after it joins the closing superblank.
+    tail = "".join(value for _, value in run) + "</p>"
+    return "".join(out) + f".[][{_stream_escape(tail, _SUPERBLANK_SPECIAL)}]\0"
+
+
+def _reformat(chunk: str) -> tuple[int | None, str]:
+    """One NUL-terminated output segment back to segment markup: escapes undone, superblanks
+    unwrapped, the hidden period dropped (as ``apertium-rehtml`` does); its number from the
+    leading superblank (``None`` when it is missing)."""
+    out: list[str] = []
+    i, size = 0, len(chunk)
+    while i < size:
+        ch = chunk[i]
+        if ch == "\\" and i + 1 < size:
+            out.append(chunk[i + 1])
+            i += 2
+        elif ch == "[":
+            j = i + 1
+            content: list[str] = []
+            while j < size and chunk[j] != "]":
+                if chunk[j] == "\\" and j + 1 < size:
+                    j += 1
+                content.append(chunk[j])
+                j += 1
+            if not content and out and out[-1] == ".":
+                out.pop()  # the hidden period
+            out.append("".join(content))
+            i = j + 1
+        else:
+            out.append(ch)
+            i += 1
+    match = _CHUNK_RE.match("".join(out).strip())
+    if match is None:
+        return None, "".join(out)
+    return int(match.group(1)), match.group(2)
 
 
 def _finish(raw: str, source: str, mode: str) -> tuple[str, tuple[QAFlag, ...]]:

@@ -8,10 +8,12 @@ installation would. Nothing is mocked inside Python.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +26,9 @@ from syndication.errors import (
 from syndication.models import EngineOutput, QAFlag
 from syndication.registry import ENGINE_GROUP, load
 from syndication.segments import join, placeholder_problems, split
-from syndication.segments.markup import canonical, tokenize
-from syndication.translations.apertium import ApertiumEngine, _reattach
+from syndication.segments.markup import canonical, escape, tokenize
+from syndication.translations.apertium import ApertiumEngine, _deformat, _reattach
+from tests.translations.corpus import PAIRS, alone_outputs, batch_segments
 
 APERTIUM = shutil.which("apertium")
 pytestmark = pytest.mark.skipif(
@@ -55,7 +58,7 @@ def logged(tmp_path: Path) -> tuple[ApertiumEngine, Path]:
 
 
 def translations(log: Path) -> list[str]:
-    return [line for line in log.read_text().splitlines() if "-f html" in line]
+    return [line for line in log.read_text().splitlines() if line != "-l"]
 
 
 # ------------------------------------------------------------------------------ pairs, versions
@@ -269,7 +272,7 @@ def test_a_batch_of_200_is_one_process_and_stays_aligned(logged):
     engine, log = logged
     texts = [f'Afsnit {n} handler om <g id="1">netværk</g> nummer {n}.' for n in range(200)]
     outputs = engine.translate(texts, source="da", target="nb")
-    assert translations(log) == ["-f html dan-nob"]
+    assert translations(log) == ["-f none -z dan-nob"]
     assert [o.text for o in outputs] == [
         f'Avsnitt {n} handler om <g id="1">nettverk</g> nummer {n}.' for n in range(200)
     ]
@@ -363,7 +366,7 @@ def test_timeout_is_transient_and_kills_the_whole_pipeline(tmp_path):
 def test_lost_segment_fails_the_batch_rather_than_misalign(tmp_path):
     dropping = script(
         tmp_path,
-        f'if [ "$1" = "-l" ]; then exec "{APERTIUM}" -l; fi\n"{APERTIUM}" "$@" | sed \'/syn-1/d\'\n',
+        f'if [ "$1" = "-l" ]; then exec "{APERTIUM}" -l; fi\n"{APERTIUM}" "$@" | sed -z \'/syn-1/d\'\n',
     )
     engine = ApertiumEngine({"binary": str(dropping)})
     with pytest.raises(TransientTranslationError, match="returned 2 segments for 3 sent"):
@@ -373,3 +376,81 @@ def test_lost_segment_fails_the_batch_rather_than_misalign(tmp_path):
 def test_a_bare_string_is_not_a_batch(engine):
     with pytest.raises(TranslationError, match="sequence of texts"):
         engine.translate("Hej", source="da", target="nb")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ batch = alone
+
+
+def test_deformatter_matches_apertium_deshtml():
+    """Our stream for each segment is the one ``apertium-deshtml`` writes for ``<p>`` + segment
+    (its old wrapping), so translations did not change, only the leaks between segments went.
+    One deshtml process: a NUL in its input starts a new document (which it opens with ``.[]``)."""
+    deshtml = shutil.which("apertium-deshtml")
+    assert deshtml is not None
+    texts = [
+        *batch_segments(),
+        *(text for texts in BATCHES.values() for text in texts.values() if text.strip()),
+        'x <g id="1">y</g>. <g id="2"><x id="3"/></g>!',
+        "a  b\tc\nd [x] \\y ^z$ {q} / e@f",
+    ]
+    document = "\0".join(f'<p id="syn-{n}">{_old_prepare(text.strip())}</p>' for n, text in enumerate(texts))
+    output = subprocess.run([deshtml], input=document.encode(), capture_output=True, check=True).stdout
+    theirs = re.split(r"\.\[\](?=\[<p id=\"syn-[0-9]+\">)", output.decode())
+    assert theirs[0] == ""
+    ours = [_deformat(n, text.strip()).removesuffix("\0") for n, text in enumerate(texts)]
+    assert theirs[1:] == ours
+
+
+def _old_prepare(body: str) -> str:
+    """How the engine sent a segment to ``apertium -f html`` before it deformatted segments itself."""
+    parts = []
+    for token in tokenize(body):
+        if token.kind == "text":
+            text = escape(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", token.value))
+            parts.append(text.replace("#", "&#35;").replace("*", "&#42;").replace("@", "&#64;"))
+        else:
+            parts.append(canonical([token]))
+    return "".join(parts)
+
+
+@pytest.fixture(scope="module")
+def alone(engine) -> dict[str, Any]:
+    data = alone_outputs()
+    for target in PAIRS:
+        if data["versions"][target] != engine.version("da", target):
+            pytest.fail(
+                f"tests/fixtures/translations/apertium_alone.json was made with "
+                f"{data['versions'][target]}, installed is {engine.version('da', target)}: "
+                "regenerate it with `python -m bench apertium --regenerate`"
+            )
+    return data
+
+
+@pytest.mark.parametrize("target", PAIRS)
+def test_a_batch_of_542_translates_every_segment_as_if_alone(engine, alone, target):
+    """Each segment of one batch (one process) equals its translation alone (one process each,
+    recorded in the fixture); the old HTML wrapping differed on dozens ("De bor der." → "De
+    borene det." after a sentence ending in ".")."""
+    segments = batch_segments()
+    outputs = engine.translate(segments, source="da", target=target)
+    got = [[o.text, [f.message for f in o.flags]] for o in outputs]
+    differences = [
+        (source, batch, single)
+        for source, batch, single in zip(segments, got, alone["outputs"][target], strict=True)
+        if batch != single
+    ]
+    assert differences == []
+    # Placeholders came through every one of them.
+    for source, output in zip(segments, outputs, strict=True):
+        assert ('<g id="1">' in source) == ('<g id="1">' in output.text), (source, output.text)
+        assert ('<x id="2"/>' in source) == ('<x id="2"/>' in output.text), (source, output.text)
+
+
+@pytest.mark.parametrize("target", PAIRS)
+def test_segments_that_leaked_before_are_translated_as_alone_now(engine, target):
+    """Checked live, one process per segment. Under the old HTML wrapping "De bor der." came back
+    "De borene som." (nb) and "Dei bora som." (nn) in this batch."""
+    texts = ["Vi har mange køer.", "De bor der.", "Hunden gør, når nogen kommer.", "Han siger det."]
+    batch = engine.translate(texts, source="da", target=target)
+    singles = [engine.translate([text], source="da", target=target)[0] for text in texts]
+    assert batch == singles
