@@ -23,9 +23,8 @@ PAIRS = ("nb", "nn", "sv")
 
 
 def _lines(path: Path) -> list[str]:
-    return [
-        line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
-    ]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
 
 
 def references(target: str) -> list[tuple[str, str]]:
