@@ -44,7 +44,7 @@ from syndication.errors import (
     TranslationError,
 )
 from syndication.models import EngineOutput, QAFlag
-from syndication.segments.markup import Token, canonical, tokenize
+from syndication.segments.markup import Token, canonical, plain_text, tokenize
 
 # ISO 639-3 (Apertium's mode names) → BCP 47. Codes without a two-letter form stay as they are.
 _BCP47 = {
@@ -161,11 +161,14 @@ class ApertiumEngine:
             mode = self._mode(source, target)
             translated = self._run(mode, list(unique), target)
             for index, lead, body, trail in pending:
-                text, flags = translated[unique[body]]
-                outputs[index] = EngineOutput(lead + text + trail, flags)
+                text, flags, confidence = translated[unique[body]]
+                # Without marks (``mark_unknown = false``) there is nothing to judge by.
+                outputs[index] = EngineOutput(
+                    lead + text + trail, flags, confidence if self.mark_unknown else None
+                )
         return [output if output is not None else EngineOutput("") for output in outputs]
 
-    def _run(self, mode: str, bodies: list[str], target: str) -> list[tuple[str, tuple[QAFlag, ...]]]:
+    def _run(self, mode: str, bodies: list[str], target: str) -> list[tuple[str, tuple[QAFlag, ...], float]]:
         stream = "".join(_deformat(n, body) for n, body in enumerate(bodies))
         command = [self.binary, "-f", "none", "-z", *([] if self.mark_unknown else ["-u"]), mode]
         raw = self._call(command, stream.encode("utf-8"), timeout=self.timeout, what=mode, lang=target)
@@ -178,7 +181,47 @@ class ApertiumEngine:
                 f"output begins {output[:200]!r}",
                 lang=target,
             )
-        return [_finish(text, body, mode) for (_, text), body in zip(found, bodies, strict=True)]
+        finished = [_finish(text, body, mode) for (_, text), body in zip(found, bodies, strict=True)]
+        foreign = self._foreign_words(mode, [(text, marked) for text, _, _, marked in finished], bodies)
+        results = []
+        for n, ((text, flags, marks, _), body) in enumerate(zip(finished, bodies, strict=True)):
+            confidence = confidence_from_marks(
+                _word_count(body),
+                unknown=marks["*"],
+                generation=marks["#"],
+                untranslated=marks["@"],
+                foreign=foreign[n] if foreign is not None else 0,
+            )
+            results.append((text, flags, confidence))
+        return results
+
+    def _foreign_words(
+        self, mode: str, texts: list[tuple[str, set[str]]], sources: list[str]
+    ) -> list[int] | None:
+        """Per text, how many of its words the target language's own analyser does not know
+        (Danish left as it was, "drikkevand" in Swedish), names from the source and words Apertium
+        marked itself excepted: one
+        ``lt-proc`` process for the batch, with the analyser of the reverse pair. ``None`` when
+        that analyser is not installed or fails; the confidence then rests on the marks alone."""
+        analyser = _target_analyser(mode)
+        lt_proc = shutil.which("lt-proc")
+        if analyser is None or lt_proc is None or not texts:
+            return None
+        stream = "".join(_stream_escape(plain_text(text)) + "\0" for text, _ in texts)
+        command = [lt_proc, "-z", "-w", str(analyser)]
+        try:
+            raw = self._call(command, stream.encode("utf-8"), timeout=self.timeout, what=f"{mode} check")
+        except TranslationError:
+            return None
+        chunks = raw.decode("utf-8", "replace").split("\0")
+        if len(chunks) < len(texts):
+            return None
+        counts = []
+        for chunk, source, (_, marked) in zip(chunks, sources, texts, strict=False):
+            names = marked | _names(source)
+            unknown = [w for w in _UNKNOWN_RE.findall(chunk) if _counts_as_word(w) and w not in names]
+            counts.append(len(unknown))
+        return counts
 
     def _call(
         self, command: list[str], data: bytes, *, timeout: float, what: str, lang: str | None = None
@@ -312,12 +355,17 @@ def _reformat(chunk: str) -> tuple[int | None, str]:
     return int(match.group(1)), match.group(2)
 
 
-def _finish(raw: str, source: str, mode: str) -> tuple[str, tuple[QAFlag, ...]]:
-    """Strip Apertium's marks from one output segment; report the marked words."""
+def _finish(raw: str, source: str, mode: str) -> tuple[str, tuple[QAFlag, ...], dict[str, int], set[str]]:
+    """Strip Apertium's marks from one output segment; report the marked words and their counts."""
     marked: dict[str, list[str]] = {"*": [], "#": [], "@": []}
+    counts = {"*": 0, "#": 0, "@": 0}
+
+    names = _names(source)
 
     def unmark(match: re.Match[str]) -> str:
         word = match.group(2).strip(_WORD_EDGE)
+        if _counts_as_word(word) and word not in names:
+            counts[match.group(1)] += 1
         if word and word not in marked[match.group(1)]:
             marked[match.group(1)].append(word)
         return match.group(2)
@@ -325,9 +373,72 @@ def _finish(raw: str, source: str, mode: str) -> tuple[str, tuple[QAFlag, ...]]:
     tokens = _reattach(tokenize(_MARK_RE.sub(unmark, raw)), tokenize(source))
     text = canonical(tokens)
     details = [f"{_MARK_MEANING[mark]}: {', '.join(words)}" for mark, words in marked.items() if words]
+    words = {word for found in marked.values() for word in found}
     if not details:
-        return text, ()
-    return text, (QAFlag("unknown_words", f"apertium {mode} " + "; ".join(details)),)
+        return text, (), counts, words
+    return text, (QAFlag("unknown_words", f"apertium {mode} " + "; ".join(details)),), counts, words
+
+
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+# lt-proc -w writes an unknown word as "^koldt/*koldt$".
+_UNKNOWN_RE = re.compile(r"\^([^/$]*)/\*")
+
+
+def _names(markup: str) -> set[str]:
+    """Capitalised words of a source after its first word: names, rightly left as they are."""
+    return {word for word in _WORD_RE.findall(plain_text(markup))[1:] if word[:1].isupper()}
+
+
+def _counts_as_word(word: str) -> bool:
+    """Whether a marked word weighs on the confidence: units and abbreviations ("kr", "m/s")
+    are left as they are without harm."""
+    return _WORD_RE.fullmatch(word) is not None and len(word) >= 3
+
+
+def _word_count(markup: str) -> int:
+    return sum(
+        1 for token in tokenize(markup) if token.kind == "text" for _ in _WORD_RE.finditer(token.value)
+    )
+
+
+def confidence_from_marks(
+    words: int, *, unknown: int, generation: int, untranslated: int, foreign: int = 0
+) -> float:
+    """Apertium's confidence in one segment, in [0, 1], from the words it marked and the words the
+    target language's analyser does not know.
+
+    An unknown word (``*``) and a word without a bilingual entry (``@``) are left in Danish; a
+    generation error (``#``) leaves a lemma the reader cannot use; a ``foreign`` word came out
+    unmarked but is not a word of the target language (Danish spelling kept, a bad compound). Each
+    costs its share of the segment's words (a generation error twice, a foreign word a little
+    less than a marked one, as some are just compounds the analyser lacks); the result is squared,
+    because one Danish word in a short sentence already spoils it for a reader. Measured against
+    sentence chrF in docs/benchmarks.md.
+    """
+    if words <= 0:
+        return 1.0 if not (unknown or generation or untranslated or foreign) else 0.0
+    share = (unknown + untranslated + 2 * generation + FOREIGN_WEIGHT * foreign) / words
+    return round(max(0.0, 1.0 - share) ** 2, 4)
+
+
+FOREIGN_WEIGHT = 0.75
+
+
+def _target_analyser(mode: str) -> Path | None:
+    """The morphological analyser of the mode's target language: the first ``automorf.bin`` of the
+    reverse mode (``nob-dan`` for ``dan-nob``), when that pair is installed."""
+    source, _, target = mode.partition("-")
+    datadirs = (os.environ.get("APERTIUM_DATADIR"), "/usr/share/apertium", "/usr/local/share/apertium")
+    for datadir in filter(None, datadirs):
+        path = Path(datadir) / "modes" / f"{target}-{source}.mode"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        match = re.search(r"lt-proc[^|]*?'?([^'\s|]+automorf\.bin)", text)
+        if match and Path(match.group(1)).is_file():
+            return Path(match.group(1))
+    return None
 
 
 def _reattach(tokens: list[Token], source: list[Token]) -> list[Token]:

@@ -27,7 +27,12 @@ from syndication.models import EngineOutput, QAFlag
 from syndication.registry import ENGINE_GROUP, load
 from syndication.segments import join, placeholder_problems, split
 from syndication.segments.markup import canonical, escape, tokenize
-from syndication.translations.apertium import ApertiumEngine, _deformat, _reattach
+from syndication.translations.apertium import (
+    ApertiumEngine,
+    _deformat,
+    _reattach,
+    confidence_from_marks,
+)
 from tests.translations.corpus import PAIRS, alone_outputs, batch_segments
 
 APERTIUM = shutil.which("apertium")
@@ -186,7 +191,7 @@ def batch(engine) -> dict[str, dict[str, EngineOutput]]:
 )
 def test_link_and_emphasis_come_back_around_the_right_words(batch, target, translated, html):
     output = batch[target]["link"]
-    assert output == EngineOutput(translated)
+    assert output == EngineOutput(translated, confidence=1.0)
     assert join(LINKED, {"b1": output.text}).html == html
 
 
@@ -223,6 +228,7 @@ def test_unknown_words_are_flagged_and_unmarked(batch):
     assert batch["nb"]["unknown"] == EngineOutput(
         "Han kjøpte en snuffelupagus i går.",
         (QAFlag("unknown_words", "apertium dan-nob unknown: snuffelupagus"),),
+        confidence=round((1 - 1 / 6) ** 2, 4),  # one unknown word of six
     )
 
 
@@ -234,13 +240,15 @@ def test_without_marks_there_are_no_flags():
 
 
 def test_literal_star_hash_and_at_are_text_not_marks(batch):
-    assert batch["nb"]["stars"] == EngineOutput("Pris er 5 * 3 kr.")
-    assert batch["nb"]["hash"] == EngineOutput("Følg #nettverk på noten *nå*")
+    assert batch["nb"]["stars"] == EngineOutput("Pris er 5 * 3 kr.", confidence=1.0)
+    assert batch["nb"]["hash"] == EngineOutput("Følg #nettverk på noten *nå*", confidence=1.0)
 
 
 def test_entities_and_danish_letters(batch):
-    assert batch["nb"]["entities"] == EngineOutput(
-        "Vi solgte salt &amp; pepper, og 2 &lt; 3 – blåbærgrøt med fløte i Århus."
+    entities = batch["nb"]["entities"]
+    assert (entities.text, entities.flags) == (
+        "Vi solgte salt &amp; pepper, og 2 &lt; 3 – blåbærgrøt med fløte i Århus.",
+        (),
     )
 
 
@@ -281,7 +289,8 @@ def test_a_batch_of_200_is_one_process_and_stays_aligned(logged):
 def test_a_5000_character_sentence(batch):
     assert len(LONG) > 5000
     assert batch["nb"]["long"] == EngineOutput(
-        " ".join(["Jeg har en stor hund og en lille kat som bor i huset ved søet"] * 80) + "."
+        " ".join(["Jeg har en stor hund og en lille kat som bor i huset ved søet"] * 80) + ".",
+        confidence=1.0,
     )
 
 
@@ -454,3 +463,41 @@ def test_segments_that_leaked_before_are_translated_as_alone_now(engine, target)
     batch = engine.translate(texts, source="da", target=target)
     singles = [engine.translate([text], source="da", target=target)[0] for text in texts]
     assert batch == singles
+
+
+# ------------------------------------------------------------------------------ confidence
+
+
+def test_confidence_falls_with_unknown_and_foreign_words(engine):
+    """Marked words (``*``) and words the target language's analyser does not know (Danish left
+    as it was: "cykeltur" in Swedish, unmarked by Apertium) lower the confidence; names from the
+    source and units do not."""
+    clean, unknown, foreign, names = engine.translate(
+        [
+            "Vi har mange køer på gården.",
+            "Han købte en snuffelupagus i går.",
+            "Vi skal på cykeltur langs fjorden.",
+            "Følg os på Facebook, det koster 20 kr.",
+        ],
+        source="da",
+        target="sv",
+    )
+    assert clean.confidence == 1.0
+    assert unknown.confidence == round((1 - 1 / 6) ** 2, 4)
+    assert (foreign.text, foreign.flags) == ("Vi ska på cykeltur längs fjorden.", ())
+    assert foreign.confidence == round((1 - 0.75 / 6) ** 2, 4)
+    assert names.confidence == 1.0
+
+
+def test_confidence_formula():
+    assert confidence_from_marks(10, unknown=0, generation=0, untranslated=0) == 1.0
+    assert confidence_from_marks(10, unknown=1, generation=0, untranslated=1) == 0.64
+    assert confidence_from_marks(10, unknown=0, generation=1, untranslated=0) == 0.64
+    assert confidence_from_marks(4, unknown=0, generation=0, untranslated=0, foreign=4) == 0.0625
+    assert confidence_from_marks(2, unknown=3, generation=0, untranslated=0) == 0.0
+    assert confidence_from_marks(0, unknown=0, generation=0, untranslated=0) == 1.0
+
+
+def test_without_marks_there_is_no_confidence():
+    quiet = ApertiumEngine({"mark_unknown": False})
+    assert quiet.translate(["Hej verden"], source="da", target="nb")[0].confidence is None
