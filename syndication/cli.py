@@ -680,6 +680,7 @@ def _mount_optional() -> None:
         ("syndication.feeds.cli", "feeds"),
         ("syndication.posts_cli", "posts"),
         ("syndication.deliveries.cli", "deliveries"),
+        ("syndication.translations.evaluate", "evaluate_command"),
     ):
         try:
             module = importlib.import_module(module_name)
