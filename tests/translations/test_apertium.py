@@ -430,7 +430,7 @@ def alone(engine) -> dict[str, Any]:
             pytest.fail(
                 f"tests/fixtures/translations/apertium_alone.json was made with "
                 f"{data['versions'][target]}, installed is {engine.version('da', target)}: "
-                "regenerate it with `python -m bench apertium --regenerate`"
+                "regenerate it with `APERTIUM_BENCH_REGENERATE=1 python -m bench apertium`"
             )
     return data
 
