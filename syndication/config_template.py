@@ -63,7 +63,8 @@ targets = ["nb", "sv"]    # BCP 47: nb, nn, sv, en, de … (never "no")
 # engines = {{ sv = "argos" }}
 # default_engine = "argos"
 # glossary = "config/glossary.csv"   # the default, read when the file exists; "" for none
-# Segments whose engine confidence (0-1) is below this get the low_confidence QA flag:
+# Segments whose engine confidence (0-1) is below this get the low_confidence QA flag (default 0:
+# off; check with `syndicate evaluate` that the confidence means something for your engine first):
 # low_confidence = 0.5
 # low_confidence_by_lang = {{ sv = 0.6 }}
 

@@ -141,9 +141,10 @@ class TranslationSettings(_Model):
     for every other language (English directly, the rest through English)."""
     glossary: str | None = None
     # Confidence per segment (issue 12).
-    low_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    low_confidence: float = Field(0.0, ge=0.0, le=1.0)
     """A machine segment whose engine confidence is below this gets the ``low_confidence`` QA flag
-    (so its item is never auto-approved); 0 turns the flag off."""
+    (so its item is never auto-approved). 0, the default, turns the flag off: set it per language
+    once ``syndicate evaluate`` shows the engine's confidence follows quality there."""
     low_confidence_by_lang: dict[str, float] = Field(default_factory=dict)
     """Per target language thresholds that replace ``low_confidence`` (``{ sv = 0.6 }``)."""
 

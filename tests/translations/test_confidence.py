@@ -45,7 +45,10 @@ def codes(segment: TranslatedSegment) -> list[str]:
 
 
 def test_confidence_is_stored_flagged_below_the_threshold_and_exported(make_ctx):
-    config = configure(make_ctx(auto_approve=False), translation="low_confidence_by_lang = { sv = 0.9 }")
+    config = configure(
+        make_ctx(auto_approve=False),
+        translation="low_confidence = 0.5\nlow_confidence_by_lang = { sv = 0.9 }",
+    )
     ctx = RunContext.open(config)
     summary = pipeline.syndicate(ctx)
     assert summary.translations_failed == 0, summary.errors

@@ -455,7 +455,7 @@ def test_item_page_shows_a_confidence_bar_per_machine_segment(env: Env, client):
         r'<meter min="0" max="1" low="([0-9.]+)" high="0.8" optimum="1" value="([0-9.]+)">', page
     )
     assert sorted(float(value) for _, value in bars) == sorted(confidences)
-    assert {float(low) for low, _ in bars} == {0.5}  # the language's low_confidence threshold
+    assert {float(low) for low, _ in bars} == {0.0}  # the language's low_confidence threshold (off)
 
 
 def test_queue_can_list_the_weakest_items_first(env: Env, client):
