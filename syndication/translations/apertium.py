@@ -9,7 +9,9 @@ deformats each segment itself, into Apertium's stream format exactly as ``aperti
 (placeholders and character references become superblanks that carry the spaces around them; a
 hidden period ends the segment), and ends every segment with a NUL. In null-flush mode (``-z``)
 every program of the pipeline flushes and resets at a NUL, so no state (constraint-grammar
-window, tagger history, transfer buffer) crosses from one segment into the next. Each segment
+window, transfer buffer) crosses from one segment into the next; the one program that keeps
+state anyway, Apertium 3.8's HMM tagger, is restarted per segment inside the same pipeline
+(``_isolating_datadir``). Each segment
 also carries its number in a leading superblank; the output must hold exactly the numbers sent,
 in order, or the batch fails rather than misalign translations.
 
@@ -32,6 +34,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -170,7 +173,14 @@ class ApertiumEngine:
 
     def _run(self, mode: str, bodies: list[str], target: str) -> list[tuple[str, tuple[QAFlag, ...], float]]:
         stream = "".join(_deformat(n, body) for n, body in enumerate(bodies))
-        command = [self.binary, "-f", "none", "-z", *([] if self.mark_unknown else ["-u"]), mode]
+        datadir = _isolating_datadir(mode)
+        command = [
+            self.binary,
+            *([] if datadir is None else ["-d", str(datadir)]),
+            *["-f", "none", "-z"],
+            *([] if self.mark_unknown else ["-u"]),
+            mode,
+        ]
         raw = self._call(command, stream.encode("utf-8"), timeout=self.timeout, what=mode, lang=target)
         output = raw.decode("utf-8", "replace")
         found = [_reformat(chunk) for chunk in output.split("\0") if chunk.strip()]
@@ -422,6 +432,69 @@ def confidence_from_marks(
 
 
 FOREIGN_WEIGHT = 0.75
+
+
+# Runs apertium-tagger afresh for every NUL-terminated segment (see _isolating_datadir).
+_TAGGER_EACH = """#!/bin/bash
+# Written by syndication: apertium-tagger once per NUL-terminated segment.
+while IFS= read -r -d '' segment || [ -n "$segment" ]; do
+  printf '%s' "$segment" | apertium-tagger "$@"
+  printf '\\0'
+done
+"""
+_TAGGER_RE = re.compile(r"(?<![\w/-])apertium-tagger(?=\s)")
+
+
+def _installed_mode_file(mode: str) -> Path | None:
+    datadirs = (os.environ.get("APERTIUM_DATADIR"), "/usr/share/apertium", "/usr/local/share/apertium")
+    for datadir in filter(None, datadirs):
+        path = Path(datadir) / "modes" / f"{mode}.mode"
+        if path.is_file():
+            return path
+    return None
+
+
+def _isolating_datadir(mode: str) -> Path | None:
+    """A data folder whose ``<mode>.mode`` is the installed one with ``apertium-tagger`` run once
+    per segment; ``None`` (use the installed mode) when the mode has no tagger.
+
+    Null-flush mode resets every program of the pipeline at a NUL except the HMM tagger: in
+    Apertium 3.8 a word whose ambiguity class the tagger was not trained on makes
+    ``find_similar_ambiguity_class`` overwrite the tagger's open class (it assigns through a
+    reference), which changes how every later word in the process is tagged. In one batch, a
+    segment after "... om måneden." came out differently than alone ("vann" for "vand"). The
+    tagger is small (a 100 kB model, ~10 ms a start), so restarting it per segment keeps the
+    batch one pipeline — the transducers and grammars load once — with every segment tagged as
+    if alone. Written once per mode content under the temporary folder, atomically."""
+    source = _installed_mode_file(mode)
+    if source is None:
+        return None
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if not _TAGGER_RE.search(text):
+        return None
+    digest = hashlib.sha256((text + _TAGGER_EACH).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"syndication-apertium-{os.getuid()}" / digest
+    target = folder / "modes" / f"{mode}.mode"
+    if target.is_file():
+        return folder
+    script = folder / "tagger-each"
+    try:
+        (folder / "modes").mkdir(parents=True, exist_ok=True)
+        _write_atomically(script, _TAGGER_EACH, mode=0o755)
+        _write_atomically(target, _TAGGER_RE.sub(lambda _: f"'{script}'", text), mode=0o644)
+    except OSError:
+        return None
+    return folder
+
+
+def _write_atomically(path: Path, text: str, *, mode: int) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.chmod(mode)
+    os.replace(temporary, path)
 
 
 def _target_analyser(mode: str) -> Path | None:

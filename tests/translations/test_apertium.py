@@ -280,7 +280,10 @@ def test_a_batch_of_200_is_one_process_and_stays_aligned(logged):
     engine, log = logged
     texts = [f'Afsnit {n} handler om <g id="1">netværk</g> nummer {n}.' for n in range(200)]
     outputs = engine.translate(texts, source="da", target="nb")
-    assert translations(log) == ["-f none -z dan-nob"]
+    [call] = translations(
+        log
+    )  # one apertium pipeline; its tagger restarts per segment (see _isolating_datadir)
+    assert call.startswith("-d ") and call.endswith(" -f none -z dan-nob")
     assert [o.text for o in outputs] == [
         f'Avsnitt {n} handler om <g id="1">nettverk</g> nummer {n}.' for n in range(200)
     ]
@@ -458,8 +461,18 @@ def test_a_batch_of_542_translates_every_segment_as_if_alone(engine, alone, targ
 @pytest.mark.parametrize("target", PAIRS)
 def test_segments_that_leaked_before_are_translated_as_alone_now(engine, target):
     """Checked live, one process per segment. Under the old HTML wrapping "De bor der." came back
-    "De borene som." (nb) and "Dei bora som." (nn) in this batch."""
-    texts = ["Vi har mange køer.", "De bor der.", "Hunden gør, når nogen kommer.", "Han siger det."]
+    "De borene som." (nb) and "Dei bora som." (nn) in this batch; with null flushing alone (one
+    tagger for the batch) "Husk solcreme og vand." came back "Husk solkrem og vann." (nb)."""
+    texts = [
+        "Vi har mange køer.",
+        "De bor der.",
+        "Hunden gør, når nogen kommer.",
+        "Han siger det.",
+        # The tagger's state: "om" has an ambiguity class the tagger was not trained on, which
+        # changed its open class for the rest of the process ("vann" for "vand" below).
+        "Vi mødes en gang om måneden.",
+        "Husk solcreme og vand.",
+    ]
     batch = engine.translate(texts, source="da", target=target)
     singles = [engine.translate([text], source="da", target=target)[0] for text in texts]
     assert batch == singles
