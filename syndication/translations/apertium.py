@@ -34,6 +34,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -434,13 +435,10 @@ def confidence_from_marks(
 FOREIGN_WEIGHT = 0.75
 
 
-# Runs apertium-tagger afresh for every NUL-terminated segment (see _isolating_datadir).
-_TAGGER_EACH = """#!/bin/bash
-# Written by syndication: apertium-tagger once per NUL-terminated segment.
-while IFS= read -r -d '' segment || [ -n "$segment" ]; do
-  printf '%s' "$segment" | apertium-tagger "$@"
-  printf '\\0'
-done
+# The tagger's stand-in: a fresh tagger after every segment that changed its state.
+_TAGGER_EACH = """#!/bin/sh
+# Written by syndication: apertium-tagger, restarted after a segment that changed its state.
+exec '{python}' '{guard}' "$@"
 """
 _TAGGER_RE = re.compile(r"(?<![\w/-])apertium-tagger(?=\s)")
 
@@ -463,9 +461,10 @@ def _isolating_datadir(mode: str) -> Path | None:
     ``find_similar_ambiguity_class`` overwrite the tagger's open class (it assigns through a
     reference), which changes how every later word in the process is tagged. In one batch, a
     segment after "... om måneden." came out differently than alone ("vann" for "vand"). The
-    tagger is small (a 100 kB model, ~10 ms a start), so restarting it per segment keeps the
-    batch one pipeline — the transducers and grammars load once — with every segment tagged as
-    if alone. Written once per mode content under the temporary folder, atomically."""
+    mode's tagger is replaced by ``apertium_tagger_guard``, which starts a fresh tagger after a
+    segment that changed its state (~10 ms, rarely needed), so the batch stays one pipeline — the
+    transducers and grammars load once — with every segment tagged as if alone. Written once per
+    mode content under the temporary folder, atomically."""
     source = _installed_mode_file(mode)
     if source is None:
         return None
@@ -475,7 +474,9 @@ def _isolating_datadir(mode: str) -> Path | None:
         return None
     if not _TAGGER_RE.search(text):
         return None
-    digest = hashlib.sha256((text + _TAGGER_EACH).encode()).hexdigest()[:16]
+    guard = Path(__file__).with_name("apertium_tagger_guard.py")
+    wrapper = _TAGGER_EACH.format(python=sys.executable, guard=guard)
+    digest = hashlib.sha256((text + wrapper + guard.read_bytes().hex()).encode()).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / f"syndication-apertium-{os.getuid()}" / digest
     target = folder / "modes" / f"{mode}.mode"
     if target.is_file():
@@ -483,7 +484,7 @@ def _isolating_datadir(mode: str) -> Path | None:
     script = folder / "tagger-each"
     try:
         (folder / "modes").mkdir(parents=True, exist_ok=True)
-        _write_atomically(script, _TAGGER_EACH, mode=0o755)
+        _write_atomically(script, wrapper, mode=0o755)
         _write_atomically(target, _TAGGER_RE.sub(lambda _: f"'{script}'", text), mode=0o644)
     except OSError:
         return None
