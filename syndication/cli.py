@@ -483,15 +483,24 @@ def _selected(
     show_default=True,
     help="Items in this state (a typo would otherwise list nothing).",
 )
+@click.option(
+    "--sort",
+    type=click.Choice(["newest", "weakest"]),
+    default="newest",
+    show_default=True,
+    help="weakest: lowest engine confidence of an open segment first.",
+)
 @json_option
-def review_list(config: Path | None, lang: str | None, feed: str | None, state: str, as_json: bool) -> None:
-    """Items awaiting review (newest first)."""
+def review_list(
+    config: Path | None, lang: str | None, feed: str | None, state: str, sort: str, as_json: bool
+) -> None:
+    """Items awaiting review (newest first, or weakest first)."""
     from dataclasses import asdict
 
     from syndication.review import list_items
 
     with open_context(config) as ctx, ctx.store.session() as session:
-        items = list_items(session, status=None if state == "all" else state, lang=lang, feed=feed)
+        items = list_items(session, status=None if state == "all" else state, lang=lang, feed=feed, sort=sort)
     if as_json:
         echo_json([asdict(item) for item in items])
         return
@@ -499,6 +508,8 @@ def review_list(config: Path | None, lang: str | None, feed: str | None, state: 
         click.echo("nothing to review")
     for item in items:
         flags = f", {item.flagged_segments} flagged" if item.flagged_segments else ""
+        if item.min_confidence is not None:
+            flags += f", confidence ≥ {item.min_confidence:.2f}"
         click.echo(
             f"post {item.post_id:<4} {item.lang:<3} {item.status:<19} "
             f"{item.open_segments}/{item.segments} open{flags}  {item.title}  <{item.url}>"
@@ -547,6 +558,8 @@ def review_show(config: Path | None, post: str, lang: str, width: int | None, as
             click.echo(
                 f"{label} {left[i] if i < len(left) else '':<{col}} │ {right[i] if i < len(right) else ''}"
             )
+        if seg.confidence is not None and seg.state != "approved":
+            click.echo(f"{'':9}   confidence {seg.confidence:.2f}")
         for flag in seg.flags:
             click.echo(f"{'':9}   ⚑ {flag['code']}: {flag['message']}")
         if seg.previous_source:
@@ -721,6 +734,7 @@ def _mount_optional() -> None:
         ("syndication.feeds.cli", "feeds"),
         ("syndication.posts_cli", "posts"),
         ("syndication.deliveries.cli", "deliveries"),
+        ("syndication.translations.evaluate", "evaluate_command"),
     ):
         try:
             module = importlib.import_module(module_name)

@@ -67,6 +67,10 @@ targets = ["nb", "sv"]    # BCP 47: nb, nn, sv, en, de … (never "no")
 # engines = {{ sv = "argos" }}
 # default_engine = "argos"
 # glossary = "config/glossary.csv"   # the default, read when the file exists; "" for none
+# Segments whose engine confidence (0-1) is below this get the low_confidence QA flag (default 0:
+# off; check with `syndicate evaluate` that the confidence means something for your engine first):
+# low_confidence = 0.5
+# low_confidence_by_lang = {{ sv = 0.6 }}
 
 [engines.apertium]
 type = "apertium"         # Debian: apt-get install apertium apertium-dan-nor apertium-swe-dan
@@ -80,6 +84,7 @@ type = "apertium"         # Debian: apt-get install apertium apertium-dan-nor ap
 # Languages whose machine translations go out without an editor. Segments with QA flags are
 # never auto-approved.
 auto_approve = []
+# auto_approve_min_confidence = 0.8   # and only when every machine segment is at least this sure
 
 [channels.outbox]
 type = "outbox"

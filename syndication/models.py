@@ -153,6 +153,8 @@ class EngineOutput:
 
     text: str
     flags: tuple[QAFlag, ...] = ()
+    confidence: float | None = None
+    """How far the engine trusts this translation, in [0, 1]; ``None`` when it cannot say."""
 
 
 # ---------------------------------------------------------------------------------------- delivery

@@ -138,6 +138,9 @@ class ChannelSettings(_Model):
 class ReviewSettings(_Model):
     auto_approve: list[str] = Field(default_factory=list)
     """Languages whose machine translations are approved without an editor (QA-flagged ones never)."""
+    auto_approve_min_confidence: float = Field(0.0, ge=0.0, le=1.0)
+    """Auto-approve an item only when every machine segment's engine confidence is at least this
+    (segments whose engine cannot say, and human or carried-over ones, do not hold it back)."""
 
 
 class TranslationSettings(_Model):
@@ -149,6 +152,24 @@ class TranslationSettings(_Model):
     """Unset: ``apertium`` for nb, nn and sv from Danish (rule-based, close languages), ``argos``
     for every other language (English directly, the rest through English)."""
     glossary: str | None = None
+    # Confidence per segment (issue 12).
+    low_confidence: float = Field(0.0, ge=0.0, le=1.0)
+    """A machine segment whose engine confidence is below this gets the ``low_confidence`` QA flag
+    (so its item is never auto-approved). 0, the default, turns the flag off: set it per language
+    once ``syndicate evaluate`` shows the engine's confidence follows quality there."""
+    low_confidence_by_lang: dict[str, float] = Field(default_factory=dict)
+    """Per target language thresholds that replace ``low_confidence`` (``{ sv = 0.6 }``)."""
+
+    def confidence_threshold(self, lang: str) -> float:
+        return self.low_confidence_by_lang.get(lang, self.low_confidence)
+
+    @field_validator("low_confidence_by_lang")
+    @classmethod
+    def _thresholds(cls, value: dict[str, float]) -> dict[str, float]:
+        for lang, threshold in value.items():
+            if not 0.0 <= threshold <= 1.0:
+                raise ValueError(f"low_confidence_by_lang.{lang} must be between 0 and 1, not {threshold}")
+        return value
 
     @field_validator("targets")
     @classmethod

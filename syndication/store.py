@@ -20,6 +20,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -213,6 +214,8 @@ class TMEntry(Base):
     source: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(Text)
     flags: Mapped[list[Any]] = mapped_column(default=list)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    """The engine's confidence in ``target`` (0-1); ``None`` for human entries or when it cannot say."""
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -259,6 +262,9 @@ class TranslatedSegment(Base):
     """``machine`` (engine output this run), ``memory`` (reused) or ``human`` (an editor's)."""
     tm_id: Mapped[int | None] = mapped_column(ForeignKey("translation_memory.id"))
     flags: Mapped[list[Any]] = mapped_column(default=list)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    """The engine's confidence in the machine output (0-1), kept when an editor changes the text;
+    ``None`` for human translations or engines that cannot say."""
     state: Mapped[str] = mapped_column(String(20), default="open")
     """``open`` (needs review) or ``approved`` (carried over from an approved earlier revision)."""
     previous_source: Mapped[str | None] = mapped_column(Text)

@@ -48,6 +48,9 @@ class QueueItem:
     error: str | None
     extraction_incomplete: bool = False
     """Part of the source could not be read: the item waits for a person (QA ``extraction_incomplete``)."""
+    min_confidence: float | None = None
+    """The engine's lowest confidence among the item's open machine segments (``None``: no engine
+    confidence, or every open segment is an editor's): the "weakest first" queue order."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class SegmentView:
     previous_source: str | None
     version: int
     updated_by: str | None
+    confidence: float | None = None
+    """The engine's confidence in its output (0-1); ``None`` for human translations or engines
+    that cannot say."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
     counts = _segment_counts(session, [t.id for t, *_ in rows])
     items = []
     for translation, post, revision, feed_name, feed_url in rows:
-        total, open_count, flagged = counts.get(translation.id, (0, 0, 0))
+        total, open_count, flagged, weakest = counts.get(translation.id, (0, 0, 0, None))
         items.append(
             QueueItem(
                 translation_id=translation.id,
@@ -143,23 +149,31 @@ def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
                 decided_at=translation.decided_at,
                 error=translation.error,
                 extraction_incomplete=bool(extraction_flags(revision.extraction)),
+                min_confidence=weakest,
             )
         )
     return items
 
 
-def _segment_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int, int]]:
-    """(segments, open, open with QA flags) for the listed items only — never queue-wide."""
-    counts: dict[int, tuple[int, int, int]] = {}
+def _segment_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int, int, float | None]]:
+    """(segments, open, open with QA flags, lowest confidence of the open machine segments) for the
+    listed items only — never queue-wide."""
+    counts: dict[int, tuple[int, int, int, float | None]] = {}
     for start in range(0, len(ids), 500):
-        for tid, flags, state in session.execute(
-            select(TranslatedSegment.translation_id, TranslatedSegment.flags, TranslatedSegment.state).where(
-                TranslatedSegment.translation_id.in_(ids[start : start + 500])
-            )
+        for tid, flags, state, origin, confidence in session.execute(
+            select(
+                TranslatedSegment.translation_id,
+                TranslatedSegment.flags,
+                TranslatedSegment.state,
+                TranslatedSegment.origin,
+                TranslatedSegment.confidence,
+            ).where(TranslatedSegment.translation_id.in_(ids[start : start + 500]))
         ):
-            total, open_count, flagged = counts.get(tid, (0, 0, 0))
+            total, open_count, flagged, weakest = counts.get(tid, (0, 0, 0, None))
             is_open = state == "open"
-            counts[tid] = (total + 1, open_count + is_open, flagged + (is_open and bool(flags)))
+            if is_open and origin != "human" and confidence is not None:
+                weakest = confidence if weakest is None else min(weakest, confidence)
+            counts[tid] = (total + 1, open_count + is_open, flagged + (is_open and bool(flags)), weakest)
     return counts
 
 
@@ -170,9 +184,20 @@ def list_items(
     lang: str | None = None,
     feed: str | None = None,
     current_only: bool = True,
+    sort: str = "newest",
 ) -> list[QueueItem]:
-    """The review queue, newest first."""
-    return _queue_rows(session, status=status, lang=lang, feed=feed, current_only=current_only)
+    """The review queue, newest first; ``sort="weakest"``: lowest engine confidence first (items
+    without one last, newest first among equals)."""
+    if sort not in SORTS:
+        raise ReviewError(f"unknown queue order {sort!r}: use one of {', '.join(SORTS)}")
+    items = _queue_rows(session, status=status, lang=lang, feed=feed, current_only=current_only)
+    if sort == "weakest":
+        # A stable sort keeps the newest-first order among items of equal confidence.
+        items.sort(key=lambda item: (item.min_confidence is None, item.min_confidence or 0.0))
+    return items
+
+
+SORTS = ("newest", "weakest")
 
 
 def _segments(session: Session, translation_id: int) -> list[SegmentView]:
@@ -190,6 +215,7 @@ def _segments(session: Session, translation_id: int) -> list[SegmentView]:
             TranslatedSegment.previous_source,
             TranslatedSegment.version,
             TranslatedSegment.updated_by,
+            TranslatedSegment.confidence,
         )
         .join(TranslatedSegment, TranslatedSegment.segment_id == SegmentRow.id)
         .where(TranslatedSegment.translation_id == translation_id)
@@ -209,9 +235,10 @@ def _segments(session: Session, translation_id: int) -> list[SegmentView]:
             previous_source=previous_source,
             version=version,
             updated_by=updated_by,
+            confidence=None if origin == "human" else confidence,
         )
         for (key, kind, position, source, markup, target, origin, state, flags, previous_source, version,
-             updated_by) in rows
+             updated_by, confidence) in rows
     ]  # fmt: skip
 
 

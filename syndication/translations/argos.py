@@ -21,6 +21,7 @@ folder for one pair (e.g. an OPUS-MT model converted with ``ct2-transformers-con
 from __future__ import annotations
 
 import hashlib
+import math
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,13 @@ from syndication.errors import ConfigError, EngineUnavailableError
 from syndication.models import EngineOutput, QAFlag
 from syndication.translations import argos_packages
 from syndication.translations.argos_packages import PackageInfo
-from syndication.translations.ct2_runtime import Ct2Model, RuntimeOptions, check_keys, default_source_suffix
+from syndication.translations.ct2_runtime import (
+    Ct2Model,
+    RuntimeOptions,
+    check_keys,
+    default_source_suffix,
+    token_log_prob,
+)
 from syndication.translations.inline import (
     ModelText,
     Parsed,
@@ -93,8 +100,9 @@ def _chunks(tokens: list[str], words: list[int], limit: int) -> list[_Chunk]:
 
 def translate_pass(
     model: Ct2Model, texts: Sequence[str], *, source_lang: str
-) -> list[tuple[str, list[QAFlag]]]:
-    """Translate segment markup with one model in one batched call; returns text and flags."""
+) -> list[tuple[str, list[QAFlag], float | None]]:
+    """Translate segment markup with one model in one batched call; returns text, flags and the
+    model's confidence (``None`` for a text with nothing to translate)."""
     parsed: list[Parsed | None] = []
     units: list[list[Unit]] = []
     unit_out: list[list[str]] = []
@@ -144,7 +152,16 @@ def translate_pass(
     need_attention = any(job.model.spans or job.model.stand_ins for job in jobs)
     hypotheses = model.translate(list(unique), attention=need_attention)
 
+    # Per text: summed log-probability and token count over all its sentence pieces.
+    log_probs: list[list[float]] = [[0.0, 0.0] for _ in texts]
     for job in jobs:
+        for chunk in job.chunks:
+            hypothesis = hypotheses[unique[chunk.tokens]]
+            mean = token_log_prob(hypothesis, model.options.length_penalty)
+            if mean is not None:
+                length = len(hypothesis.tokens) + 1
+                log_probs[job.segment][0] += mean * length
+                log_probs[job.segment][1] += length
         outputs = [
             ChunkOutput(
                 source_words=chunk.source_words,
@@ -158,13 +175,15 @@ def translate_pass(
         unit_out[job.segment][job.unit] = markup
         flags[job.segment].extend(placed_flags)
 
-    results: list[tuple[str, list[QAFlag]]] = []
+    results: list[tuple[str, list[QAFlag], float | None]] = []
     for index, text in enumerate(texts):
         done = parsed[index]
+        total, count = log_probs[index]
+        confidence = round(math.exp(total / count), 4) if count else None
         if done is None:
-            results.append((text, []))
+            results.append((text, [], None))
         else:
-            results.append((render(done, units[index], unit_out[index]), _unique(flags[index])))
+            results.append((render(done, units[index], unit_out[index]), _unique(flags[index]), confidence))
     return results
 
 
@@ -173,14 +192,23 @@ def _unique(flags: Sequence[QAFlag]) -> list[QAFlag]:
 
 
 def _run(steps: Sequence[tuple[Ct2Model, str]], texts: Sequence[str]) -> list[EngineOutput]:
+    """Translate through each step (a pivot has two); a text's confidence is the product of its
+    steps' (the geometric-mean token probability of each model, so both must be sure)."""
     current = list(texts)
     flags: list[list[QAFlag]] = [[] for _ in texts]
+    confidence: list[float | None] = [None for _ in texts]
     for model, source_lang in steps:
         results = translate_pass(model, current, source_lang=source_lang)
-        current = [text for text, _ in results]
-        for collected, (_text, found) in zip(flags, results, strict=True):
-            collected.extend(found)
-    return [EngineOutput(text, tuple(_unique(found))) for text, found in zip(current, flags, strict=True)]
+        current = [text for text, _, _ in results]
+        for index, (_text, found, score) in enumerate(results):
+            flags[index].extend(found)
+            if score is not None:
+                previous = confidence[index]
+                confidence[index] = score if previous is None else round(previous * score, 4)
+    return [
+        EngineOutput(text, tuple(_unique(found)), score)
+        for text, found, score in zip(current, flags, confidence, strict=True)
+    ]
 
 
 # ------------------------------------------------------------------------------------ engines

@@ -139,6 +139,18 @@ def check_keys(config: Mapping[str, Any], allowed: Iterable[str], engine: str) -
 class Hypothesis:
     tokens: list[str]
     attention: list[list[float]] | None
+    score: float | None = None
+    """CTranslate2's score: the log-probability of the hypothesis divided by
+    ``length ** length_penalty`` (see :func:`token_log_prob`)."""
+
+
+def token_log_prob(hypothesis: Hypothesis, length_penalty: float) -> float | None:
+    """Mean log-probability per generated token (the end-of-sentence token included), undoing
+    CTranslate2's length normalisation, so segments of any length compare."""
+    if hypothesis.score is None:
+        return None
+    length = len(hypothesis.tokens) + 1
+    return float(hypothesis.score * length**length_penalty / length)
 
 
 _translators: dict[tuple[str, str, str, int, int], Any] = {}
@@ -295,6 +307,7 @@ class Ct2Model:
             min_decoding_length=options.min_decoding_length,
             replace_unknowns=True,
             return_attention=attention,
+            return_scores=True,
         )
         skip = len(self.target_prefix)
         skip_source = len(self.source_prefix)
@@ -308,7 +321,9 @@ class Ct2Model:
                 rows = rows[skip:] if rows is not None and len(rows) > len(tokens) else rows
             if rows is not None and (skip_source or skip_suffix):
                 rows = [row[skip_source : len(row) - skip_suffix] for row in rows]
-            hypotheses.append(Hypothesis(tokens, rows))
+            scores = getattr(result, "scores", None)
+            score = float(scores[0]) if scores else None
+            hypotheses.append(Hypothesis(tokens, rows, score))
         return hypotheses
 
     def _run_batch(self, source: list[list[str]], **kwargs: Any) -> list[Any]:

@@ -10,6 +10,8 @@ A flagged segment is shown in ``syndicate review show`` and is never auto-approv
 ``length_ratio``        the translation is far shorter or longer than the source (short segments
                         are not judged);
 ``glossary_violation``  see :mod:`syndication.translations.glossary`;
+``low_confidence``      the engine's own confidence in the segment is below the language's
+                        threshold (``[translation] low_confidence``);
 engine flags            passed through (Apertium's ``unknown_words``, the Argos engine's
                         ``placeholder_moved`` and ``long_input``);
 placeholder, link and number mismatches are checked by the segmenter's ``placeholder_problems``
@@ -37,6 +39,7 @@ EMPTY_OUTPUT = "empty_output"
 UNTRANSLATED = "untranslated"
 LENGTH_RATIO = "length_ratio"
 EXTRACTION_INCOMPLETE = "extraction_incomplete"
+LOW_CONFIDENCE = "low_confidence"
 
 MIN_RATIO_CHARS = 20
 """Segments shorter than this (without spaces) are not judged on length."""
@@ -178,14 +181,25 @@ def check(
     glossary: Glossary | None = None,
     segment: Segment | None = None,
     ratio_bounds: tuple[float, float] = RATIO_BOUNDS,
+    confidence: float | None = None,
+    min_confidence: float = 0.0,
 ) -> list[QAFlag]:
     """Every QA flag for one segment: ``source`` and ``target`` are segment markup.
 
     ``source`` is the segment as written (before glossary protection), ``target`` the final
     translation (glossary terms restored). ``segment``, when given, is passed to the segmenter's
-    placeholder check (it knows which placeholder is a link).
+    placeholder check (it knows which placeholder is a link). ``confidence`` is the engine's
+    (``None``: it cannot say), flagged when below ``min_confidence``.
     """
     flags: list[QAFlag] = list(engine_flags)
+    if confidence is not None and confidence < min_confidence:
+        flags.append(
+            QAFlag(
+                LOW_CONFIDENCE,
+                f"The engine's confidence is {confidence:.2f}, below {min_confidence:.2f} for {target_lang}: "
+                "read this one closely.",
+            )
+        )
     source_plain = strip_placeholders(source)
     target_plain = strip_placeholders(target)
     if any(ch.isalnum() for ch in source_plain) and not any(ch.isalnum() for ch in target_plain):

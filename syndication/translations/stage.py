@@ -47,6 +47,7 @@ class MachineResult:
     target: str
     flags: list[dict[str, str]] = field(default_factory=list)
     tm_id: int | None = None
+    confidence: float | None = None
 
 
 def flags_json(flags: Iterable[QAFlag]) -> list[dict[str, str]]:
@@ -187,6 +188,7 @@ def run_engine(
     from syndication.translations.qa import check
 
     source_lang = ctx.settings.translation.source_lang
+    threshold = ctx.settings.translation.confidence_threshold(lang)
     glossary = ctx.glossary()
     results: list[MachineResult] = []
     for start in range(0, len(segments), ENGINE_CHUNK):
@@ -219,8 +221,11 @@ def run_engine(
                 engine_flags=output.flags,
                 glossary=glossary,
                 segment=segment,
+                confidence=output.confidence,
+                min_confidence=threshold,
             )
-            results.append(MachineResult(target=target, flags=flags_json(flags)))
+            confidence = None if output.confidence is None else min(1.0, max(0.0, output.confidence))
+            results.append(MachineResult(target=target, flags=flags_json(flags), confidence=confidence))
     return results
 
 
@@ -274,7 +279,7 @@ def translate_language(
         for digest, result in fresh.items():
             old = session.get(TMEntry, replaced[digest]) if digest in replaced else None
             if old is not None:  # forced re-translation: the memory entry is replaced in place
-                old.target, old.flags = result.target, result.flags
+                old.target, old.flags, old.confidence = result.target, result.flags, result.confidence
                 result.tm_id = old.id
         entries = {
             digest: TMEntry(
@@ -286,6 +291,7 @@ def translate_language(
                 source=missing[digest].source,
                 target=result.target,
                 flags=result.flags,
+                confidence=result.confidence,
             )
             for digest, result in fresh.items()
             if digest not in replaced
@@ -349,6 +355,7 @@ def build_translation(
             carried[src.source_hash] = seg
             previous_sources[src.key] = src.source
     flagged = False
+    weakest: float | None = None  # lowest confidence of the segments still open
     all_carried = bool(rows)
     for row in rows:
         summary.segments_total += 1
@@ -357,24 +364,30 @@ def build_translation(
         if digest in carried:
             old = carried[digest]
             target, origin, tm_id, flags, state = old.target, old.origin, old.tm_id, old.flags, "approved"
+            confidence = old.confidence
             summary.segments_reused += 1
         elif digest in human:
             entry = human[digest]
             target, origin, tm_id, flags = entry.target, "human", entry.id, list(entry.flags)
+            confidence = None
             summary.segments_reused += 1
         elif digest in machine:
             entry = machine[digest]
             target, origin, tm_id, flags = entry.target, "memory", entry.id, list(entry.flags)
+            confidence = entry.confidence
             summary.segments_reused += 1
         else:
             result = fresh[digest]
             target, origin, tm_id, flags = result.target, "machine", result.tm_id, result.flags
+            confidence = result.confidence
         if state != "approved":
             all_carried = False
             if previous is not None and previous_sources.get(row.key) not in (None, row.source):
                 previous_source = previous_sources[row.key]
         if flags and state != "approved":
             flagged = True
+        if confidence is not None and state != "approved" and origin != "human":
+            weakest = confidence if weakest is None else min(weakest, confidence)
         session.add(
             TranslatedSegment(
                 translation_id=translation.id,
@@ -384,6 +397,7 @@ def build_translation(
                 origin=origin,
                 tm_id=tm_id,
                 flags=flags,
+                confidence=confidence,
                 state=state,
                 previous_source=previous_source,
             )
@@ -400,7 +414,12 @@ def build_translation(
     incomplete = bool(extraction_flags(revision.extraction if revision is not None else None))
     if not incomplete and previous is not None and all_carried:
         actor, action = "system", "carry_over_approve"
-    elif not incomplete and lang in ctx.settings.review.auto_approve and not flagged:
+    elif (
+        not incomplete
+        and lang in ctx.settings.review.auto_approve
+        and not flagged
+        and (weakest is None or weakest >= ctx.settings.review.auto_approve_min_confidence)
+    ):
         actor, action = "auto-approve", "auto_approve"
     if actor is not None and action is not None:
         translation.status = "approved"

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from syndication.errors import EditConflictError, PlaceholderError, ReviewError, StaleRevisionError
 from syndication.review import approve, edit_segment, list_items, reject
 from syndication.review.actions import flagged_open_segments, source_incomplete
+from syndication.review.queries import SORTS
 from syndication.store import Feed, TranslatedSegment, Translation
 from syndication.web.editor import chips_html, normalize_edit
 from syndication.web.item_page import ItemPage, item_page
@@ -80,10 +81,15 @@ async def queue(request: Request) -> Response:
     status = params.get("state") or "machine_translated"
     if status not in STATES:
         status = "machine_translated"
+    sort = params.get("sort") or "newest"
+    if sort not in SORTS:
+        sort = "newest"
 
     def load() -> dict[str, Any]:
         with state.ctx.store.session() as session:
-            items = list_items(session, status=None if status == "all" else status, lang=lang, feed=feed)
+            items = list_items(
+                session, status=None if status == "all" else status, lang=lang, feed=feed, sort=sort
+            )
             awaiting = list_items(session, status="machine_translated")
             feeds = [name or url for name, url in session.execute(select(Feed.name, Feed.url))]
         per_lang: dict[str, int] = {}
@@ -94,7 +100,7 @@ async def queue(request: Request) -> Response:
 
     data = await run_in_threadpool(load)
     return state.pages.response(
-        request, "queue.html", lang=lang, feed=feed, state=status, states=STATES, **data
+        request, "queue.html", lang=lang, feed=feed, state=status, states=STATES, sort=sort, **data
     )
 
 
@@ -137,6 +143,7 @@ def _item_response(
         comment=comment,
         uses_prefect=state.publisher.uses_prefect,
         deployment=state.publisher.deployment,
+        confidence_low=state.settings.translation.confidence_threshold(page.detail.item.lang),
     )
 
 

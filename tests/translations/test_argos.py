@@ -16,7 +16,7 @@ from syndication.errors import ConfigError, EngineUnavailableError, TranslationE
 from syndication.models import EngineOutput
 from syndication.translations.argos import ArgosEngine, CTranslate2Engine
 from syndication.translations.argos_packages import install_file
-from syndication.translations.ct2_runtime import Ct2Model
+from syndication.translations.ct2_runtime import Ct2Model, Hypothesis, token_log_prob
 from syndication.translations.glossary import parse_glossary, restore
 from syndication.translations.sentences import split_sentences
 from tests.argos_builder import write_model_dir
@@ -470,3 +470,28 @@ def test_no_placeholder_is_ever_lost_on_hostile_input(engine: ArgosEngine) -> No
 def test_placeholder_edge_cases_found_by_fuzzing(engine: ArgosEngine, source: str, expected: str) -> None:
     [out] = engine.translate([source], source="da", target="en")
     assert out.text == expected
+
+
+# ------------------------------------------------------------------------------ confidence
+
+
+def test_confidence_is_the_models_token_probability(engine: ArgosEngine) -> None:
+    """From CTranslate2's hypothesis scores (length normalisation undone): in (0, 1] for every
+    text the model translated, ``None`` where nothing went to the model; a pivot (da→en→de)
+    multiplies its two steps', so it is never above the direct step's."""
+    sources = ["Netværk er guld.", "", "2024 – 12.500", 'Læs <g id="1">mere</g> her. Vi ses.']
+    direct = engine.translate(sources, source="da", target="en")
+    assert [o.confidence is None for o in direct] == [False, True, True, False]
+    for output in (direct[0], direct[3]):
+        assert output.confidence is not None and 0 < output.confidence <= 1
+    [pivot] = engine.translate(["Netværk er guld."], source="da", target="de")
+    assert pivot.confidence is not None and direct[0].confidence is not None
+    assert 0 < pivot.confidence <= direct[0].confidence
+
+
+def test_token_log_prob_undoes_the_length_normalisation() -> None:
+    hypothesis = Hypothesis(tokens=["a", "b", "c"], attention=None, score=-0.5)
+    # score = log P / (4 ** 0.2) with 4 tokens (3 + end of sentence): mean = log P / 4.
+    assert token_log_prob(hypothesis, 0.2) == pytest.approx(-0.5 * 4**0.2 / 4)
+    assert token_log_prob(hypothesis, 1.0) == pytest.approx(-0.5)
+    assert token_log_prob(Hypothesis(["a"], None), 0.2) is None

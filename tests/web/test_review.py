@@ -437,3 +437,45 @@ def test_an_approval_against_an_older_item_version_is_refused_even_from_a_stale_
         approve(session, tid, actor="anna", confirm_flags=True, expected_version=current)
     assert translation(env, tid).status == "approved"
     assert translation(env, tid).version == current + 1
+
+
+def test_item_page_shows_a_confidence_bar_per_machine_segment(env: Env, client):
+    login(client)
+    tid = env.translation_id("sv")
+    with env.ctx.store.session() as session:
+        confidences = [
+            row.confidence
+            for row in session.scalars(
+                select(TranslatedSegment).where(TranslatedSegment.translation_id == tid)
+            )
+        ]
+    assert confidences and None not in confidences
+    page = client.get(f"/items/{tid}").text
+    bars = re.findall(
+        r'<meter min="0" max="1" low="([0-9.]+)" high="0.8" optimum="1" value="([0-9.]+)">', page
+    )
+    assert sorted(float(value) for _, value in bars) == sorted(confidences)
+    assert {float(low) for low, _ in bars} == {0.0}  # the language's low_confidence threshold (off)
+
+
+def test_queue_can_list_the_weakest_items_first(env: Env, client):
+    login(client)
+    nb, sv = env.translation_id("nb"), env.translation_id("sv")
+    with env.ctx.store.session() as session:
+        lowest = {
+            tid: min(
+                row.confidence
+                for row in session.scalars(
+                    select(TranslatedSegment).where(TranslatedSegment.translation_id == tid)
+                )
+                if row.confidence is not None
+            )
+            for tid in (nb, sv)
+        }
+    page = client.get("/", params={"sort": "weakest"}).text
+    assert 'value="weakest" selected' in page
+    weaker, stronger = sorted((nb, sv), key=lambda tid: lowest[tid])
+    if lowest[weaker] < lowest[stronger]:
+        assert page.index(f'href="/items/{weaker}"') < page.index(f'href="/items/{stronger}"')
+    newest = client.get("/").text
+    assert 'value="newest" selected' in newest
