@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from syndication import exit_codes
 from syndication.cli_support import config_option, echo_json, json_option
 from syndication.errors import ConfigError, SyndicationError
 
@@ -276,7 +277,8 @@ def evaluate_command(
 ) -> None:
     """Score engines on FILE (tab-separated: source, reference translation): corpus BLEU and chrF,
     speed, the share of segments QA would flag, and the worst segments side by side."""
-    from syndication.cli_support import cli_error, config_path
+    from syndication.cli_failures import command_failed
+    from syndication.cli_support import config_path
     from syndication.settings import load_settings
 
     try:
@@ -284,7 +286,7 @@ def evaluate_command(
         source, target = parse_pair(pair)
         pairs = read_pairs(file)
     except SyndicationError as exc:
-        raise cli_error(exc) from exc
+        raise command_failed(exc, exit_code=exit_codes.USAGE) from exc
     names = list(dict.fromkeys(engines)) or [settings.engine_for(target)]
     threshold = settings.translation.confidence_threshold(target)
     reports: list[EngineReport] = []
