@@ -1,0 +1,38 @@
+"""translate_marks: how far the translate stage has looked per language; indexes so a run with
+nothing new and the review queue's pages cost the same however much history the store holds
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-12-07 21:30:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "translate_marks",
+        sa.Column("lang", sa.String(length=10), primary_key=True),
+        sa.Column("planned_through", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
+    # The extract stage's queue (new, waiting, linked articles due for a re-check).
+    op.create_index("ix_posts_status_kind", "posts", ["status", "kind"])
+    # The review queue, newest first, one page at a time: per state, and across states.
+    op.create_index("ix_translations_status_created", "translations", ["status", "created_at", "id"])
+    op.create_index("ix_translations_created", "translations", ["created_at", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_translations_created", table_name="translations")
+    op.drop_index("ix_translations_status_created", table_name="translations")
+    op.drop_index("ix_posts_status_kind", table_name="posts")
+    op.drop_table("translate_marks")
