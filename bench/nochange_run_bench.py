@@ -134,6 +134,7 @@ class _Side:
         with self.store.session() as session:
             feed_id = session.scalars(select(Feed.id)).one()
         _seed(self.store, self.size, feed_id=feed_id)
+        analyze(self.store)
         return self
 
     def run(self, *, profile: bool) -> None:
@@ -160,6 +161,16 @@ class _Side:
     def __exit__(self, *exc: object) -> None:
         self.store.dispose()
         self.folder.cleanup()
+
+
+def analyze(store: Any) -> None:
+    """Fresh planner statistics after a bulk seed, as autovacuum keeps them for a store that grew
+    over months (PostgreSQL; without them its planner guesses table sizes and may scan)."""
+    from sqlalchemy import text
+
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
 
 
 def _check(summary: Any, *, first: bool) -> None:

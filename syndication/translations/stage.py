@@ -74,6 +74,8 @@ def pending_work(
     """Language → revision ids whose translation is missing or must be redone (with ``force``, also
     the ones waiting for review; an editor's decision is never undone by a re-translation)."""
     redo: tuple[str | None, ...] = (*REDO, "machine_translated") if force else REDO
+    if post_ids is not None and not post_ids:
+        return {}
     query = select(Post.current_revision_id).where(
         Post.current_revision_id.is_not(None), Post.status == "extracted"
     )
