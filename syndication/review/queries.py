@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.errors import ReviewError
@@ -98,14 +98,8 @@ class ItemDetail:
     line for the editor ("1 embedded video removed (youtube.com)")."""
 
 
-def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
-    query = (
-        select(Translation, Post, Revision, Feed.name, Feed.url)
-        .join(Post, Post.id == Translation.post_id)
-        .join(Revision, Revision.id == Translation.revision_id)
-        .outerjoin(Feed, Feed.id == Post.feed_id)
-        .order_by(Translation.created_at.desc(), Translation.id.desc())
-    )
+def _filtered(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
+    """The queue's filters on a query over translations joined to posts and feeds."""
     if filters.get("status"):
         query = query.where(Translation.status == filters["status"])
     else:
@@ -116,6 +110,25 @@ def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
         query = query.where(or_(Feed.name == filters["feed"], Feed.url == filters["feed"]))
     if filters.get("current_only", True):
         query = query.where(Post.current_revision_id == Translation.revision_id)
+    return query
+
+
+def _queue_rows(
+    session: Session, *, limit: int | None = None, offset: int = 0, **filters: Any
+) -> list[QueueItem]:
+    # Newest first through the (status, created_at, id) index: a page reads its own rows only.
+    query = _filtered(
+        select(Translation, Post, Revision, Feed.name, Feed.url)
+        .join(Post, Post.id == Translation.post_id)
+        .join(Revision, Revision.id == Translation.revision_id)
+        .outerjoin(Feed, Feed.id == Post.feed_id)
+        .order_by(Translation.created_at.desc(), Translation.id.desc()),
+        filters,
+    )
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
     rows = session.execute(query).all()
     counts = _segment_counts(session, [t.id for t, *_ in rows])
     items = []
@@ -170,9 +183,95 @@ def list_items(
     lang: str | None = None,
     feed: str | None = None,
     current_only: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[QueueItem]:
-    """The review queue, newest first."""
-    return _queue_rows(session, status=status, lang=lang, feed=feed, current_only=current_only)
+    """The review queue, newest first; ``limit``/``offset`` for one page of it (``queue_page``
+    adds the count)."""
+    if (limit is not None and limit < 0) or offset < 0:
+        raise ReviewError(f"a page needs a limit and an offset of 0 or more (got {limit}, {offset})")
+    return _queue_rows(
+        session, limit=limit, offset=offset, status=status, lang=lang, feed=feed, current_only=current_only
+    )
+
+
+def count_items(
+    session: Session,
+    *,
+    status: str | None = "machine_translated",
+    lang: str | None = None,
+    feed: str | None = None,
+    current_only: bool = True,
+) -> int:
+    """How many items ``list_items`` with the same filters lists, counted by the database."""
+    query = select(func.count(Translation.id)).join(Post, Post.id == Translation.post_id)
+    if feed:
+        query = query.outerjoin(Feed, Feed.id == Post.feed_id)
+    filters = {"status": status, "lang": lang, "feed": feed, "current_only": current_only}
+    return session.scalar(_filtered(query, filters)) or 0
+
+
+def awaiting_per_language(session: Session) -> dict[str, int]:
+    """Items of current revisions waiting for an editor, per language (one grouped count)."""
+    query = _filtered(
+        select(Translation.lang, func.count(Translation.id))
+        .join(Post, Post.id == Translation.post_id)
+        .group_by(Translation.lang),
+        {"status": "machine_translated"},
+    )
+    return {lang: count for lang, count in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue: its items, where it starts, and how many match in all."""
+
+    items: list[QueueItem]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def first(self) -> int:
+        """1-based position of the page's first item (0 on an empty page)."""
+        return self.offset + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.items)
+
+    @property
+    def more(self) -> int:
+        """Items after this page."""
+        return max(0, self.total - self.last)
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.last if self.more else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+
+def queue_page(
+    session: Session,
+    *,
+    limit: int,
+    offset: int = 0,
+    status: str | None = "machine_translated",
+    lang: str | None = None,
+    feed: str | None = None,
+    current_only: bool = True,
+) -> QueuePage:
+    """``limit`` items of the queue from ``offset`` (newest first) and the count of all that match:
+    what the review app's queue page and ``syndicate review list`` show."""
+    if limit < 1:
+        raise ReviewError(f"a page holds at least one item (got a limit of {limit})")
+    filters = {"status": status, "lang": lang, "feed": feed, "current_only": current_only}
+    items = list_items(session, limit=limit, offset=offset, **filters)
+    total = count_items(session, **filters)
+    return QueuePage(items=items, total=total, offset=offset, limit=limit)
 
 
 def _segments(session: Session, translation_id: int) -> list[SegmentView]:
