@@ -101,6 +101,7 @@ class Post(Base):
     __table_args__ = (
         Index("ix_posts_updated_at", "updated_at"),
         Index("ix_posts_status_kind", "status", "kind"),
+        Index("ix_posts_current_revision_id", "current_revision_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

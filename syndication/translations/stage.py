@@ -29,8 +29,8 @@ from syndication.store import (
     SegmentRow,
     TMEntry,
     TranslatedSegment,
-    Translation,
     TranslateMark,
+    Translation,
     utcnow,
 )
 from syndication.translations.memory import normalize, source_hash

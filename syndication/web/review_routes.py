@@ -108,6 +108,11 @@ async def queue(request: Request) -> Response:
     def load() -> dict[str, Any]:
         # One page of items, two counts and the feed names: the same reads at 100 items or 100,000.
         with state.ctx.store.session() as session:
+            per_lang = awaiting_per_language(session)
+            # The tabs' counts are this view's count too when it shows what awaits review.
+            known = None
+            if status == "machine_translated" and feed is None:
+                known = per_lang.get(lang, 0) if lang else sum(per_lang.values())
             page = queue_page(
                 session,
                 limit=per_page,
@@ -115,8 +120,8 @@ async def queue(request: Request) -> Response:
                 status=None if status == "all" else status,
                 lang=lang,
                 feed=feed,
+                total=known,
             )
-            per_lang = awaiting_per_language(session)
             feeds = [name or url for name, url in session.execute(select(Feed.name, Feed.url))]
         langs = sorted(set(state.settings.translation.targets) | set(per_lang))
         return {"page": page, "per_lang": per_lang, "langs": langs, "feeds": sorted(feeds)}

@@ -26,6 +26,8 @@ def upgrade() -> None:
     )
     # The extract stage's queue (new, waiting, linked articles due for a re-check).
     op.create_index("ix_posts_status_kind", "posts", ["status", "kind"])
+    # Items of current revisions (the queue, the awaiting count): posts found by their revision.
+    op.create_index("ix_posts_current_revision_id", "posts", ["current_revision_id"])
     # The review queue, newest first, one page at a time: per state, and across states.
     op.create_index("ix_translations_status_created", "translations", ["status", "created_at", "id"])
     op.create_index("ix_translations_created", "translations", ["created_at", "id"])
@@ -34,5 +36,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_translations_created", table_name="translations")
     op.drop_index("ix_translations_status_created", table_name="translations")
+    op.drop_index("ix_posts_current_revision_id", table_name="posts")
     op.drop_index("ix_posts_status_kind", table_name="posts")
     op.drop_table("translate_marks")
