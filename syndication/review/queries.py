@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -98,7 +98,10 @@ class ItemDetail:
     line for the editor ("1 embedded video removed (youtube.com)")."""
 
 
-def _with_post(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
+QueryT = TypeVar("QueryT", bound="Select[*tuple[Any, ...]]")
+
+
+def _with_post(query: QueryT, filters: dict[str, Any]) -> QueryT:
     """Join the posts: for current items through ``current_revision_id`` alone (a revision belongs
     to one post), which PostgreSQL's planner estimates right. Given both columns it expects one
     row of 10,000 and sorts the whole queue for a page instead of walking the date index."""
@@ -107,7 +110,7 @@ def _with_post(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
     return query.join(Post, Post.id == Translation.post_id)
 
 
-def _filtered(query: Select[Any], filters: dict[str, Any]) -> Select[Any]:
+def _filtered(query: QueryT, filters: dict[str, Any]) -> QueryT:
     """The queue's filters on a query over translations joined to posts (``_with_post``) and
     feeds."""
     if filters.get("status"):
@@ -282,10 +285,11 @@ def queue_page(
     review app's queue page shows."""
     if limit < 1:
         raise ReviewError(f"a page holds at least one item (got a limit of {limit})")
-    filters = {"status": status, "lang": lang, "feed": feed, "current_only": current_only}
-    items = list_items(session, limit=limit, offset=offset, **filters)
+    items = list_items(
+        session, limit=limit, offset=offset, status=status, lang=lang, feed=feed, current_only=current_only
+    )
     if total is None:
-        total = count_items(session, **filters)
+        total = count_items(session, status=status, lang=lang, feed=feed, current_only=current_only)
     return QueuePage(items=items, total=total, offset=offset, limit=limit)
 
 
