@@ -162,6 +162,7 @@ def translate_pending(
 MARK_MARGIN = timedelta(minutes=15)
 """A mark stays this far behind the run that sets it: a revision committed late, or stamped by a
 machine whose clock is behind, is still seen by the next run."""
+MAX_CANDIDATES = 5000
 
 
 def _since_marks(session: Session, targets: Sequence[str]) -> list[int] | None:
@@ -185,7 +186,9 @@ def _since_marks(session: Session, targets: Sequence[str]) -> list[int] | None:
             )
         )
     )
-    return sorted(changed)
+    # After a big change (a backfill) looking at everything is as cheap, and keeps the query's
+    # list of ids within what every database takes.
+    return sorted(changed) if len(changed) <= MAX_CANDIDATES else None
 
 
 def _advance_marks(session: Session, targets: Sequence[str], through: datetime) -> None:

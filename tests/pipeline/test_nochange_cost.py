@@ -22,6 +22,7 @@ from syndication.store import (
     Translation,
     utcnow,
 )
+from syndication.translations import stage
 
 HISTORY = (Post, Revision, SegmentRow, Translation, TranslatedSegment, Delivery)
 
@@ -106,3 +107,18 @@ def test_a_translation_that_failed_long_ago_is_tried_again(make_ctx, site):
         assert again is not None and again.status in ("machine_translated", "approved")
         assert again.error is None
     assert summary.translations_new == 1 and not summary.errors
+
+
+def test_after_a_big_change_the_translate_stage_looks_at_everything(make_ctx, site, loaded, monkeypatch):
+    pipeline.syndicate(make_ctx())
+    ctx = make_ctx()
+    age_history(ctx)
+    pipeline.syndicate(make_ctx())
+    with ctx.store.session() as session:  # one post touched now: a candidate past the limit below
+        session.execute(update(Post).where(Post.id == 1).values(updated_at=utcnow()))
+    monkeypatch.setattr(stage, "MAX_CANDIDATES", 0)
+
+    loaded.clear()
+    summary = pipeline.syndicate(make_ctx())
+    assert loaded["Translation"] > 0, "more candidates than the limit: every post is looked at"
+    assert summary.translations_new == 0 and not summary.errors
