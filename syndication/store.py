@@ -230,6 +230,7 @@ class Translation(Base):
         Index("ix_translations_updated_at", "updated_at"),
         Index("ix_translations_status_created", "status", "created_at", "id"),
         Index("ix_translations_created", "created_at", "id"),
+        Index("ix_translations_status_lang_revision", "status", "lang", "revision_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -31,9 +31,12 @@ def upgrade() -> None:
     # The review queue, newest first, one page at a time: per state, and across states.
     op.create_index("ix_translations_status_created", "translations", ["status", "created_at", "id"])
     op.create_index("ix_translations_created", "translations", ["created_at", "id"])
+    # The queue's counts (per language, of current revisions) read this index alone.
+    op.create_index("ix_translations_status_lang_revision", "translations", ["status", "lang", "revision_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_translations_status_lang_revision", table_name="translations")
     op.drop_index("ix_translations_created", table_name="translations")
     op.drop_index("ix_translations_status_created", table_name="translations")
     op.drop_index("ix_posts_current_revision_id", table_name="posts")
