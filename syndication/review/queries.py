@@ -237,6 +237,15 @@ def awaiting_per_language(session: Session) -> dict[str, int]:
     return {lang: count for lang, count in session.execute(query)}
 
 
+def current_per_state(session: Session) -> dict[tuple[str, str], int]:
+    """Items of current revisions per (state, language), in one grouped count: what the queue's
+    "all" view needs for its total and its tabs alike (it reads every current item anyway)."""
+    query = _with_post(select(Translation.status, Translation.lang, func.count(Translation.id)), {}).group_by(
+        Translation.status, Translation.lang
+    )
+    return {(status, lang): count for status, lang, count in session.execute(query)}
+
+
 @dataclass(frozen=True)
 class QueuePage:
     """One page of the queue: its items, where it starts, and how many match in all."""

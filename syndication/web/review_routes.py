@@ -21,7 +21,14 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from syndication.errors import EditConflictError, PlaceholderError, ReviewError, StaleRevisionError
-from syndication.review import approve, awaiting_per_language, edit_segment, queue_page, reject
+from syndication.review import (
+    approve,
+    awaiting_per_language,
+    current_per_state,
+    edit_segment,
+    queue_page,
+    reject,
+)
 from syndication.review.actions import flagged_open_segments, source_incomplete
 from syndication.store import Feed, TranslatedSegment, Translation
 from syndication.web.editor import chips_html, normalize_edit
@@ -108,11 +115,19 @@ async def queue(request: Request) -> Response:
     def load() -> dict[str, Any]:
         # One page of items, two counts and the feed names: the same reads at 100 items or 100,000.
         with state.ctx.store.session() as session:
-            per_lang = awaiting_per_language(session)
-            # The tabs' counts are this view's count too when it shows what awaits review.
+            # The tabs' counts give this view's count too, read once: what awaits review from
+            # the awaiting items alone, every state from one grouped count of them all.
             known = None
-            if status == "machine_translated" and feed is None:
-                known = per_lang.get(lang, 0) if lang else sum(per_lang.values())
+            if status == "all" and feed is None:
+                grouped = current_per_state(session)
+                per_lang = {code: n for (st, code), n in grouped.items() if st == "machine_translated"}
+                known = sum(
+                    n for (st, code), n in grouped.items() if st != "superseded" and lang in (None, code)
+                )
+            else:
+                per_lang = awaiting_per_language(session)
+                if status == "machine_translated" and feed is None:
+                    known = per_lang.get(lang, 0) if lang else sum(per_lang.values())
             page = queue_page(
                 session,
                 limit=per_page,

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import event, select
 
 from syndication.cli import main
-from syndication.review import queue_page
+from syndication.review import approve, queue_page
 from syndication.store import Post, Translation
 from tests.web.conftest import Env, login
 from tests.web.support import POST_HTML, store_post, translate
@@ -142,3 +142,18 @@ def test_review_list_pages_and_says_when_more_exist(env: Env, queue):
 
     past = runner.invoke(main, ["review", "list", "--config", config, "--offset", "20"])
     assert past.exit_code == 0 and "nothing past item 20 (8 in all)" in past.output
+
+
+def test_the_all_view_counts_every_state_and_the_tabs_only_what_waits(env: Env, client, queue):
+    with env.ctx.store.session() as session:
+        approve(session, queue[0], actor="anna", confirm_flags=True)
+    (approved_lang,) = lang_of(env, queue[:1])
+    login(client)
+    assert "Items 1–7 of 7" in client.get("/").text
+    every = client.get("/", params={"state": "all"}).text
+    assert "Items 1–8 of 8" in every and listed(every)[0] == queue[0]
+    assert re.search(rf'lang="{approved_lang}">{approved_lang}</span> <span class="count">3<', every)
+    one_lang = client.get("/", params={"state": "all", "lang": approved_lang}).text
+    assert "Items 1–4 of 4" in one_lang
+    approved = client.get("/", params={"state": "approved"}).text
+    assert listed(approved) == [queue[0]] and "Items 1–1 of 1" in approved
