@@ -113,7 +113,6 @@ async def queue(request: Request) -> Response:
     number = _int_param(params.get("page"), 1, 1, MAX_PAGE)
 
     def load() -> dict[str, Any]:
-        # One page of items, two counts and the feed names: the same reads at 100 items or 100,000.
         with state.ctx.store.session() as session:
             # The tabs' counts give this view's count too, read once: what awaits review from
             # the awaiting items alone, every state from one grouped count of them all.
@@ -151,6 +150,7 @@ async def queue(request: Request) -> Response:
         "next": _queue_link(number + 1, per_page, lang=lang, feed=feed, state=state_param)
         if page.next_offset is not None
         else None,
+        "last": _queue_link(-(-page.total // per_page), per_page, lang=lang, feed=feed, state=state_param),
     }
     return state.pages.response(
         request,

@@ -64,6 +64,7 @@ def test_pages_follow_each_other_with_counts_and_links(env: Env, client, queue):
 
     beyond = client.get("/", params={"per_page": 3, "page": 9}).text
     assert listed(beyond) == [] and "past the end: 8 items match" in beyond
+    assert 'href="/?per_page=3&amp;page=3">Last page' in beyond
     # The language tabs count every waiting item, not the page's.
     assert re.search(r'lang="nb">nb</span> <span class="count">4<', first)
 
