@@ -192,21 +192,23 @@ def _since_marks(session: Session, targets: Sequence[str]) -> list[int] | None:
 
 
 def _advance_marks(session: Session, targets: Sequence[str], through: datetime) -> None:
+    dialect = session.get_bind().dialect.name
     for lang in targets:
-        values = {"lang": lang, "planned_through": through, "updated_at": utcnow()}
-        dialect = session.get_bind().dialect.name
-        # Two runs setting a language's first mark at once must not fail each other.
-        if dialect == "postgresql":
-            session.execute(pg_insert(TranslateMark).values(**values).on_conflict_do_nothing())
-        elif dialect == "sqlite":
-            session.execute(sqlite_insert(TranslateMark).values(**values).on_conflict_do_nothing())
-        elif session.get(TranslateMark, lang) is None:  # pragma: no cover - other backends
-            session.add(TranslateMark(**values))
-            session.flush()
         mark = session.get(TranslateMark, lang)
+        if mark is None:
+            values = {"lang": lang, "planned_through": through, "updated_at": utcnow()}
+            # Two runs setting a language's first mark at once must not fail each other.
+            if dialect == "postgresql":
+                session.execute(pg_insert(TranslateMark).values(**values).on_conflict_do_nothing())
+            elif dialect == "sqlite":
+                session.execute(sqlite_insert(TranslateMark).values(**values).on_conflict_do_nothing())
+            else:  # pragma: no cover - other backends: best effort
+                session.add(TranslateMark(**values))
+                session.flush()
+            continue
         # A mark that lags by less than a margin more stays: an older mark only widens the next
         # look by a few recent posts, and a run that writes nothing commits without a disk flush.
-        if mark is not None and mark.planned_through < through - MARK_MARGIN:
+        if mark.planned_through < through - MARK_MARGIN:
             mark.planned_through = through
 
 
