@@ -97,8 +97,17 @@ def _measure(url: str, size: int) -> tuple[float, float]:
     return times[0], statistics.median(times[1:])
 
 
-def _seed(store: Any, size: int) -> None:
-    """N approved, delivered posts, inserted in bulk (explicit ids; PostgreSQL sequences moved on)."""
+def _seed(
+    store: Any,
+    size: int,
+    *,
+    status: str = "approved",
+    feed_id: int | None = None,
+    delivered: bool = True,
+) -> None:
+    """N posts with a translation in ``status`` (approved and delivered by default), inserted in
+    bulk (explicit ids; PostgreSQL sequences moved on). ``bench/nochange_run_bench.py`` and
+    ``bench/queue_bench.py`` seed their stores with it too."""
     from sqlalchemy import insert, text
 
     from syndication.segments import split
@@ -135,6 +144,7 @@ def _seed(store: Any, size: int) -> None:
                 "url": f"https://example.dk/indlaeg-{i}/",
                 "title": "Overskrift",
                 "status": "extracted",
+                "feed_id": feed_id,
                 "current_revision_id": i,
                 "created_at": day_ago,
                 "updated_at": day_ago,
@@ -160,10 +170,11 @@ def _seed(store: Any, size: int) -> None:
                 "revision_id": i,
                 "post_id": i,
                 "lang": "nb",
-                "status": "approved",
-                "decided_by": "bench",
-                "decided_at": day_ago,
-                "created_at": day_ago,
+                "status": status,
+                "engine": "bench",
+                "decided_by": "bench" if status in ("approved", "rejected") else None,
+                "decided_at": day_ago if status in ("approved", "rejected") else None,
+                "created_at": day_ago + timedelta(seconds=i),
                 "updated_at": day_ago,
             }
         )
@@ -190,10 +201,12 @@ def _seed(store: Any, size: int) -> None:
                     "target": segment.source,
                     "origin": "machine",
                     "flags": [],
+                    "state": "approved" if status == "approved" else "open",
                     "updated_at": day_ago,
                 }
             )
-        for channel in ("outbox", "partner") if category == "Netværk" else ("outbox",):
+        channels = ("outbox", "partner") if category == "Netværk" else ("outbox",)
+        for channel in channels if delivered else ():
             ledger.append(
                 {
                     "id": len(ledger) + 1,

@@ -490,22 +490,51 @@ def _selected(
     show_default=True,
     help="weakest: lowest engine confidence of an open segment first.",
 )
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Items to list (0: all of them).",
+)
+@click.option("--offset", default=0, type=click.IntRange(min=0), help="Skip this many first.")
 @json_option
 def review_list(
-    config: Path | None, lang: str | None, feed: str | None, state: str, sort: str, as_json: bool
+    config: Path | None,
+    lang: str | None,
+    feed: str | None,
+    state: str,
+    sort: str,
+    limit: int,
+    offset: int,
+    as_json: bool,
 ) -> None:
-    """Items awaiting review (newest first, or weakest first)."""
+    """Items awaiting review (newest first, or weakest first), a page at a time; says when more
+    exist."""
     from dataclasses import asdict
 
-    from syndication.review import list_items
+    from syndication.review import count_items, list_items
 
+    status = None if state == "all" else state
     with open_context(config) as ctx, ctx.store.session() as session:
-        items = list_items(session, status=None if state == "all" else state, lang=lang, feed=feed, sort=sort)
+        items = list_items(
+            session, status=status, lang=lang, feed=feed, sort=sort, limit=limit or None, offset=offset
+        )
+        total = count_items(session, status=status, lang=lang, feed=feed)
+    more = max(0, total - offset - len(items))
+    note = (
+        f"{more} more (listed {offset + 1}–{offset + len(items)} of {total}): "
+        f"--offset {offset + len(items)} for the next {min(limit, more)}, --limit 0 for all"
+        if more
+        else None
+    )
     if as_json:
         echo_json([asdict(item) for item in items])
+        if note:
+            click.echo(note, err=True)  # stdout stays one JSON list
         return
     if not items:
-        click.echo("nothing to review")
+        click.echo("nothing to review" if not offset else f"nothing past item {offset} ({total} in all)")
     for item in items:
         flags = f", {item.flagged_segments} flagged" if item.flagged_segments else ""
         if item.min_confidence is not None:
@@ -516,6 +545,8 @@ def review_list(
         )
         if item.error:
             click.echo(f"{'':9}! {item.error}")
+    if note:
+        click.echo(note)
 
 
 @review.command("show")

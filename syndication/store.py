@@ -101,7 +101,11 @@ class Post(Base):
     """A source item: a feed entry or an article a post links to."""
 
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_updated_at", "updated_at"),)
+    __table_args__ = (
+        Index("ix_posts_updated_at", "updated_at"),
+        Index("ix_posts_status_kind", "status", "kind"),
+        Index("ix_posts_current_revision_id", "current_revision_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_key: Mapped[str] = mapped_column(String(2000), unique=True)
@@ -229,6 +233,9 @@ class Translation(Base):
         UniqueConstraint("revision_id", "lang"),
         Index("ix_translations_status", "status"),
         Index("ix_translations_updated_at", "updated_at"),
+        Index("ix_translations_status_created", "status", "created_at", "id"),
+        Index("ix_translations_created", "created_at", "id"),
+        Index("ix_translations_status_lang_revision", "status", "lang", "revision_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -346,6 +353,19 @@ class LinkRef(Base):
 
     source_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
     identity_hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class TranslateMark(Base):
+    """How far the translate stage has looked for work in a language (see
+    ``translations.stage``): every post changed before ``planned_through`` has its translation, or
+    a ``pending``/``failed`` one that the stage finds by its state, so a run looks only at posts
+    changed since."""
+
+    __tablename__ = "translate_marks"
+
+    lang: Mapped[str] = mapped_column(String(10), primary_key=True)
+    planned_through: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 # ------------------------------------------------------------------------------------------ access

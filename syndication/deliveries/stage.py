@@ -79,6 +79,10 @@ def claim_lease(ctx: RunContext) -> timedelta:
 
 def desired_states(session: Session, post_ids: Sequence[int] | None = None) -> list[Desired]:
     """The newest decision per (post, language)."""
+    if post_ids is not None and not post_ids:
+        # Nothing changed since the marks: SQLite would otherwise walk the decisions' index in
+        # order looking for posts of an empty list, which costs as much as the history is long.
+        return []
     query = (
         select(Translation)
         .where(Translation.status.in_(["approved", "rejected"]))

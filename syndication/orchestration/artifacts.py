@@ -113,9 +113,11 @@ def review_rows(items: Sequence[QueueItem], base_url: str | None) -> list[dict[s
 
 
 def waiting_items(session: Session) -> list[QueueItem]:
+    """The newest ``MAX_ROWS`` items awaiting review: the table never holds more, so a long queue
+    is never read whole (``count_items`` says how long it is)."""
     from syndication.review import list_items
 
-    return list_items(session)
+    return list_items(session, limit=MAX_ROWS)
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,14 @@ def build_report(
     flow: str,
     parameters: dict[str, Any] | None = None,
 ) -> Report:
+    from syndication.review import count_items
+
     base = review_url(settings)
     waiting = waiting_items(session)
     return Report(
         markdown=summary_markdown(summary, flow=flow, waiting=waiting, base_url=base, parameters=parameters),
         rows=review_rows(waiting, base),
-        waiting=len(waiting),
+        waiting=count_items(session) if len(waiting) >= MAX_ROWS else len(waiting),
     )
 
 

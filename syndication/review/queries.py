@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.errors import ReviewError
@@ -104,14 +104,21 @@ class ItemDetail:
     line for the editor ("1 embedded video removed (youtube.com)")."""
 
 
-def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
-    query = (
-        select(Translation, Post, Revision, Feed.name, Feed.url)
-        .join(Post, Post.id == Translation.post_id)
-        .join(Revision, Revision.id == Translation.revision_id)
-        .outerjoin(Feed, Feed.id == Post.feed_id)
-        .order_by(Translation.created_at.desc(), Translation.id.desc())
-    )
+QueryT = TypeVar("QueryT", bound="Select[*tuple[Any, ...]]")
+
+
+def _with_post(query: QueryT, filters: dict[str, Any]) -> QueryT:
+    """Join the posts: for current items through ``current_revision_id`` alone (a revision belongs
+    to one post), which PostgreSQL's planner estimates right. Given both columns it expects one
+    row of 10,000 and sorts the whole queue for a page instead of walking the date index."""
+    if filters.get("current_only", True):
+        return query.join(Post, Post.current_revision_id == Translation.revision_id)
+    return query.join(Post, Post.id == Translation.post_id)
+
+
+def _filtered(query: QueryT, filters: dict[str, Any]) -> QueryT:
+    """The queue's filters on a query over translations joined to posts (``_with_post``) and
+    feeds."""
     if filters.get("status"):
         query = query.where(Translation.status == filters["status"])
     else:
@@ -120,8 +127,44 @@ def _queue_rows(session: Session, **filters: Any) -> list[QueueItem]:
         query = query.where(Translation.lang == filters["lang"])
     if filters.get("feed"):
         query = query.where(or_(Feed.name == filters["feed"], Feed.url == filters["feed"]))
-    if filters.get("current_only", True):
-        query = query.where(Post.current_revision_id == Translation.revision_id)
+    return query
+
+
+def _queue_rows(
+    session: Session, *, limit: int | None = None, offset: int = 0, sort: str = "newest", **filters: Any
+) -> list[QueueItem]:
+    # Newest first through the (status, created_at, id) index; a page's ids are picked from the
+    # narrow rows (translations and the posts index) before the wide ones are read for them
+    # alone, so a deep page skips its offset cheaply.
+    order: tuple[Any, ...] = (Translation.created_at.desc(), Translation.id.desc())
+    if sort == "weakest":
+        # Weakest first needs every matching item's lowest open machine confidence: one grouped
+        # subquery in the database, still only a page of rows read back.
+        lowest = (
+            select(func.min(TranslatedSegment.confidence))
+            .where(
+                TranslatedSegment.translation_id == Translation.id,
+                TranslatedSegment.state == "open",
+                TranslatedSegment.origin != "human",
+            )
+            .correlate(Translation)
+            .scalar_subquery()
+        )
+        order = (lowest.is_(None), lowest, *order)
+    query = (
+        _with_post(select(Translation, Post, Revision, Feed.name, Feed.url), filters)
+        .join(Revision, Revision.id == Translation.revision_id)
+        .outerjoin(Feed, Feed.id == Post.feed_id)
+    )
+    if offset or limit is not None:
+        ids = _with_post(select(Translation.id), filters)
+        if filters.get("feed"):
+            ids = ids.outerjoin(Feed, Feed.id == Post.feed_id)
+        ids = _filtered(ids, filters).order_by(*order).offset(offset or None).limit(limit)
+        query = query.where(Translation.id.in_(ids.scalar_subquery()))
+    else:
+        query = _filtered(query, filters)
+    query = query.order_by(*order)
     rows = session.execute(query).all()
     counts = _segment_counts(session, [t.id for t, *_ in rows])
     items = []
@@ -184,20 +227,129 @@ def list_items(
     lang: str | None = None,
     feed: str | None = None,
     current_only: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
     sort: str = "newest",
 ) -> list[QueueItem]:
-    """The review queue, newest first; ``sort="weakest"``: lowest engine confidence first (items
-    without one last, newest first among equals)."""
+    """The review queue, newest first; ``sort="weakest"``: lowest engine confidence of an open
+    machine segment first (items without one last, newest first among equals); ``limit``/``offset``
+    for one page of it (``queue_page`` adds the count)."""
     if sort not in SORTS:
         raise ReviewError(f"unknown queue order {sort!r}: use one of {', '.join(SORTS)}")
-    items = _queue_rows(session, status=status, lang=lang, feed=feed, current_only=current_only)
-    if sort == "weakest":
-        # A stable sort keeps the newest-first order among items of equal confidence.
-        items.sort(key=lambda item: (item.min_confidence is None, item.min_confidence or 0.0))
-    return items
+    if (limit is not None and limit < 0) or offset < 0:
+        raise ReviewError(f"a page needs a limit and an offset of 0 or more (got {limit}, {offset})")
+    return _queue_rows(
+        session,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        status=status,
+        lang=lang,
+        feed=feed,
+        current_only=current_only,
+    )
 
 
 SORTS = ("newest", "weakest")
+
+
+def count_items(
+    session: Session,
+    *,
+    status: str | None = "machine_translated",
+    lang: str | None = None,
+    feed: str | None = None,
+    current_only: bool = True,
+) -> int:
+    """How many items ``list_items`` with the same filters lists, counted by the database."""
+    filters = {"status": status, "lang": lang, "feed": feed, "current_only": current_only}
+    query = _with_post(select(func.count(Translation.id)), filters)
+    if feed:
+        query = query.outerjoin(Feed, Feed.id == Post.feed_id)
+    return session.scalar(_filtered(query, filters)) or 0
+
+
+def awaiting_per_language(session: Session) -> dict[str, int]:
+    """Items of current revisions waiting for an editor, per language (one grouped count)."""
+    filters = {"status": "machine_translated"}
+    query = _filtered(
+        _with_post(select(Translation.lang, func.count(Translation.id)), filters).group_by(Translation.lang),
+        filters,
+    )
+    return {lang: count for lang, count in session.execute(query)}
+
+
+def current_per_state(session: Session) -> dict[tuple[str, str], int]:
+    """Items of current revisions per (state, language), in one grouped count: what the queue's
+    "all" view needs for its total and its tabs alike (it reads every current item anyway)."""
+    query = _with_post(select(Translation.status, Translation.lang, func.count(Translation.id)), {}).group_by(
+        Translation.status, Translation.lang
+    )
+    return {(status, lang): count for status, lang, count in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue: its items, where it starts, and how many match in all."""
+
+    items: list[QueueItem]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def first(self) -> int:
+        """1-based position of the page's first item (0 on an empty page)."""
+        return self.offset + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.items)
+
+    @property
+    def more(self) -> int:
+        """Items after this page."""
+        return max(0, self.total - self.last)
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.last if self.more else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+
+def queue_page(
+    session: Session,
+    *,
+    limit: int,
+    offset: int = 0,
+    status: str | None = "machine_translated",
+    lang: str | None = None,
+    feed: str | None = None,
+    current_only: bool = True,
+    total: int | None = None,
+    sort: str = "newest",
+) -> QueuePage:
+    """``limit`` items of the queue from ``offset`` (newest first) and the count of all that match
+    (``total`` when the caller knows it already, e.g. from ``awaiting_per_language``): what the
+    review app's queue page shows."""
+    if limit < 1:
+        raise ReviewError(f"a page holds at least one item (got a limit of {limit})")
+    items = list_items(
+        session,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        status=status,
+        lang=lang,
+        feed=feed,
+        current_only=current_only,
+    )
+    if total is None:
+        total = count_items(session, status=status, lang=lang, feed=feed, current_only=current_only)
+    return QueuePage(items=items, total=total, offset=offset, limit=limit)
 
 
 def _segments(session: Session, translation_id: int) -> list[SegmentView]:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from syndication.errors import ConfigError, SyndicationError, TranslationError
@@ -26,6 +29,7 @@ from syndication.store import (
     SegmentRow,
     TMEntry,
     TranslatedSegment,
+    TranslateMark,
     Translation,
     utcnow,
 )
@@ -71,6 +75,8 @@ def pending_work(
     """Language → revision ids whose translation is missing or must be redone (with ``force``, also
     the ones waiting for review; an editor's decision is never undone by a re-translation)."""
     redo: tuple[str | None, ...] = (*REDO, "machine_translated") if force else REDO
+    if post_ids is not None and not post_ids:
+        return {}
     query = select(Post.current_revision_id).where(
         Post.current_revision_id.is_not(None), Post.status == "extracted"
     )
@@ -120,8 +126,11 @@ def translate_pending(
     settings = ctx.settings
     source_lang = settings.translation.source_lang
     targets = target_languages(ctx, languages)
+    started = utcnow()
+    use_marks = post_ids is None and not force
     with ctx.store.session() as session:
-        work = pending_work(session, targets, post_ids, force=force)
+        candidates = _since_marks(session, targets) if use_marks else post_ids
+        work = pending_work(session, targets, candidates, force=force)
     for lang, revision_ids in work.items():
         try:
             engine = ctx.engine(lang)
@@ -134,6 +143,74 @@ def translate_pending(
             translate_language(ctx, engine, version, lang, revision_ids, refresh=force)
         except SyndicationError as exc:  # engine failure or a bad glossary: this language waits
             _fail_all(ctx, revision_ids, lang, exc)
+    if use_marks and targets:
+        # Reached only when every language's work is stored (translated, or ``failed`` for the
+        # next run to find by its state): anything else raised before this line.
+        with ctx.store.session() as session:
+            _advance_marks(session, targets, started - MARK_MARGIN)
+
+
+# --------------------------------------------------------------------------- looking only at news
+#
+# A language's mark says: every post changed before ``planned_through`` has a translation of its
+# current revision in this language (or one ``pending``/``failed``, which is found by its state).
+# A full run then looks only at posts changed since (a new or re-extracted revision bumps
+# ``posts.updated_at``) plus translations waiting to be redone, both through indexes, instead of
+# every extracted post of the history. A language without a mark (new in the config) is looked
+# for everywhere once; a run for some posts only (``post_ids``) or with ``force`` neither uses nor
+# moves the marks.
+
+MARK_MARGIN = timedelta(minutes=15)
+"""A mark stays this far behind the run that sets it: a revision committed late, or stamped by a
+machine whose clock is behind, is still seen by the next run."""
+MAX_CANDIDATES = 5000
+
+
+def _since_marks(session: Session, targets: Sequence[str]) -> list[int] | None:
+    """The posts that may have work in ``targets``, or ``None`` (look at all) when a language has
+    no mark yet."""
+    if not targets:
+        return None
+    marks = {
+        mark.lang: mark.planned_through
+        for mark in session.scalars(select(TranslateMark).where(TranslateMark.lang.in_(list(targets))))
+    }
+    if any(lang not in marks for lang in targets):
+        return None
+    since = min(marks.values())
+    changed = set(session.scalars(select(Post.id).where(Post.updated_at >= since)))
+    changed |= set(
+        session.scalars(
+            select(Translation.post_id).where(
+                Translation.status.in_([s for s in REDO if s is not None]),
+                Translation.lang.in_(list(targets)),
+            )
+        )
+    )
+    # After a big change (a backfill) looking at everything is as cheap, and keeps the query's
+    # list of ids within what every database takes.
+    return sorted(changed) if len(changed) <= MAX_CANDIDATES else None
+
+
+def _advance_marks(session: Session, targets: Sequence[str], through: datetime) -> None:
+    dialect = session.get_bind().dialect.name
+    for lang in targets:
+        mark = session.get(TranslateMark, lang)
+        if mark is None:
+            values = {"lang": lang, "planned_through": through, "updated_at": utcnow()}
+            # Two runs setting a language's first mark at once must not fail each other.
+            if dialect == "postgresql":
+                session.execute(pg_insert(TranslateMark).values(**values).on_conflict_do_nothing())
+            elif dialect == "sqlite":
+                session.execute(sqlite_insert(TranslateMark).values(**values).on_conflict_do_nothing())
+            else:  # pragma: no cover - other backends: best effort
+                session.add(TranslateMark(**values))
+                session.flush()
+            continue
+        # A mark that lags by less than a margin more stays: an older mark only widens the next
+        # look by a few recent posts, and a run that writes nothing commits without a disk flush.
+        if mark.planned_through < through - MARK_MARGIN:
+            mark.planned_through = through
 
 
 def _fail_all(ctx: RunContext, revision_ids: Sequence[int], lang: str, exc: SyndicationError) -> None:
@@ -457,14 +534,16 @@ def _supersede_older(session: Session, translation: Translation) -> None:
 
 
 def count_awaiting_review(session: Session) -> int:
+    """Items of current revisions waiting for an editor, counted by the database (through the
+    state index: the approved history is never read)."""
     query = (
-        select(Translation.id)
+        select(func.count(Translation.id))
         .join(Post, Post.id == Translation.post_id)
         .where(
             Translation.status == "machine_translated", Post.current_revision_id == Translation.revision_id
         )
     )
-    return len(list(session.scalars(query)))
+    return session.scalar(query) or 0
 
 
 def record_human_translation(

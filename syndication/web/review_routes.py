@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +21,14 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from syndication.errors import EditConflictError, PlaceholderError, ReviewError, StaleRevisionError
-from syndication.review import approve, edit_segment, list_items, reject
+from syndication.review import (
+    approve,
+    awaiting_per_language,
+    current_per_state,
+    edit_segment,
+    queue_page,
+    reject,
+)
 from syndication.review.actions import flagged_open_segments, source_incomplete
 from syndication.review.queries import SORTS
 from syndication.store import Feed, TranslatedSegment, Translation
@@ -34,6 +42,10 @@ if TYPE_CHECKING:
     from syndication.web.app import WebState
 
 STATES = ("machine_translated", "approved", "rejected", "failed", "all")
+PER_PAGE = 50
+"""Queue items per page unless ``?per_page=`` says otherwise (at most ``MAX_PER_PAGE``)."""
+MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000
 MAX_COMMENT = 4000
 MAX_SEGMENT = 20_000
 EVENT_LABELS = {
@@ -72,6 +84,23 @@ def _translation_id(request: Request) -> int:
 # ------------------------------------------------------------------------------------------ queue
 
 
+def _int_param(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        number = int(value) if value else default
+    except ValueError:
+        return default
+    return min(high, max(low, number))
+
+
+def _queue_link(page: int, per_page: int, **filters: str | None) -> str:
+    params = {k: v for k, v in filters.items() if v}
+    if per_page != PER_PAGE:
+        params["per_page"] = str(per_page)
+    if page > 1:
+        params["page"] = str(page)
+    return "/?" + urlencode(params) if params else "/"
+
+
 async def queue(request: Request) -> Response:
     require_user(request)
     state = _state(request)
@@ -84,23 +113,60 @@ async def queue(request: Request) -> Response:
     sort = params.get("sort") or "newest"
     if sort not in SORTS:
         sort = "newest"
+    per_page = _int_param(params.get("per_page"), PER_PAGE, 1, MAX_PER_PAGE)
+    number = _int_param(params.get("page"), 1, 1, MAX_PAGE)
 
     def load() -> dict[str, Any]:
         with state.ctx.store.session() as session:
-            items = list_items(
-                session, status=None if status == "all" else status, lang=lang, feed=feed, sort=sort
+            # The tabs' counts give this view's count too, read once: what awaits review from
+            # the awaiting items alone, every state from one grouped count of them all.
+            known = None
+            if status == "all" and feed is None:
+                grouped = current_per_state(session)
+                per_lang = {code: n for (st, code), n in grouped.items() if st == "machine_translated"}
+                known = sum(
+                    n for (st, code), n in grouped.items() if st != "superseded" and lang in (None, code)
+                )
+            else:
+                per_lang = awaiting_per_language(session)
+                if status == "machine_translated" and feed is None:
+                    known = per_lang.get(lang, 0) if lang else sum(per_lang.values())
+            page = queue_page(
+                session,
+                limit=per_page,
+                offset=(number - 1) * per_page,
+                status=None if status == "all" else status,
+                lang=lang,
+                feed=feed,
+                total=known,
+                sort=sort,
             )
-            awaiting = list_items(session, status="machine_translated")
             feeds = [name or url for name, url in session.execute(select(Feed.name, Feed.url))]
-        per_lang: dict[str, int] = {}
-        for item in awaiting:
-            per_lang[item.lang] = per_lang.get(item.lang, 0) + 1
         langs = sorted(set(state.settings.translation.targets) | set(per_lang))
-        return {"items": items, "per_lang": per_lang, "langs": langs, "feeds": sorted(feeds)}
+        return {"page": page, "per_lang": per_lang, "langs": langs, "feeds": sorted(feeds)}
 
     data = await run_in_threadpool(load)
+    page = data["page"]
+    state_param = None if status == "machine_translated" else status
+    kept = {"lang": lang, "feed": feed, "state": state_param, "sort": None if sort == "newest" else sort}
+    links = {
+        "previous": _queue_link(number - 1, per_page, **kept) if page.previous_offset is not None else None,
+        "next": _queue_link(number + 1, per_page, **kept) if page.next_offset is not None else None,
+        "last": _queue_link(-(-page.total // per_page), per_page, **kept),
+    }
     return state.pages.response(
-        request, "queue.html", lang=lang, feed=feed, state=status, states=STATES, sort=sort, **data
+        request,
+        "queue.html",
+        lang=lang,
+        feed=feed,
+        state=status,
+        states=STATES,
+        sort=sort,
+        items=page.items,
+        per_page=per_page,
+        page_number=number,
+        links=links,
+        **data,
     )
 
 
