@@ -66,10 +66,9 @@ def thread_layout(cores: int, *, inter: int | None = None, intra: int | None = N
     (``intra_threads = 0`` is CTranslate2's own choice, which may use every core: then one replica).
     """
     cores = max(1, cores)
-    if inter is None and intra is None:
-        return cores, 1
     if inter is None:
-        assert intra is not None
+        if intra is None:
+            return cores, 1
         return (1 if intra == 0 else max(1, cores // intra)), intra
     if intra is None:
         return inter, max(1, cores // inter)
