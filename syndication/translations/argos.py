@@ -5,8 +5,9 @@ download models at run time, and it decodes one paragraph per CTranslate2 call w
 
 * all segments of a call are parsed (:mod:`~syndication.translations.inline`), split into sentences
   offline (:mod:`~syndication.translations.sentences`), encoded with SentencePiece, de-duplicated,
-  and sent to CTranslate2 in **one** ``translate_batch`` call per model (CTranslate2 sorts by length
-  and sub-batches by ``max_batch_size`` itself);
+  and sent to CTranslate2 as **one** batch per model, cut into token-balanced sub-batches that the
+  model's replicas (one single-threaded replica per physical core by default) decode in parallel
+  (:func:`~syndication.translations.ct2_runtime.plan_sub_batches`);
 * sentences longer than ``max_input_tokens`` are cut at word boundaries into pieces (flagged
   ``long_input``), and ``max_decoding_length`` follows the longest input of the call;
 * a pair without a direct package pivots through English: the first pass's output segments (tags

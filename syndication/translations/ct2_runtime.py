@@ -15,7 +15,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,122 @@ def _float(config: Mapping[str, Any], key: str, default: float) -> float:
         raise ConfigError(f"engine setting {key} must be a number, not {value!r}") from None
 
 
+# ------------------------------------------------------------------------------ threads and batches
+
+AUTO_SUB_BATCH = 64
+"""Largest sub-batch the automatic plan builds (examples): beyond it a batch gains no speed on a CPU
+and the decoder's cache grows with every row (beam × length × layers)."""
+
+
+def thread_layout(cores: int, *, inter: int | None = None, intra: int | None = None) -> tuple[int, int]:
+    """``(inter_threads, intra_threads)`` for decoding on ``cores`` physical CPU cores.
+
+    With nothing set: one single-threaded replica per core. CTranslate2's OpenMP threads split each
+    matrix product of one batch between cores and wait for each other at every layer of every
+    decoding step; on batches of a few dozen sentences they spend much of their time waiting, while
+    independent replicas each decode their own sub-batch from start to end (measured in
+    ``bench/argos_bench.py``). A setting given wins, and the other one fills the remaining cores
+    (``intra_threads = 0`` is CTranslate2's own choice, which may use every core: then one replica).
+    """
+    cores = max(1, cores)
+    if inter is None:
+        if intra is None:
+            return cores, 1
+        return (1 if intra == 0 else max(1, cores // intra)), intra
+    if intra is None:
+        return inter, max(1, cores // inter)
+    return inter, intra
+
+
+def plan_sub_batches(
+    lengths: Sequence[int], replicas: int, *, limit: int = AUTO_SUB_BATCH
+) -> list[list[int]]:
+    """Indexes of ``lengths`` grouped into sub-batches that keep ``replicas`` equally busy.
+
+    Inputs are sorted longest first (little padding inside a sub-batch, and the longest work is
+    handed out first) and cut into a multiple of ``replicas`` runs of nearly equal token counts (an
+    output is about as long as its input), with about ``limit`` inputs at most in a run. Pure: the
+    same lengths always give the same plan, so results never depend on timing.
+    """
+    count = len(lengths)
+    if count == 0:
+        return []
+    replicas = max(1, replicas)
+    order = sorted(range(count), key=lambda i: (-lengths[i], i))
+    parts = replicas * max(1, math.ceil(count / (replicas * max(1, limit))))
+    parts = min(parts, count)
+    # +1: the end-of-sentence step every input costs, so that empty-ish inputs still count.
+    costs = [lengths[i] + 1 for i in order]
+    total = sum(costs)
+    plan: list[list[int]] = []
+    current: list[int] = []
+    done = 0
+    for position, index in enumerate(order):
+        current.append(index)
+        done += costs[position]
+        parts_after = parts - len(plan) - 1
+        items_after = count - position - 1
+        # Cut where the running token count passes the next equal share; cut early only so that
+        # every remaining part still gets an input.
+        if parts_after and (items_after == parts_after or done * parts >= total * (len(plan) + 1)):
+            plan.append(current)
+            current = []
+    plan.append(current)
+    return plan
+
+
+def _cgroup_cpu_limit() -> float | None:
+    """The container's CPU quota in cores (cgroup v2 ``cpu.max`` or v1 CFS files), if one is set."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period_us = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+
+
+def count_physical_cores(cpus: Iterable[int], core_of: Callable[[int], tuple[str, str] | None]) -> int:
+    """Distinct physical cores among the logical ``cpus`` (hyper-threads of one core count once);
+    ``core_of`` names a CPU's (package, core), or None when unknown (then it counts as its own)."""
+    seen: set[tuple[str, str]] = set()
+    for cpu in cpus:
+        seen.add(core_of(cpu) or ("cpu", str(cpu)))
+    return max(1, len(seen))
+
+
+def _sysfs_core(cpu: int) -> tuple[str, str] | None:
+    topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+    try:
+        return (
+            (topology / "physical_package_id").read_text().strip(),
+            (topology / "core_id").read_text().strip(),
+        )
+    except OSError:
+        return None
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on: its CPU affinity, hyper-threads folded, capped by a
+    container's CPU quota. ``os.cpu_count()`` alone would count every logical CPU of the host."""
+    try:
+        cpus: Iterable[int] = os.sched_getaffinity(0)
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = range(os.cpu_count() or 1)
+    cores = count_physical_cores(cpus, _sysfs_core)
+    quota = _cgroup_cpu_limit()
+    if quota is not None:
+        cores = min(cores, max(1, math.floor(quota)))
+    return cores
+
+
+# ------------------------------------------------------------------------------ settings
+
+
 @dataclass(frozen=True)
 class RuntimeOptions:
     """Decoding and threading settings shared by the Argos and plain CTranslate2 engines."""
@@ -55,10 +171,13 @@ class RuntimeOptions:
     device: str = "cpu"
     compute_type: str = "int8"
     inter_threads: int = 1
-    intra_threads: int = 0
-    """OpenMP threads per translation; 0 lets CTranslate2 choose."""
+    """Model replicas decoding sub-batches in parallel (default: one per physical core)."""
+    intra_threads: int = 1
+    """OpenMP threads per replica; 0 lets CTranslate2 choose (default: 1, see :func:`thread_layout`)."""
     beam_size: int = 2
-    max_batch_size: int = 32
+    max_batch_size: int = 0
+    """0 (the default): the engine cuts each call into :func:`plan_sub_batches` for the replicas;
+    a number: CTranslate2 sorts and splits the call itself by that many examples (or tokens)."""
     batch_type: str = "examples"
     length_penalty: float = 0.2
     """Argos Translate's value; CTranslate2's own default is 1."""
@@ -72,8 +191,9 @@ class RuntimeOptions:
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any], environ: Mapping[str, str] | None = None
+        cls, config: Mapping[str, Any], environ: Mapping[str, str] | None = None, *, cores: int | None = None
     ) -> RuntimeOptions:
+        """Settings from an engine's config; ``cores`` overrides the detected physical cores."""
         environ = os.environ if environ is None else environ
         device = str(config.get("device", "cpu")).lower()
         if device not in DEVICES:
@@ -86,15 +206,21 @@ class RuntimeOptions:
         batch_type = str(config.get("batch_type", "examples"))
         if batch_type not in ("examples", "tokens"):
             raise ConfigError(f"engine setting batch_type must be 'examples' or 'tokens', not {batch_type!r}")
-        intra_default = environ.get("ARGOS_INTRA_THREADS", "0")
-        intra = _int({"intra_threads": config.get("intra_threads", intra_default)}, "intra_threads", 0)
+        # Set threads win (config, then $ARGOS_INTRA_THREADS); the rest follows the machine's cores.
+        intra_set = config.get("intra_threads", environ.get("ARGOS_INTRA_THREADS"))
+        intra = None if intra_set is None else _int({"intra_threads": intra_set}, "intra_threads", 0)
+        inter = None if config.get("inter_threads") is None else _int(config, "inter_threads", 1, minimum=1)
+        if device == "cpu":
+            inter, intra = thread_layout(cores or physical_cores(), inter=inter, intra=intra)
+        else:  # one replica per GPU; OpenMP threads only matter for the CPU side
+            inter, intra = inter or 1, 0 if intra is None else intra
         options = cls(
             device=device,
             compute_type=compute_type,
-            inter_threads=_int(config, "inter_threads", 1, minimum=1),
+            inter_threads=inter,
             intra_threads=intra,
             beam_size=_int(config, "beam_size", 2, minimum=1),
-            max_batch_size=_int(config, "max_batch_size", 32, minimum=1),
+            max_batch_size=_int(config, "max_batch_size", 0),
             batch_type=batch_type,
             length_penalty=_float(config, "length_penalty", 0.2),
             max_input_tokens=_int(config, "max_input_tokens", 256, minimum=8),
@@ -299,8 +425,6 @@ class Ct2Model:
             source,
             target_prefix=prefix,
             beam_size=options.beam_size,
-            max_batch_size=options.max_batch_size,
-            batch_type=options.batch_type,
             length_penalty=options.length_penalty,
             max_input_length=0,  # inputs are already bounded by max_input_tokens
             max_decoding_length=options.decoding_length(longest) + len(self.target_prefix),
@@ -327,12 +451,48 @@ class Ct2Model:
         return hypotheses
 
     def _run_batch(self, source: list[list[str]], **kwargs: Any) -> list[Any]:
-        """The single call into ``ctranslate2.Translator.translate_batch``."""
+        """The single call into ``ctranslate2.Translator.translate_batch``, results in input order.
+
+        With ``max_batch_size = 0`` the batch is cut by :func:`plan_sub_batches` and every
+        sub-batch is queued at once (``asynchronous=True``), so each replica takes the next one as
+        soon as it is free; otherwise CTranslate2 sorts and splits the batch itself."""
         translator = self.translator()
+        options = self.options
         try:
-            results: list[Any] = translator.translate_batch(source, **kwargs)
+            if options.max_batch_size:
+                results: list[Any] = translator.translate_batch(
+                    source, max_batch_size=options.max_batch_size, batch_type=options.batch_type, **kwargs
+                )
+                return results
+            prefix = kwargs.pop("target_prefix", None)
+            plan = plan_sub_batches([len(tokens) for tokens in source], options.inter_threads)
+            if len(plan) == 1:
+                results = translator.translate_batch(source, target_prefix=prefix, **kwargs)
+                return results
+            pending = [
+                (
+                    part,
+                    translator.translate_batch(
+                        [source[i] for i in part],
+                        target_prefix=None if prefix is None else [prefix[i] for i in part],
+                        asynchronous=True,
+                        **kwargs,
+                    ),
+                )
+                for part in plan
+            ]
+            ordered: list[Any] = [None] * len(source)
+            failure: BaseException | None = None
+            for part, futures in pending:
+                for index, future in zip(part, futures, strict=True):
+                    try:  # wait for every sub-batch, even after a failure: none is left running
+                        ordered[index] = future.result()
+                    except (RuntimeError, ValueError, MemoryError) as exc:
+                        failure = failure or exc
+            if failure is not None:
+                raise failure
+            return ordered
         except (RuntimeError, ValueError, MemoryError) as exc:
             raise TranslationError(
                 f"{self.label}: CTranslate2 failed on a batch of {len(source)}: {exc}"
             ) from exc
-        return results
