@@ -141,10 +141,10 @@ def build_engine(settings: Settings, name: str) -> TranslationEngine:
     """An engine by its name in ``[engines.NAME]``, or a registered engine type used as it is."""
     from syndication import registry
 
+    from syndication.translations.engine_choice import engine_spec
+
     config = settings.engines.get(name)
-    engine_type = config.type if config is not None else name
-    options: dict[str, Any] = dict(config.model_extra or {}) if config is not None else {}
-    options.setdefault("base_dir", str(settings.base_dir))
+    engine_type, options = engine_spec(settings, name)
     if config is None and engine_type not in registry.available(registry.ENGINE_GROUP):
         known = sorted(set(settings.engines) | set(registry.available(registry.ENGINE_GROUP)))
         raise ConfigError(f"no engine {name!r} in the config or registered: use one of {', '.join(known)}")
