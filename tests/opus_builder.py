@@ -60,7 +60,9 @@ def marian_vocab(pieces: Sequence[str], language_tokens: Sequence[str] = ()) -> 
     return ["</s>", "<unk>", *language_tokens, *rest]
 
 
-def copy_weights(vocab: Sequence[str], mode: str = "copy", *, positions: int = 512, code_width: int = 128) -> dict[str, np.ndarray]:
+def copy_weights(
+    vocab: Sequence[str], mode: str = "copy", *, positions: int = 512, code_width: int = 128
+) -> dict[str, np.ndarray]:
     from tests.argos_builder import _position_codes
 
     size = len(vocab)
@@ -83,7 +85,7 @@ def copy_weights(vocab: Sequence[str], mode: str = "copy", *, positions: int = 5
     weights["Wpos"] = position_table
 
     def norm(name: str, gamma: np.ndarray | None = None) -> None:
-        weights[f"{name}_ln_scale_pre"] = (np.ones((1, width), np.float32) if gamma is None else gamma[None, :])
+        weights[f"{name}_ln_scale_pre"] = np.ones((1, width), np.float32) if gamma is None else gamma[None, :]
         weights[f"{name}_ln_bias_pre"] = zero(1, width)
 
     def attention(scope: str, q: np.ndarray, k: np.ndarray, v: np.ndarray, o: np.ndarray) -> None:
@@ -109,9 +111,13 @@ def copy_weights(vocab: Sequence[str], mode: str = "copy", *, positions: int = 5
     attention("decoder_l1_self", square, square, square, square)
     ffn_layer("decoder_l1")
     query = zero(width, width)
-    query[size : size + code_width, size : size + code_width] = np.eye(code_width, dtype=np.float32) * 4.0  # sharp attention
+    query[size : size + code_width, size : size + code_width] = (
+        np.eye(code_width, dtype=np.float32) * 4.0
+    )  # sharp attention
     key = zero(width, width)
-    key[size : size + code_width, size : size + code_width] = np.eye(code_width, dtype=np.float32)  # keys: position codes
+    key[size : size + code_width, size : size + code_width] = np.eye(
+        code_width, dtype=np.float32
+    )  # keys: position codes
     value = zero(width, width)
     value[np.arange(size), np.arange(size)] = 1.0  # values: token one-hots
     out = zero(width, width)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -140,7 +140,6 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 def build_engine(settings: Settings, name: str) -> TranslationEngine:
     """An engine by its name in ``[engines.NAME]``, or a registered engine type used as it is."""
     from syndication import registry
-
     from syndication.translations.engine_choice import engine_spec
 
     config = settings.engines.get(name)

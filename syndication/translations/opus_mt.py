@@ -153,7 +153,10 @@ def read_model(path: Path) -> InstalledModel:
     problem = None
     for required in ("model.bin", "source.spm", "target.spm"):
         if not (path / required).is_file():
-            problem = f"{path / required} is missing; reinstall with `syndicate models install opus-mt:{source}-{target}`"
+            problem = (
+                f"{path / required} is missing; reinstall with "
+                f"`syndicate models install opus-mt:{source}-{target}`"
+            )
             break
     return InstalledModel(
         name=path.name,
@@ -218,7 +221,9 @@ def check_unpacked(root: Path, where: str) -> MarianArchive:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise EngineUnavailableError(f"{where}: decoder.yml is unreadable: {exc}") from exc
     if not isinstance(decoder, dict) or not decoder.get("models") or not decoder.get("vocabs"):
-        raise EngineUnavailableError(f"{where}: decoder.yml names no `models` and `vocabs`; not a Marian model")
+        raise EngineUnavailableError(
+            f"{where}: decoder.yml names no `models` and `vocabs`; not a Marian model"
+        )
     paths = [str(decoder["models"][0]), *map(str, decoder["vocabs"])]
     for name in paths:
         if PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts:
@@ -411,7 +416,9 @@ def install_pair(
                     for chunk in response.iter_content(1024 * 1024):
                         written += len(chunk)
                         if written > MAX_ARCHIVE_BYTES:
-                            raise EngineUnavailableError(f"{url} is larger than {MAX_ARCHIVE_BYTES} bytes; refusing")
+                            raise EngineUnavailableError(
+                                f"{url} is larger than {MAX_ARCHIVE_BYTES} bytes; refusing"
+                            )
                         sink.write(chunk)
         except requests.HTTPError as exc:
             raise EngineUnavailableError(f"downloading {url} failed: {exc}") from exc
@@ -469,7 +476,7 @@ def model_from_options(options: Mapping[str, Any], names: Sequence[str] = ()) ->
     models_dir = resolve_models_dir(options)
     pair = options.get("pair") or (names[0] if names else None)
     if not pair:
-        raise ConfigError("opus-mt engine: missing setting `pair` (e.g. pair = \"da-sv\")")
+        raise ConfigError('opus-mt engine: missing setting `pair` (e.g. pair = "da-sv")')
     source, target = parse_pair(str(pair))
     model = find_model(models_dir, model_name(source, target))
     if model is None:
