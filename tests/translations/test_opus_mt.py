@@ -6,6 +6,7 @@ engine; the memory key changes with the model while an editor's version still wi
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from syndication.translations.engine_choice import choose
 from syndication.translations.models_cli import models
 from syndication.translations.opus_engine import OpusMTEngine
 from tests.opus_builder import RELEASE, build_archive
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>|&[a-z]+;", "", html)
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +224,55 @@ def test_an_empty_chain_is_a_config_error(tmp_path: Path) -> None:
     config.write_text("[translation]\nengines = { sv = [] }\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"engines\.sv is empty"):
         load_settings(config, environ={})
+
+
+# ------------------------------------------------------------- switching engine in the pipeline
+
+
+def test_switching_to_opus_mt_retranslates_but_keeps_the_editors_version(
+    make_ctx, site, archives: dict[str, Path]
+) -> None:
+    """The memory key holds the engine and its model version: after installing an OPUS-MT model
+    (which the chain ``sv = ["opus-da-sv", "apertium"]`` then prefers), a forced re-translation
+    sends every segment to the new model, except the one an editor wrote, and provenance names
+    the model."""
+    import os
+
+    from sqlalchemy import select
+
+    from syndication import pipeline
+    from syndication.review import current_translation, edit_segment, item_detail, resolve_post
+    from syndication.store import TMEntry
+    from syndication.translations.stage import translate_pending
+
+    ctx = make_ctx(auto_approve=False)
+    ctx.settings.translation.engines["sv"] = ["opus-da-sv", "apertium"]  # nothing installed yet
+    pipeline.syndicate(ctx)
+    with ctx.store.session() as session:
+        post = resolve_post(session, f"{site.base_url}/?p=412")
+        post_id = post.id
+        before = current_translation(session, post, "sv")
+        assert before.engine == "apertium"
+        title = next(s for s in item_detail(session, before.id).segments if s.key == "title")
+        edit_segment(
+            session, before.id, "title", "Nätverk är guld", actor="karin", expected_version=title.version
+        )
+
+    model = opus_mt.install_archive(archives["sv"], Path(os.environ["SYNDICATION_MODELS_DIR"]))
+    ctx = make_ctx(auto_approve=False)  # a new run: the chain now finds the model
+    ctx.settings.translation.engines["sv"] = ["opus-da-sv", "apertium"]
+    assert ctx.settings.engine_for("sv") == "opus-da-sv"
+    translate_pending(ctx, post_ids=[post_id], languages=["sv"], force=True)
+    assert ctx.summary.translations_failed == 0, ctx.summary.errors
+    with ctx.store.session() as session:
+        post = resolve_post(session, f"{site.base_url}/?p=412")
+        after = current_translation(session, post, "sv")
+        assert (after.engine, after.model_version) == ("opus-mt", model.version)
+        segments = {s.key: s for s in item_detail(session, after.id).segments}
+        assert segments["title"].target == "Nätverk är guld"
+        machine = [s for key, s in segments.items() if key != "title" and s.source.strip()]
+        # The test model upper-cases (markup aside), so every machine segment shows it ran.
+        wrong = [s.target for s in machine if _text(s.target) != _text(s.target).upper()]
+        assert machine and not wrong
+        entries = session.scalars(select(TMEntry).where(TMEntry.engine == "opus-mt")).all()
+        assert entries and {e.model_version for e in entries} == {model.version}
