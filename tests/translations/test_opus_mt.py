@@ -208,6 +208,10 @@ def test_chains_use_the_first_installed_engine(installed_sv: Path, tmp_path: Pat
     choice = choose(settings, "sv")
     assert choice.engine_type == "opus-mt" and f"opus-da-sv@{RELEASE}+int8" in choice.reason
     assert "not installed: opus-da-nn" in choose(settings, "nn").reason
+    # `syndicate evaluate --engine opus-da-sv` builds the same engine without an [engines] section.
+    from syndication.translations.evaluate import build_engine
+
+    assert build_engine(settings, "opus-da-sv").version("da", "sv") == f"opus-da-sv@{RELEASE}+int8"
     # A chain with nothing installed uses its last engine, so its error says what to install.
     config.write_text(
         '[translation]\ntargets = ["sv"]\nengines = { sv = ["opus-da-sv"] }\n'
