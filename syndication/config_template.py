@@ -61,10 +61,13 @@ baseline = true
 [translation]
 source_lang = "da"
 targets = ["nb", "sv"]    # BCP 47: nb, nn, sv, en, de … (never "no")
-# Engines: apertium for nb, nn and sv; argos for every other language (en, de, fr …; install
-# its models with `syndicate models install translate-da_en`). Override per language, names from
-# [engines.*], or for all unlisted languages with default_engine:
-# engines = {{ sv = "argos" }}
+# Engines: for nb, nn and sv an installed OPUS-MT model (`syndicate models install opus-mt:da-sv`),
+# else apertium; argos for every other language (en, de, fr …; install its models with
+# `syndicate models install translate-da_en`). Override per language (a name from [engines.*] or
+# opus-da-XX, or a list: the first installed one is used), or for all unlisted languages with
+# default_engine:
+# engines = {{ sv = ["opus-da-sv", "apertium"], en = "argos" }}
+# models_dir = "/srv/opus-models"   # OPUS-MT models (default ~/.local/share/syndication/models)
 # default_engine = "argos"
 # glossary = "config/glossary.csv"   # the default, read when the file exists; "" for none
 # Segments whose engine confidence (0-1) is below this get the low_confidence QA flag (default 0:

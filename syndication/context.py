@@ -69,11 +69,9 @@ class RunContext:
         if name in self.engine_overrides:
             return self.engine_overrides[name]
         if name not in self._engines:
-            config = self.settings.engines.get(name)
-            engine_type = config.type if config is not None else name
-            options: dict[str, Any] = dict(config.model_extra or {}) if config is not None else {}
-            # Relative model and package paths resolve like every other path in the config.
-            options.setdefault("base_dir", str(self.settings.base_dir))
+            from syndication.translations.engine_choice import engine_spec
+
+            engine_type, options = engine_spec(self.settings, name)
             factory = registry.load(registry.ENGINE_GROUP, engine_type)
             self._engines[name] = factory(options)
         return self._engines[name]

@@ -22,6 +22,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "apertium": "syndication.translations.apertium:ApertiumEngine",
         "argos": "syndication.translations.argos:ArgosEngine",
         "ctranslate2": "syndication.translations.argos:CTranslate2Engine",
+        "opus-mt": "syndication.translations.opus_engine:OpusMTEngine",
     },
     CHANNEL_GROUP: {
         "outbox": "syndication.deliveries.outbox:OutboxChannel",

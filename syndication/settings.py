@@ -146,8 +146,14 @@ class ReviewSettings(_Model):
 class TranslationSettings(_Model):
     source_lang: str = "da"
     targets: list[str] = Field(default_factory=lambda: ["nb", "sv"])
-    engines: dict[str, str] = Field(default_factory=dict)
-    """Target language → engine name from ``[engines]``; unlisted languages use ``default_engine``."""
+    engines: dict[str, str | list[str]] = Field(default_factory=dict)
+    """Target language → engine name from ``[engines]``, or a chain of names of which the first one
+    installed is used (``sv = ["opus-da-sv", "apertium"]``); unlisted languages use
+    ``default_engine``."""
+    models_dir: str | None = None
+    """Where ``syndicate models install opus-mt:…`` puts OPUS-MT models and engines named
+    ``opus-da-sv`` find them (default ``$SYNDICATION_MODELS_DIR``, else
+    ``~/.local/share/syndication/models``)."""
     default_engine: str | None = None
     """Unset: ``apertium`` for nb, nn and sv from Danish (rule-based, close languages), ``argos``
     for every other language (English directly, the rest through English)."""
@@ -169,6 +175,14 @@ class TranslationSettings(_Model):
         for lang, threshold in value.items():
             if not 0.0 <= threshold <= 1.0:
                 raise ValueError(f"low_confidence_by_lang.{lang} must be between 0 and 1, not {threshold}")
+        return value
+
+    @field_validator("engines")
+    @classmethod
+    def _chains(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for lang, chain in value.items():
+            if not chain:
+                raise ValueError(f"engines.{lang} is empty: name an engine or a list of them")
         return value
 
     @field_validator("targets")
@@ -279,14 +293,25 @@ class Settings(_Model):
             return prefix + str(self.resolve_path(url[len(prefix) :]).resolve())
         return url
 
-    def engine_for(self, lang: str) -> str:
+    def engine_chain(self, lang: str) -> list[str]:
+        """The engine names to try for ``lang``, best first (see :meth:`engine_for`)."""
         translation = self.translation
         if lang in translation.engines:
-            return translation.engines[lang]
+            chosen = translation.engines[lang]
+            return [chosen] if isinstance(chosen, str) else list(chosen)
         if translation.default_engine:
-            return translation.default_engine
-        apertium = translation.source_lang == "da" and lang.split("-")[0] in ("nb", "nn", "sv")
-        return "apertium" if apertium else "argos"
+            return [translation.default_engine]
+        base = lang.split("-")[0]
+        if translation.source_lang == "da" and base in ("nb", "nn", "sv"):
+            # An OPUS-MT model, once installed, is clearly better than Apertium on these (issue 12).
+            return [f"opus-da-{base}", "apertium"]
+        return ["argos"]
+
+    def engine_for(self, lang: str) -> str:
+        """The first installed engine of the language's chain (the last one when none is)."""
+        from syndication.translations.engine_choice import choose
+
+        return choose(self, lang).name
 
     def channel_secret(self, channel: str, key: str) -> str | None:
         """A channel secret from the environment (never from the TOML)."""

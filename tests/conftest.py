@@ -26,6 +26,15 @@ def _environment_restored() -> Iterator[None]:
         os.environ.update(saved)
 
 
+@pytest.fixture(autouse=True)
+def _no_installed_opus_models(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default engine chains prefer an installed OPUS-MT model (issue 12): models a developer
+    installed in ~/.local/share must not change which engine a test gets."""
+    monkeypatch.setenv("SYNDICATION_MODELS_DIR", str(tmp_path_factory.mktemp("no-opus-models")))
+
+
 @pytest.fixture
 def http_server() -> Iterator[FixtureServer]:
     """A started loopback HTTP server (see ``tests/httpserver.py``), stopped after the test."""

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -140,11 +140,10 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 def build_engine(settings: Settings, name: str) -> TranslationEngine:
     """An engine by its name in ``[engines.NAME]``, or a registered engine type used as it is."""
     from syndication import registry
+    from syndication.translations.engine_choice import engine_spec
 
     config = settings.engines.get(name)
-    engine_type = config.type if config is not None else name
-    options: dict[str, Any] = dict(config.model_extra or {}) if config is not None else {}
-    options.setdefault("base_dir", str(settings.base_dir))
+    engine_type, options = engine_spec(settings, name)
     if config is None and engine_type not in registry.available(registry.ENGINE_GROUP):
         known = sorted(set(settings.engines) | set(registry.available(registry.ENGINE_GROUP)))
         raise ConfigError(f"no engine {name!r} in the config or registered: use one of {', '.join(known)}")

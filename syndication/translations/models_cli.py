@@ -15,11 +15,15 @@ import click
 
 from syndication.cli_support import config_option
 from syndication.errors import SyndicationError
-from syndication.translations import argos_packages
+from syndication.translations import argos_packages, opus_mt
 
 if TYPE_CHECKING:
     from syndication.settings import Settings
 
+MODELS_DIR_HELP = (
+    "Folder of installed OPUS-MT models (default: `[translation] models_dir` in the config, else "
+    "$SYNDICATION_MODELS_DIR, else ~/.local/share/syndication/models)."
+)
 PACKAGES_DIR_HELP = (
     "Folder of installed Argos packages (default: `packages_dir` of the argos engine in the config, "
     "else $ARGOS_PACKAGES_DIR, else ~/.local/share/argos-translate/packages)."
@@ -72,6 +76,17 @@ def _packages_dir(ctx: click.Context) -> Path:
     )
 
 
+def _models_dir(ctx: click.Context) -> Path:
+    """``--models-dir``, else ``[translation] models_dir``, else the default (OPUS-MT models)."""
+    from syndication.translations.engine_choice import models_dir
+
+    explicit = _group_param(ctx, "models_dir")
+    if explicit:
+        return explicit
+    settings = _settings(_group_param(ctx, "config"))
+    return models_dir(settings) if settings is not None else opus_mt.default_models_dir()
+
+
 @click.group("models")
 @config_option
 @click.option(
@@ -80,8 +95,14 @@ def _packages_dir(ctx: click.Context) -> Path:
     default=None,
     help=PACKAGES_DIR_HELP,
 )
-def models(config: Path | None, packages_dir: Path | None) -> None:
-    """List, install and remove offline translation models (Argos packages)."""
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=MODELS_DIR_HELP,
+)
+def models(config: Path | None, packages_dir: Path | None, models_dir: Path | None) -> None:
+    """List, install and remove offline translation models (Argos packages, OPUS-MT models)."""
 
 
 @models.command("list")
@@ -112,7 +133,40 @@ def list_models(ctx: click.Context) -> None:
     for package in installed:
         if not package.usable:
             click.echo(f"  DAMAGED {package.path}: {package.problem}")
+    opus_dir = _models_dir(ctx)
+    click.echo(f"OPUS-MT models in {opus_dir}:")
+    found = opus_mt.installed_models(opus_dir)
+    if not found:
+        click.echo(
+            "  (none) — install one with `syndicate models install opus-mt:da-sv` or FILE.zip --pair da-sv"
+        )
+    for model in found:
+        if model.usable:
+            prefix = f"  token {model.source_prefix}" if model.source_prefix else ""
+            click.echo(
+                f"  {model.source}→{model.target}  {model.name}  {model.version}{prefix}  {model.path}"
+            )
+        else:
+            click.echo(f"  DAMAGED {model.path}: {model.problem}")
     _list_configured_models(_group_param(ctx, "config"))
+    _list_choices(_group_param(ctx, "config"), ctx)
+
+
+def _list_choices(config: Path | None, ctx: click.Context) -> None:
+    """Per target language: the engine the pipeline will use, and why."""
+    from syndication.translations.engine_choice import choose
+
+    settings = _settings(config)
+    if settings is None:
+        return
+    if _group_param(ctx, "models_dir"):
+        # The listing above used --models-dir: judge the chains against the same folder.
+        settings.translation.models_dir = str(_group_param(ctx, "models_dir"))
+    click.echo(f"Engine per target language (from {settings.translation.source_lang}):")
+    for lang in settings.translation.targets:
+        choice = choose(settings, lang)
+        chain = " → ".join(choice.chain)
+        click.echo(f"  {lang}: {choice.name} ({choice.engine_type})  {choice.reason}  [chain: {chain}]")
 
 
 def _list_configured_models(config: Path | None) -> None:
@@ -146,12 +200,33 @@ def _list_configured_models(config: Path | None) -> None:
     default=None,
     help="Package index (default: the Argos index, or $ARGOS_PACKAGE_INDEX).",
 )
+@click.option("--pair", default=None, help="OPUS-MT archive: the pair to install it for (da-nb, da-nn, …).")
+@click.option(
+    "--quantization",
+    type=click.Choice(opus_mt.QUANTIZATIONS),
+    default="int8",
+    show_default=True,
+    help="OPUS-MT: weight type of the converted model.",
+)
+@click.option("--sha256", default=None, help="OPUS-MT: refuse the archive unless it has this SHA-256.")
 @click.pass_context
-def install(ctx: click.Context, source: str, index_url: str | None) -> None:
-    """Install SOURCE: a .argosmodel file (offline) or a package code such as translate-da_en (online)."""
-    directory = _packages_dir(ctx)
+def install(
+    ctx: click.Context,
+    source: str,
+    index_url: str | None,
+    pair: str | None,
+    quantization: str,
+    sha256: str | None,
+) -> None:
+    """Install SOURCE: opus-mt:da-sv (download and convert an OPUS-MT model), an OPUS-MT .zip
+    archive (offline; --pair when it serves several languages), a .argosmodel file (offline) or an
+    Argos package code such as translate-da_en (online)."""
     path = Path(source).expanduser()
     try:
+        if source.startswith("opus-mt:") or (_is_path(source, path) and _is_marian_zip(path)):
+            _install_opus(ctx, source, path, pair, quantization, sha256)
+            return
+        directory = _packages_dir(ctx)
         if _is_path(source, path):
             package = argos_packages.install_file(path, directory)
         else:
@@ -160,6 +235,42 @@ def install(ctx: click.Context, source: str, index_url: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     pair = f"{package.from_code}→{package.to_code}"
     click.echo(f"Installed {package.code} {package.version} ({pair}) in {package.path}")
+
+
+def _is_marian_zip(path: Path) -> bool:
+    """An OPUS-MT release archive (it has a ``decoder.yml``), not an Argos package."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(Path(name).name == "decoder.yml" for name in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return path.suffix.lower() == ".zip" and not path.is_file()
+
+
+def _install_opus(
+    ctx: click.Context, source: str, path: Path, pair: str | None, quantization: str, sha256: str | None
+) -> None:
+    directory = _models_dir(ctx)
+    if source.startswith("opus-mt:"):
+        src, tgt = opus_mt.parse_pair(source)
+        if pair and opus_mt.parse_pair(pair) != (src, tgt):
+            raise click.UsageError(f"--pair {pair} contradicts {source}")
+        click.echo(f"Downloading {opus_mt.archive_url(src, tgt)} …")
+        model = opus_mt.install_pair(src, tgt, directory, quantization=quantization, expected_sha256=sha256)
+    else:
+        model = opus_mt.install_archive(
+            path,
+            directory,
+            pair=opus_mt.parse_pair(pair) if pair else None,
+            quantization=quantization,
+            expected_sha256=sha256,
+        )
+    token = f", target token {model.source_prefix}" if model.source_prefix else ""
+    click.echo(
+        f"Installed {model.name} ({model.source}→{model.target}, {model.version}{token}) in {model.path}\n"
+        f'  archive SHA-256 {model.sha256}; use it with engines = {{ {model.target} = "{model.name}" }}'
+    )
 
 
 def _is_path(source: str, path: Path) -> bool:
@@ -179,7 +290,14 @@ def _is_path(source: str, path: Path) -> bool:
 @click.argument("code")
 @click.pass_context
 def remove(ctx: click.Context, code: str) -> None:
-    """Remove the installed package CODE (e.g. translate-da_en)."""
+    """Remove the installed package CODE (e.g. translate-da_en, or opus-da-sv / opus-mt:da-sv)."""
+    if code.startswith(("opus-mt:", "opus-")):
+        try:
+            model = opus_mt.remove_model(code, _models_dir(ctx))
+        except SyndicationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Removed {model.name} ({model.version}) from {model.path.parent}")
+        return
     try:
         package = argos_packages.remove_package(code, _packages_dir(ctx))
     except SyndicationError as exc:
