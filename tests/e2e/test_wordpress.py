@@ -516,7 +516,8 @@ def test_image_from_a_private_address_is_left_out_not_fatal(tmp_path, store, ite
     run(tmp_path, store, wordpress)
     (post,) = wordpress.copies(f"{item.post_key}#nb")
     assert post["featured_media"] == 0
-    assert "private address" in deliveries(store)[0].receipt["meta"]["image_note"]
+    (note,) = deliveries(store)[0].receipt["meta"]["media_notes"]
+    assert "could not be fetched" in note and "loopback" in note
 
 
 def test_title_and_excerpt_arrive_as_text_never_as_markup(tmp_path, store, items, wordpress):
