@@ -764,3 +764,31 @@ def test_an_oversized_image_keeps_the_original_address_with_a_note(tmp_path, sto
     (note,) = ctx.summary.delivery_notes
     assert large in note and "larger than 0.001 MB" in note and item.post_key in note
     assert deliveries(store)[0].state == "sent"
+
+
+def test_one_site_carries_nb_and_sv_in_categories_of_their_own(tmp_path, store, items, wordpress):
+    """The docs/channels.md example: two channels, one site, ``default_categories`` per language."""
+    wp = wordpress
+    channels = {
+        "partner_nb": partner(wp, languages=["nb"], default_categories=["Norsk"], status="publish"),
+        "partner_sv": partner(wp, languages=["sv"], default_categories=["Svenska"], status="publish"),
+    }
+    config = write_config(tmp_path, f"sqlite:///{tmp_path}/syndication.db", channels)
+    env = {f"SYNDICATION__CHANNELS__{name.upper()}__PASSWORD": wp.password for name in channels}
+    key = new_key()
+    items.approve(key, "nb", title="Nettverk er gull", categories=("Netværk",))
+    items.approve(key, "sv", title="Nätverk är guld", categories=("Netværk",))
+    ctx = make_context(store, config, env)
+    deliver_approved(ctx, sleep=no_sleep)
+    assert not ctx.summary.errors, ctx.summary.errors
+
+    def category_names(post: dict) -> set[str]:
+        found = wp.get("wp/v2/categories", include=",".join(map(str, post["categories"]))).json()
+        return {html.unescape(c["name"]) for c in found}
+
+    (nb,) = wp.copies(f"{key}#nb")
+    (sv,) = wp.copies(f"{key}#sv")
+    assert category_names(nb) == {"Norsk", "Netværk"} and category_names(sv) == {"Svenska", "Netværk"}
+    assert {r.channel for r in deliveries(store)} == {"partner_nb", "partner_sv"}
+    page = requests.get(sv["link"], timeout=30).text
+    assert '<html lang="sv' in page and f'hreflang="nb" href="{nb["link"]}"' in page
