@@ -26,53 +26,25 @@ import lxml.html
 from lxml import etree
 
 from syndication.deliveries.outgoing import attribution, safe_html
+from syndication.i18n import _, ngettext
 from syndication.models import ApprovedTranslation
 
-# Per-language wording; a language without an entry uses English.
-WORDING: dict[str, dict[str, str]] = {
-    "da": {
-        "read_original": "Læs originalen",
-        "unsubscribe": "Afmeld nyhedsbrevet",
-        "footer": "Du får denne e-mail, fordi du abonnerer på {list}.",
-        "digest_subject": "{list}: {count} nye indlæg",
-        "digest_heading": "Nyt siden sidst",
-    },
-    "nb": {
-        "read_original": "Les originalen",
-        "unsubscribe": "Meld deg av nyhetsbrevet",
-        "footer": "Du får denne e-posten fordi du abonnerer på {list}.",
-        "digest_subject": "{list}: {count} nye innlegg",
-        "digest_heading": "Nytt siden sist",
-    },
-    "nn": {
-        "read_original": "Les originalen",
-        "unsubscribe": "Meld deg av nyheitsbrevet",
-        "footer": "Du får denne e-posten fordi du abonnerer på {list}.",
-        "digest_subject": "{list}: {count} nye innlegg",
-        "digest_heading": "Nytt sidan sist",
-    },
-    "sv": {
-        "read_original": "Läs originalet",
-        "unsubscribe": "Avsluta prenumerationen",
-        "footer": "Du får det här mejlet eftersom du prenumererar på {list}.",
-        "digest_subject": "{list}: {count} nya inlägg",
-        "digest_heading": "Nytt sedan sist",
-    },
-    "en": {
-        "read_original": "Read the original",
-        "unsubscribe": "Unsubscribe",
-        "footer": "You get this e-mail because you subscribed to {list}.",
-        "digest_subject": "{list}: {count} new posts",
-        "digest_heading": "New since the last issue",
-    },
-    "de": {
-        "read_original": "Zum Original",
-        "unsubscribe": "Newsletter abbestellen",
-        "footer": "Sie erhalten diese E-Mail, weil Sie {list} abonniert haben.",
-        "digest_subject": "{list}: {count} neue Beiträge",
-        "digest_heading": "Neu seit der letzten Ausgabe",
-    },
-}
+
+def wording(lang: str) -> dict[str, str]:
+    """The fixed texts of a newsletter in ``lang``, from the catalogue (``syndication/locale``)."""
+    return {
+        "read_original": _(lang, "Read the original"),
+        "unsubscribe": _(lang, "Unsubscribe"),
+        "footer": _(lang, "You get this e-mail because you subscribed to {list}."),
+        "digest_heading": _(lang, "New since the last issue"),
+    }
+
+
+def digest_subject(lang: str, list_title: str, count: int) -> str:
+    return ngettext(lang, "{list}: {count} new post", "{list}: {count} new posts", count).format(
+        list=list_title, count=count
+    )
+
 
 FONT = "Georgia, 'Times New Roman', serif"
 SANS = "Helvetica, Arial, sans-serif"
@@ -163,7 +135,7 @@ class Templates:
     list_title: str = "the newsletter"
 
     def wording(self, lang: str) -> dict[str, str]:
-        return WORDING.get(lang, WORDING.get(lang.split("-")[0], WORDING["en"]))
+        return wording(lang)
 
     def footer(self, lang: str) -> str:
         if self.footers and lang in self.footers:
@@ -200,7 +172,7 @@ def one_line(text: str) -> str:
 
 def item_html(item: ApprovedTranslation, *, heading: str = "h1") -> str:
     """One item as styled HTML: title, featured image, body, attribution, link to the original."""
-    wording = WORDING.get(item.lang, WORDING["en"])
+    texts = wording(item.lang)
     parts = [f"<{heading}>{html.escape(item.title)}</{heading}>"]
     if item.featured_image is not None:
         src = html.escape(urljoin(item.source_url, item.featured_image.src), quote=True)
@@ -209,17 +181,17 @@ def item_html(item: ApprovedTranslation, *, heading: str = "h1") -> str:
     parts.append(absolute_urls(safe_html(item.html), item.source_url))
     parts.append(attribution(item))
     link = html.escape(item.source_url, quote=True)
-    parts.append(f'<p><a href="{link}">{html.escape(wording["read_original"])}</a></p>')
+    parts.append(f'<p><a href="{link}">{html.escape(texts["read_original"])}</a></p>')
     return inline_styles("\n".join(parts))
 
 
 def item_text(item: ApprovedTranslation) -> str:
-    wording = WORDING.get(item.lang, WORDING["en"])
+    texts = wording(item.lang)
     title = item.title.strip()
     body = html_to_text(absolute_urls(safe_html(item.html), item.source_url))
     credit = html_to_text(attribution(item))
     underline = "=" * min(len(title), 72)
-    return f"{title}\n{underline}\n\n{body}\n\n{credit}\n{wording['read_original']}: {item.source_url}"
+    return f"{title}\n{underline}\n\n{body}\n\n{credit}\n{texts['read_original']}: {item.source_url}"
 
 
 def absolute_urls(fragment: str, base: str) -> str:
@@ -395,10 +367,10 @@ def mailto(address_or_url: str | None, token: str) -> str | None:
 
 
 def digest_content(items: Sequence[ApprovedTranslation], lang: str) -> tuple[str, str]:
-    wording = WORDING.get(lang, WORDING["en"])
-    heading = f"<h1>{html.escape(wording['digest_heading'])}</h1>"
+    texts = wording(lang)
+    heading = f"<h1>{html.escape(texts['digest_heading'])}</h1>"
     html_parts = [inline_styles(heading)]
-    text_parts = [wording["digest_heading"]]
+    text_parts = [texts["digest_heading"]]
     for item in items:
         html_parts.append(item_html(item, heading="h2"))
         text_parts.append(item_text(item))

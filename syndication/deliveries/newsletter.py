@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import re
 import smtplib
 import ssl
@@ -212,15 +213,15 @@ class NewsletterChannel:
         lang = ordered[0].lang
         where = _where(ordered[0], self.name)
         wording = self._templates.wording(lang)
-        subject = self.settings.subject_prefix + wording["digest_subject"].format(
-            list=self._templates.list_title, count=len(ordered)
+        subject = self.settings.subject_prefix + email_render.digest_subject(
+            lang, self._templates.list_title, len(ordered)
         )
         html_parts, text_parts = [], []
         for item in ordered:
             html_part, text_part = self._item_content(item, heading="h2")
             html_parts.append(html_part)
             text_parts.append(text_part)
-        heading = email_render.inline_styles(f"<h1>{wording['digest_heading']}</h1>")
+        heading = email_render.inline_styles(f"<h1>{html.escape(wording['digest_heading'])}</h1>")
         separator = '\n<hr style="border:0;border-top:1px solid #eeeeee;margin:28px 0;">\n'
         html_content = heading + "\n" + separator.join(html_parts)
         text_content = wording["digest_heading"] + "\n\n\n" + "\n\n\n".join(text_parts)

@@ -13,7 +13,12 @@ Layout under the configured ``path`` (relative paths resolve against the config'
         ...
 
 Settings (``[channels.<name>]``, type ``outbox``): ``path`` (default ``outbox``), ``base_url`` (optional
-public URL of that folder), ``title`` (optional feed title; ``{lang}`` is replaced by the language).
+public URL of that folder), ``title`` (optional feed title; ``{lang}`` is replaced by the language),
+``media`` (``"link"``, the default: images stay at their original address; ``"copy"``: each image is
+fetched once and saved as ``<lang>/media/<sha256>.<ext>`` and the documents point there, so the folder
+is a self-contained site; the feed keeps the original addresses, which feed readers can reach),
+``max_image_bytes`` (10 MB: larger images are not copied, noted in the run summary) and
+``allow_private_hosts`` (image hosts on private addresses that may be fetched).
 
 Identity: a post keeps one file and one feed entry per language for its whole life. The file name
 (slug) comes from the source URL's last path segment (else the transliterated title), is fixed the first
@@ -52,7 +57,7 @@ import tempfile
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +66,7 @@ from urllib.parse import quote, unquote, urlsplit
 from syndication.deliveries.atom import AtomEntry, AtomFeed, AtomLink, build_atom, entry_id, is_absolute
 from syndication.deliveries.attribution import attribution_line, feed_title, linked_from_line
 from syndication.deliveries.channel import ChannelContext
+from syndication.deliveries.media import DEFAULT_MAX_IMAGE_BYTES, ImageFetcher, body_images, replace_sources
 from syndication.deliveries.safe_html import clean_html, clean_inline, escape, plain_text
 from syndication.errors import ConfigError, TerminalDeliveryError, TransientDeliveryError
 from syndication.models import ApprovedTranslation, Payload, Receipt
@@ -73,6 +79,7 @@ except ImportError:  # pragma: no cover - exercised only on Windows
 INDEX_NAME = ".index.json"
 JOURNAL_NAME = ".journal.jsonl"
 FEED_NAME = "feed.atom"
+MEDIA_DIR = "media"
 INDEX_FORMAT = 1
 PAYLOAD_FORMAT = 1
 MAX_SLUG = 80
@@ -287,6 +294,22 @@ class OutboxChannel:
         self.base_url: str | None = base_url
         title = context.config.get("title")
         self.title_template: str | None = str(title) if title else None
+        media = context.config.get("media", "link")
+        if media not in ("link", "copy"):
+            raise ConfigError(
+                f'channel {context.name!r}: media must be "link" (images stay at their address) or '
+                f'"copy" (images are copied next to the HTML files), got {media!r}',
+                channel=context.name,
+            )
+        self.media: str = str(media)
+        try:
+            self.max_image_bytes = int(context.config.get("max_image_bytes", DEFAULT_MAX_IMAGE_BYTES))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"channel {context.name!r}: max_image_bytes must be a number of bytes", channel=context.name
+            ) from exc
+        self._allow_private_hosts = [str(h) for h in context.config.get("allow_private_hosts", ())]
+        self._images: ImageFetcher | None = None
         self._deferred = False
         self._dirty: set[str] = set()
         self._base_cache: dict[str, tuple[tuple[int, int, int], _Index]] = {}
@@ -301,6 +324,9 @@ class OutboxChannel:
     def close(self) -> None:
         """Merge what this run journaled into ``.index.json`` and rebuild each touched ``feed.atom``."""
         self._deferred = False
+        if self._images is not None:
+            self._images.close()
+            self._images = None
         dirty, self._dirty = sorted(self._dirty), set()
         for lang in dirty:
             with self._locked(lang, None) as folder:
@@ -406,8 +432,12 @@ class OutboxChannel:
             slug = self._choose_slug(index, post_key, str(meta["slug"]), existing, previous, lang)
             entry = self._index_entry(meta, key, slug, existing)
             body = payload.body
-            if self.base_url and slug != meta["slug"]:
-                body = render_document(meta["document"], self._url(lang, slug))
+            document: Mapping[str, Any] = meta["document"]
+            notes: list[str] = []
+            if self.media == "copy":
+                document, notes = self._copy_media(folder, document)
+            if (self.base_url and slug != meta["slug"]) or document is not meta["document"]:
+                body = render_document(document, self._url(lang, slug) if self.base_url else None)
             try:
                 _write_atomically(folder / f"{slug}.html", body)
                 index.entries[post_key] = entry
@@ -419,7 +449,38 @@ class OutboxChannel:
                     self._save(folder, index)
             except OSError as exc:
                 raise self._io_error(exc, "write", lang, post_key) from exc
-            return self._receipt(key, lang, post_key, entry)
+            receipt = self._receipt(key, lang, post_key, entry)
+            return replace(receipt, meta={**receipt.meta, "media_notes": notes}) if notes else receipt
+
+    def _copy_media(self, folder: Path, document: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[str]]:
+        """``media = "copy"``: the document's images saved as ``media/<sha256>.<ext>`` beside it (each
+        file once, whichever posts show it) and the document pointing at them; plus a note for each
+        image left at its address (too large, not fetched)."""
+        if self._images is None:
+            self._images = ImageFetcher(
+                max_bytes=self.max_image_bytes, allow_private_hosts=self._allow_private_hosts
+            )
+        copies: dict[str, str] = {}
+        notes: list[str] = []
+        refs = body_images(document.get("image_html", "")) + body_images(document["body_html"])
+        for ref in refs:
+            if ref.src in copies:
+                continue
+            fetched = self._images.get(ref.src)
+            if isinstance(fetched, str):
+                notes.append(fetched)
+                continue
+            name = f"{MEDIA_DIR}/{fetched.sha256[:32]}{fetched.extension}"
+            if not (folder / name).is_file():
+                (folder / MEDIA_DIR).mkdir(exist_ok=True)
+                _write_atomically(folder / name, fetched.data)
+            copies[ref.src] = name
+        if not copies:
+            return document, notes
+        changed = dict(document)
+        for part in ("image_html", "body_html"):
+            changed[part] = replace_sources(str(document.get(part, "")), copies)
+        return changed, notes
 
     def link_for(self, receipt: Receipt) -> str | None:
         """How another copy in the same language links to this one: relative (``slug.html`` in the

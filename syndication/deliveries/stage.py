@@ -875,6 +875,11 @@ def _send_once(
         return exc
     ledger.complete(ctx.store, delivery_id, receipt)
     _count_done(summary, send.planned.action, payload)
+    # Media (issue 14): images left at their original address are worth knowing, not a failure.
+    summary.delivery_notes += [
+        f"{where['channel']} {where['post']} ({where['lang']}): {note}"
+        for note in receipt.meta.get("media_notes") or ()
+    ]
     log.info(
         "%s sent%s",
         send.planned.action,

@@ -32,19 +32,18 @@ Per-partner settings (``[channels.<name>]``)::
 from __future__ import annotations
 
 import html
-import ipaddress
 import json
-import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syndication.deliveries.channel import ChannelContext
+from syndication.deliveries.media import ImageFetcher, ImageRef, body_images, replace_sources
 from syndication.deliveries.outgoing import (
     Where,
     attribution,
@@ -94,6 +93,9 @@ class WordPressSettings(BaseModel):
     allow_private_hosts: list[str] = Field(default_factory=list)
     """Image hosts that may resolve to private or loopback addresses (refused otherwise)."""
     max_image_bytes: int = Field(10_000_000, gt=0)
+    """Images larger than this are not copied to the media library: the post shows the original."""
+    media_library: bool = True
+    """Copy the body's images to the partner's media library (once each) and point the post at them."""
     language_codes: dict[str, str] = Field(default_factory=dict)
     """Our language tag → the partner's Polylang/WPML language code, where they differ
     (``{ nb = "no" }``); used only when the partner runs one of them."""
@@ -138,6 +140,11 @@ class WordPressChannel:
         self._terms: dict[tuple[str, str], int] = {}
         self._preview_dir = context.base_dir / self.settings.dry_run_dir / context.name
         self._language_plugin: str | None = None
+        self._image_fetcher: ImageFetcher | None = None
+        self._uploaded: dict[str, dict[str, Any]] = {}
+        """Images copied in this run, by marker (see ``_copy_image``)."""
+        self.uploads = 0
+        """Files uploaded to the media library by this channel object (tests count them)."""
         """``polylang``, ``wpml`` or ``""`` (none) once the REST index was read."""
 
     # ------------------------------------------------------------------------------ protocol
@@ -205,13 +212,15 @@ class WordPressChannel:
         self._check_credentials(where)
         guid = str(document["source_guid"])
         fields = dict(document["post"])
-        previous_meta = dict(previous.meta) if previous is not None else {}
         existing = self._find_existing(guid, str(fields["slug"]), previous, where)
         fields["categories"] = self._term_ids("categories", document["categories"], where)
         fields["tags"] = self._term_ids("tags", document["tags"], where)
-        media_id, media_note = self._featured_media(document.get("image"), guid, previous_meta, where)
-        if media_id is not None:
-            fields["featured_media"] = media_id
+        notes: list[str] = []
+        lang = str(document["lang"])
+        featured = self._featured_media(document.get("image"), lang, where, notes)
+        if featured is not None:
+            fields["featured_media"] = featured["id"]
+        fields["content"], copied = self._body_media(str(fields["content"]), lang, where, notes)
         language = self._language_params(str(document["lang"]), where)
         if existing is not None:
             if document["action"] == "update" and existing.get("status") != "trash":
@@ -241,11 +250,13 @@ class WordPressChannel:
         }
         if language:
             meta["language_plugin"] = self._language_plugin
-        if media_id is not None:
-            meta["media_id"] = media_id
-            meta["media_src"] = (document.get("image") or {}).get("src")
-        if media_note:
-            meta["image_note"] = media_note
+        if featured is not None:
+            meta["media_id"] = featured["id"]
+            meta["media_src"] = featured["src"]
+        if copied:
+            meta["media"] = copied
+        if notes:
+            meta["media_notes"] = notes
         return Receipt(
             channel=self.name,
             key=key,
@@ -288,6 +299,9 @@ class WordPressChannel:
         )
 
     def close(self) -> None:
+        if self._image_fetcher is not None:
+            self._image_fetcher.close()
+            self._image_fetcher = None
         if self._http is not None:
             self._http.close()
             self._http = None
@@ -397,58 +411,95 @@ class WordPressChannel:
         return term_id
 
     # ------------------------------------------------------------------------------- media
+    #
+    # Each image is uploaded once per partner and language: the file name carries a marker made of
+    # the source URL, the image's SHA-256 and the language, so a later post (or run) showing the same
+    # image finds the upload in the media library instead of uploading again, while a changed image
+    # (same URL, other bytes) gets a new upload. The language is in the marker because the library
+    # keeps one alt text and caption per item, and a site carrying nb and sv needs each in its own.
+
+    def _images(self) -> ImageFetcher:
+        if self._image_fetcher is None:
+            self._image_fetcher = ImageFetcher(
+                max_bytes=self.settings.max_image_bytes,
+                allow_private_hosts=self.settings.allow_private_hosts,
+                timeout=self.settings.timeout,
+                user_agent=USER_AGENT,
+            )
+        return self._image_fetcher
+
+    def _body_media(
+        self, content: str, lang: str, where: Where, notes: list[str]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """``content`` pointing at the partner's copies of its images, and what was copied."""
+        if not self.settings.media_library:
+            return content, []
+        copies: dict[str, str] = {}
+        copied: list[dict[str, Any]] = []
+        for ref in body_images(content):
+            media = self._copy_image(ref, lang, where, notes, what="image")
+            if media is not None:
+                copies[ref.src] = str(media["url"])
+                copied.append(media)
+        return replace_sources(content, copies), copied
 
     def _featured_media(
-        self,
-        image: Mapping[str, str] | None,
-        guid: str,
-        previous_meta: Mapping[str, Any],
-        where: Where,
-    ) -> tuple[int | None, str | None]:
+        self, image: Mapping[str, str] | None, lang: str, where: Where, notes: list[str]
+    ) -> dict[str, Any] | None:
         if not image:
-            return None, None
-        src, alt = image["src"], image.get("alt", "")
-        marker = "syn" + short_hash(f"{guid}|{src}", 12)
-        media_id: int | None = None
-        if previous_meta.get("media_src") == src and previous_meta.get("media_id"):
-            response = self._request(
-                "GET",
-                f"wp/v2/media/{previous_meta['media_id']}",
-                where,
-                what="reading the featured image",
-                allow=(404, 410),
-            )
-            if response.status_code == 200:
-                media_id = int(previous_meta["media_id"])
-        if media_id is None:
-            media_id = self._find_media(marker, where)
-        if media_id is None:
-            downloaded = self._download(src, where)
-            if isinstance(downloaded, str):
-                return None, downloaded
-            data, content_type, filename = downloaded
-            uploaded = self._json(
-                "POST",
-                "wp/v2/media",
-                where,
-                what="uploading the featured image",
-                data=data,
-                headers={
-                    "Content-Type": content_type,
-                    "Content-Disposition": f'attachment; filename="{marker}-{filename}"',
-                },
-            )
-            media_id = int(uploaded["id"])
-        self._json(
-            "POST",
-            f"wp/v2/media/{media_id}",
-            where,
-            what="setting the image's alt text",
-            json={"alt_text": alt},
-        )
-        return media_id, None
+            return None
+        ref = ImageRef(src=image["src"], alt=image.get("alt", ""))
+        return self._copy_image(ref, lang, where, notes, what="featured image")
 
-    def _find_media(self, marker: str, where: Where) -> int | None:
+    def _copy_image(
+        self, ref: ImageRef, lang: str, where: Where, notes: list[str], *, what: str
+    ) -> dict[str, Any] | None:
+        fetched = self._images().get(ref.src)
+        if isinstance(fetched, str):
+            notes.append(f"{what}: {fetched}")
+            return None
+        marker = "syn" + short_hash(f"{fetched.src}|{fetched.sha256}|{lang}", 12)
+        try:
+            media = self._uploaded.get(marker)
+            if media is None:
+                found = self._find_media(marker, where)
+                if found is None:
+                    found = self._json(
+                        "POST",
+                        "wp/v2/media",
+                        where,
+                        what=f"uploading the {what} {ref.src}",
+                        data=fetched.data,
+                        headers={
+                            "Content-Type": fetched.content_type,
+                            "Content-Disposition": f'attachment; filename="{marker}-{fetched.filename}"',
+                        },
+                    )
+                    self.uploads += 1
+                media = {
+                    "id": int(found["id"]),
+                    "url": str(found.get("source_url") or ""),
+                    "src": fetched.src,
+                    "sha256": fetched.sha256,
+                }
+            text = {"alt_text": ref.alt, "caption": ref.caption}
+            if media.get("text") != text:
+                self._json(
+                    "POST", f"wp/v2/media/{media['id']}", where, what=f"describing the {what}", json=text
+                )
+                media = {**media, "text": text}
+            self._uploaded[marker] = media
+        except (TerminalDeliveryError, TransientDeliveryError) as exc:
+            if getattr(exc, "whole_channel", False):
+                raise  # the site or the login is down: the post cannot go either
+            notes.append(f"{what} {ref.src} was not copied to the media library ({exc}): kept the original")
+            return None
+        if not media["url"]:
+            notes.append(f"{what} {ref.src}: the media library gave no address; kept the original")
+            return None
+        return {k: v for k, v in media.items() if k != "text"}
+
+    def _find_media(self, marker: str, where: Where) -> dict[str, Any] | None:
         found = self._json(
             "GET",
             "wp/v2/media",
@@ -458,73 +509,8 @@ class WordPressChannel:
         )
         for media in found if isinstance(found, list) else []:
             if isinstance(media, dict) and marker in f"{media.get('source_url', '')} {media.get('slug', '')}":
-                return int(media["id"])
+                return media
         return None
-
-    def _download(self, src: str, where: Where) -> tuple[bytes, str, str] | str:
-        """The image's bytes, type and file name — or why it was left out (the post still goes)."""
-        url = src
-        for _ in range(4):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                return f"image {src} is not an http(s) URL"
-            if not self._host_allowed(parts.hostname):
-                return f"image host {parts.hostname} is a private address (allow it with allow_private_hosts)"
-            try:
-                response = requests.get(
-                    url,
-                    timeout=self.settings.timeout,
-                    stream=True,
-                    allow_redirects=False,
-                    headers={"User-Agent": USER_AGENT},
-                )
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                raise TransientDeliveryError(
-                    f"cannot fetch the featured image {src}: {exc}", **where
-                ) from exc
-            except requests.RequestException as exc:
-                return f"cannot fetch the featured image {src}: {exc}"
-            with response:
-                if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
-                    url = urljoin(url, response.headers["Location"])
-                    continue
-                if response.status_code >= 500 or response.status_code == 429:
-                    raise TransientDeliveryError(
-                        f"the featured image {src} answered {response.status_code}",
-                        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-                        **where,
-                    )
-                if response.status_code != 200:
-                    return f"the featured image {src} answered {response.status_code}"
-                content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-                if not content_type.startswith("image/"):
-                    return f"the featured image {src} is {content_type or 'of no type'}, not an image"
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(65536):
-                    size += len(chunk)
-                    if size > self.settings.max_image_bytes:
-                        return (
-                            f"the featured image {src} is larger than {self.settings.max_image_bytes} bytes"
-                        )
-                    chunks.append(chunk)
-            name = PurePosixPath(urlsplit(url).path).name or "image"
-            safe_name = "".join(c if c.isalnum() or c in "._-" else "-" for c in name)[-80:]
-            return b"".join(chunks), content_type, safe_name
-        return f"the featured image {src} redirects too often"
-
-    def _host_allowed(self, host: str) -> bool:
-        if host in self.settings.allow_private_hosts:
-            return True
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return True  # unresolvable: the fetch fails with a clear message instead
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
-                return False
-        return True
 
     # -------------------------------------------------------------------------------- HTTP
 

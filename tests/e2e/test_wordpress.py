@@ -516,7 +516,8 @@ def test_image_from_a_private_address_is_left_out_not_fatal(tmp_path, store, ite
     run(tmp_path, store, wordpress)
     (post,) = wordpress.copies(f"{item.post_key}#nb")
     assert post["featured_media"] == 0
-    assert "private address" in deliveries(store)[0].receipt["meta"]["image_note"]
+    (note,) = deliveries(store)[0].receipt["meta"]["media_notes"]
+    assert "could not be fetched" in note and "loopback" in note
 
 
 def test_title_and_excerpt_arrive_as_text_never_as_markup(tmp_path, store, items, wordpress):
@@ -667,3 +668,127 @@ def test_a_partner_without_a_language_plugin_gets_no_lang_parameter(tmp_path, st
     run(tmp_path, store, wordpress)
     (row,) = deliveries(store)
     assert "language_plugin" not in row.receipt["meta"]
+
+
+# ------------------------------------------------------------------------------- media (issue 14)
+
+
+@pytest.fixture
+def photos():
+    """A source blog's images on loopback: one shared by several posts, one too large to copy."""
+    from tests.httpserver import FixtureServer
+
+    stem = f"skagen-{uuid.uuid4().hex[:10]}"
+    with FixtureServer() as server:
+        server.add(f"/bilder/{stem}.png", tiny_png(), headers={"Content-Type": "image/png"})
+        server.add(
+            f"/bilder/{stem}-stor.png", tiny_png(64, 64) + b"\0" * 4000, headers={"Content-Type": "image/png"}
+        )
+        server.stem = stem  # type: ignore[attr-defined]
+        yield server
+
+
+def media_named(wp: WordPress, stem: str) -> list[dict]:
+    found = wp.get("wp/v2/media", search=stem, context="edit", per_page="50").json()
+    return [m for m in found if stem in m["source_url"]]
+
+
+def test_images_are_uploaded_once_and_the_body_points_to_the_partners_copy(
+    tmp_path, store, items, wordpress, photos
+):
+    wp, stem = wordpress, photos.stem
+    shared = photos.url(f"/bilder/{stem}.png")
+    body = {
+        "nb": f'<p>Utsikten:</p><figure><img src="{shared}" alt="Havet ved Skagen">'
+        "<figcaption>Havet en morgen</figcaption></figure>",
+        "sv": f'<p>Utsikten:</p><figure><img src="{shared}" alt="Havet vid Skagen">'
+        "<figcaption>Havet en morgon</figcaption></figure>",
+    }
+    first = items.approve(new_key(), "nb", title="Første innlegg", html=body["nb"])
+    second = items.approve(
+        new_key(),
+        "nb",
+        title="Andre innlegg",
+        html=body["nb"],
+        image=Image(src=shared, alt="Havet ved Skagen"),
+    )
+    settings = {"allow_private_hosts": ["127.0.0.1"], "languages": ["nb", "sv"]}
+    ctx = run(tmp_path, store, wp, **settings)
+    assert not ctx.summary.errors and not ctx.summary.delivery_notes, ctx.summary
+    (library,) = media_named(wp, stem)
+    assert library["alt_text"] == "Havet ved Skagen" and library["caption"]["raw"] == "Havet en morgen"
+    partner_url = library["source_url"]
+    assert partner_url.startswith(wp.url) and partner_url != shared
+    for item in (first, second):
+        (post,) = wp.copies(f"{item.post_key}#nb")
+        content = post["content"]["raw"]
+        assert f'src="{partner_url}"' in content and shared not in content
+        assert 'alt="Havet ved Skagen"' in content
+    (with_featured,) = wp.copies(f"{second.post_key}#nb")
+    assert with_featured["featured_media"] == library["id"]
+
+    # A later run, another post with the same image: found in the library, not uploaded again.
+    third = items.approve(new_key(), "nb", title="Tredje innlegg", html=body["nb"])
+    run(tmp_path, store, wp, **settings)
+    assert [m["id"] for m in media_named(wp, stem)] == [library["id"]]
+    (post,) = wp.copies(f"{third.post_key}#nb")
+    assert f'src="{partner_url}"' in post["content"]["raw"]
+    receipt = deliveries(store)[-1].receipt
+    assert receipt["meta"]["media"][0]["id"] == library["id"], "the ledger records the copy"
+
+    # The Swedish translation carries its own alt text and caption: one upload for sv.
+    swedish = items.approve(first.post_key, "sv", title="Första inlägget", html=body["sv"])
+    run(tmp_path, store, wp, **settings)
+    (sv_media,) = [m for m in media_named(wp, stem) if m["id"] != library["id"]]
+    assert sv_media["alt_text"] == "Havet vid Skagen" and sv_media["caption"]["raw"] == "Havet en morgon"
+    (sv_post,) = wp.copies(f"{swedish.post_key}#sv")
+    assert f'src="{sv_media["source_url"]}"' in sv_post["content"]["raw"]
+    assert len(media_named(wp, stem)) == 2
+
+
+def test_an_oversized_image_keeps_the_original_address_with_a_note(tmp_path, store, items, wordpress, photos):
+    wp, stem = wordpress, photos.stem
+    small, large = photos.url(f"/bilder/{stem}.png"), photos.url(f"/bilder/{stem}-stor.png")
+    item = items.approve(
+        new_key(),
+        "nb",
+        title="Et stort bilde",
+        html=f'<p><img src="{small}" alt="Lite"></p><p><img src="{large}" alt="Stort"></p>',
+    )
+    ctx = run(tmp_path, store, wp, allow_private_hosts=["127.0.0.1"], max_image_bytes=1000)
+    assert not ctx.summary.errors, ctx.summary.errors
+    (post,) = wp.copies(f"{item.post_key}#nb")
+    content = post["content"]["raw"]
+    assert f'src="{large}"' in content, "the large image is shown from the original, never broken"
+    assert f'src="{small}"' not in content and len(media_named(wp, stem)) == 1
+    (note,) = ctx.summary.delivery_notes
+    assert large in note and "larger than 0.001 MB" in note and item.post_key in note
+    assert deliveries(store)[0].state == "sent"
+
+
+def test_one_site_carries_nb_and_sv_in_categories_of_their_own(tmp_path, store, items, wordpress):
+    """The docs/channels.md example: two channels, one site, ``default_categories`` per language."""
+    wp = wordpress
+    channels = {
+        "partner_nb": partner(wp, languages=["nb"], default_categories=["Norsk"], status="publish"),
+        "partner_sv": partner(wp, languages=["sv"], default_categories=["Svenska"], status="publish"),
+    }
+    config = write_config(tmp_path, f"sqlite:///{tmp_path}/syndication.db", channels)
+    env = {f"SYNDICATION__CHANNELS__{name.upper()}__PASSWORD": wp.password for name in channels}
+    key = new_key()
+    items.approve(key, "nb", title="Nettverk er gull", categories=("Netværk",))
+    items.approve(key, "sv", title="Nätverk är guld", categories=("Netværk",))
+    ctx = make_context(store, config, env)
+    deliver_approved(ctx, sleep=no_sleep)
+    assert not ctx.summary.errors, ctx.summary.errors
+
+    def category_names(post: dict) -> set[str]:
+        found = wp.get("wp/v2/categories", include=",".join(map(str, post["categories"]))).json()
+        return {html.unescape(c["name"]) for c in found}
+
+    (nb,) = wp.copies(f"{key}#nb")
+    (sv,) = wp.copies(f"{key}#sv")
+    assert category_names(nb) == {"Norsk", "Netværk"} and category_names(sv) == {"Svenska", "Netværk"}
+    assert {r.channel for r in deliveries(store)} == {"partner_nb", "partner_sv"}
+    page = requests.get(sv["link"], timeout=30).text
+    assert '<html lang="sv' in page and f'hreflang="nb" href="{nb["link"]}"' in page

@@ -366,7 +366,7 @@ def test_digest_batches_everything_since_the_last_issue(setup, store, items, mai
     deliver_approved(setup(mode="digest", digest_interval_hours=24), sleep=no_sleep)
     assert mail.per_recipient() == {"ase@example.no": 2, "bo@example.no": 2}
     second = parse(mail.received_by("ase@example.no")[1])
-    assert second["Subject"] == "Bloggen: 1 nye innlegg"
+    assert second["Subject"] == "Bloggen: 1 nytt innlegg", "the singular, from the catalogue"
     body = second.get_payload()[1].get_content()
     assert "Tredje innlegg" in body and "Første innlegg" not in body
     assert second["Message-ID"] != first["Message-ID"]
@@ -459,7 +459,9 @@ def test_one_click_unsubscribe_over_http(tmp_path, store, db_url, items, mail):
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             timeout=5,
         )
-        assert answer.status_code == 200 and "unsubscribed" in answer.text
+        assert answer.status_code == 200 and "Du er meldt av" in answer.text, (
+            "in the subscriber's language (nb)"
+        )
         with store.session() as session:
             row = subscribers.find(session, "ase@example.no", lang="nb", list_name="news")
             assert row.status == "unsubscribed" and row.unsubscribed_at is not None
@@ -507,3 +509,87 @@ def test_smtps_with_a_trusted_and_an_untrusted_certificate(tmp_path, setup, stor
         assert recorder.per_recipient() == {"ase@example.no": 1}
     finally:
         controller.stop()
+
+
+# ------------------------------------------------------------------- the reader's language (issue 14)
+
+FIXED_TEXTS = {
+    # language: (digest heading, unsubscribe label, footer, read the original, confirmation title,
+    #            button, done title, done text)
+    "sv": (
+        "Nytt sedan sist",
+        "Avsluta prenumerationen",
+        "Du får det här mejlet eftersom du prenumererar på Bloggen.",
+        "Läs originalet",
+        "Vill du avsluta prenumerationen?",
+        "Avsluta min prenumeration",
+        "Din prenumeration är avslutad",
+        "Du får inga fler av de här mejlen.",
+    ),
+    "nb": (
+        "Nytt siden sist",
+        "Meld deg av nyhetsbrevet",
+        "Du får denne e-posten fordi du abonnerer på Bloggen.",
+        "Les originalen",
+        "Vil du melde deg av?",
+        "Meld meg av",
+        "Du er meldt av",
+        "Du får ikke flere av disse e-postene.",
+    ),
+}
+
+
+def test_digest_and_unsubscribe_pages_speak_the_subscribers_language(tmp_path, store, db_url, items, mail):
+    server = UvicornServer(unsubscribe_routes(store, SECRET, path="/unsubscribe/news"))
+    try:
+        config = write_config(
+            tmp_path,
+            db_url,
+            {
+                "news": news_config(
+                    mail.port,
+                    mode="digest",
+                    digest_interval_hours=24,
+                    unsubscribe_url_base=f"{server.url}/unsubscribe/news",
+                )
+            },
+        )
+        env = {"SYNDICATION__CHANNELS__NEWS__SECRET": SECRET}
+        subscribe(store, "ase@example.no", lang="nb", when=utcnow() - timedelta(days=1))
+        subscribe(store, "sven@example.se", lang="sv", when=utcnow() - timedelta(days=1))
+        for n, (lang, title) in enumerate(
+            [("nb", "Første"), ("nb", "Andre"), ("sv", "Första"), ("sv", "Andra")]
+        ):
+            items.approve(f"https://bloggen.example/?p={90 + n}", lang, title=title)
+        deliver_approved(make_context(store, config, env), sleep=no_sleep)
+
+        for address, lang, subject in [
+            ("ase@example.no", "nb", "Bloggen: 2 nye innlegg"),
+            ("sven@example.se", "sv", "Bloggen: 2 nya inlägg"),
+        ]:
+            heading, label, footer, original, confirm, button, done, done_text = FIXED_TEXTS[lang]
+            (raw,) = mail.received_by(address)
+            message = parse(raw)
+            assert message["Subject"] == subject
+            text, html_body = (part.get_content() for part in message.get_payload())
+            for body in (text, html_body):
+                assert heading in body and label in body and footer in body and original in body
+            assert "Unsubscribe" not in text and "Read the original" not in text
+
+            url = message["List-Unsubscribe"].split(",")[0].strip().strip("<>")
+            page = requests.get(url, timeout=5)  # the List-Unsubscribe landing page
+            assert page.status_code == 200 and f'<html lang="{lang}">' in page.text
+            assert confirm in page.text and button in page.text
+            answer = requests.post(url, data="List-Unsubscribe=One-Click", timeout=5)
+            assert answer.status_code == 200 and done in answer.text and done_text in answer.text
+
+        # A broken link names nobody: the page follows the browser's Accept-Language.
+        broken = f"{server.url}/unsubscribe/news?t=nobody&s=0"
+        swedish = requests.get(broken, headers={"Accept-Language": "sv-SE,sv;q=0.9,en;q=0.5"}, timeout=5)
+        assert swedish.status_code == 403 and "Den här avregistreringslänken är inte giltig" in swedish.text
+        danish = requests.get(broken, headers={"Accept-Language": "da"}, timeout=5)
+        assert "Dette afmeldingslink er ikke gyldigt" in danish.text and '<html lang="da">' in danish.text
+        neither = requests.get(broken, headers={"Accept-Language": "fr"}, timeout=5)
+        assert "This unsubscribe link is not valid" in neither.text
+    finally:
+        server.stop()
