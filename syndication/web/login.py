@@ -22,14 +22,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from syndication.errors import UserError
 from syndication.store import utcnow
 from syndication.timefmt import human_duration
 from syndication.web.rendering import flash
-from syndication.web.security import checked_form, current_user, require_user, safe_next
+from syndication.web.security import checked_form, csrf_token, current_user, require_user, safe_next
 from syndication.web.users import (
     LoginFailure,
     authenticate,
@@ -311,8 +311,15 @@ async def change_password(request: Request) -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
+async def session_token(request: Request) -> Response:
+    """The session's CSRF token, for a page opened before a login in another tab (review.js)."""
+    require_user(request)
+    return JSONResponse({"csrf_token": csrf_token(request)})
+
+
 def login_routes() -> list[BaseRoute]:
     return [
+        Route("/session/token", session_token, methods=["GET"]),
         Route("/account", account_page, methods=["GET"]),
         Route("/account", change_password, methods=["POST"]),
         Route("/login", login_page, methods=["GET"]),

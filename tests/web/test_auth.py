@@ -13,7 +13,16 @@ from syndication.web.users import User, set_disabled, set_password
 from tests.web.conftest import Env, csrf_of, login, make_client, real_login
 from tests.web.support import PASSWORD
 
-PAGES = ["/", "/account", "/items/1", "/items/1/preview", "/admin/users", "/admin/settings", "/nowhere"]
+PAGES = [
+    "/",
+    "/account",
+    "/session/token",
+    "/items/1",
+    "/items/1/preview",
+    "/admin/users",
+    "/admin/settings",
+    "/nowhere",
+]
 POSTS = [
     "/account",
     "/items/1/segments/b1",
