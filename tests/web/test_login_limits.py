@@ -247,3 +247,19 @@ def test_forwarded_for_counts_from_a_configured_proxy(env: Env):
         with env.ctx.store.session() as session:
             addresses = set(session.scalars(select(LoginFailure.address)))
         assert addresses == {"127.0.0.1", "203.0.113.9"}
+
+
+def test_users_unlock_on_the_command_line(env: Env):
+    from click.testing import CliRunner
+
+    from syndication.cli import main
+
+    with make_client(env, app=_app(env)) as client:
+        token = csrf_of(client.get("/login").text)
+        for _ in range(5):
+            _post_login(client, token, "bo")
+        assert _post_login(client, token, "bo", PASSWORD).status_code == 429
+        result = CliRunner().invoke(main, ["users", "unlock", "bo", "--config", str(env.config)])
+        assert result.exit_code == 0, result.output
+        assert "5 failed login(s) forgotten" in result.output
+        assert _post_login(client, token, "bo", PASSWORD).status_code == 303
