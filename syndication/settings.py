@@ -252,6 +252,10 @@ class WebSettings(_Model):
     secret_key: SecretStr | None = None
     """Signs session cookies; only from ``SYNDICATION__WEB__SECRET_KEY``, else a generated key file
     next to the database."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses of reverse proxies whose ``X-Forwarded-For``/``-Proto`` headers are believed (the
+    client address counts failed logins, the scheme marks cookies Secure); none by default, so a
+    header sent from anywhere, loopback included, changes nothing."""
 
     def public_url(self) -> str:
         if self.base_url:

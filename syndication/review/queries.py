@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -125,6 +126,8 @@ def _filtered(query: QueryT, filters: dict[str, Any]) -> QueryT:
         query = query.where(Translation.status != "superseded")
     if filters.get("lang"):
         query = query.where(Translation.lang == filters["lang"])
+    if filters.get("langs") is not None:
+        query = query.where(Translation.lang.in_(list(filters["langs"])))
     if filters.get("feed"):
         query = query.where(or_(Feed.name == filters["feed"], Feed.url == filters["feed"]))
     return query
@@ -230,10 +233,12 @@ def list_items(
     limit: int | None = None,
     offset: int = 0,
     sort: str = "newest",
+    langs: Sequence[str] | None = None,
 ) -> list[QueueItem]:
     """The review queue, newest first; ``sort="weakest"``: lowest engine confidence of an open
     machine segment first (items without one last, newest first among equals); ``limit``/``offset``
-    for one page of it (``queue_page`` adds the count)."""
+    for one page of it (``queue_page`` adds the count); ``langs``: only these languages (an
+    editor limited to some)."""
     if sort not in SORTS:
         raise ReviewError(f"unknown queue order {sort!r}: use one of {', '.join(SORTS)}")
     if (limit is not None and limit < 0) or offset < 0:
@@ -247,6 +252,7 @@ def list_items(
         lang=lang,
         feed=feed,
         current_only=current_only,
+        langs=langs,
     )
 
 
@@ -260,9 +266,10 @@ def count_items(
     lang: str | None = None,
     feed: str | None = None,
     current_only: bool = True,
+    langs: Sequence[str] | None = None,
 ) -> int:
     """How many items ``list_items`` with the same filters lists, counted by the database."""
-    filters = {"status": status, "lang": lang, "feed": feed, "current_only": current_only}
+    filters = {"status": status, "lang": lang, "feed": feed, "current_only": current_only, "langs": langs}
     query = _with_post(select(func.count(Translation.id)), filters)
     if feed:
         query = query.outerjoin(Feed, Feed.id == Post.feed_id)
@@ -331,6 +338,7 @@ def queue_page(
     current_only: bool = True,
     total: int | None = None,
     sort: str = "newest",
+    langs: Sequence[str] | None = None,
 ) -> QueuePage:
     """``limit`` items of the queue from ``offset`` (newest first) and the count of all that match
     (``total`` when the caller knows it already, e.g. from ``awaiting_per_language``): what the
@@ -346,9 +354,12 @@ def queue_page(
         lang=lang,
         feed=feed,
         current_only=current_only,
+        langs=langs,
     )
     if total is None:
-        total = count_items(session, status=status, lang=lang, feed=feed, current_only=current_only)
+        total = count_items(
+            session, status=status, lang=lang, feed=feed, current_only=current_only, langs=langs
+        )
     return QueuePage(items=items, total=total, offset=offset, limit=limit)
 
 

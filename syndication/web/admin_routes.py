@@ -15,7 +15,15 @@ from starlette.routing import BaseRoute, Route
 from syndication.errors import SyndicationError, UserError
 from syndication.web.rendering import flash
 from syndication.web.security import checked_form, require_admin
-from syndication.web.users import add_user, list_users, set_disabled, set_role
+from syndication.web.users import (
+    add_user,
+    list_users,
+    set_disabled,
+    set_langs,
+    set_password,
+    set_role,
+    unlock,
+)
 
 if TYPE_CHECKING:
     from syndication.web.app import WebState
@@ -38,7 +46,13 @@ async def _render_users(request: Request, *, status_code: int = 200, error: str 
     def load() -> list[dict[str, Any]]:
         with state.ctx.store.session() as session:
             return [
-                {"username": u.username, "role": u.role, "disabled": u.disabled, "created_at": u.created_at}
+                {
+                    "username": u.username,
+                    "role": u.role,
+                    "disabled": u.disabled,
+                    "created_at": u.created_at,
+                    "langs": u.langs or "",
+                }
                 for u in list_users(session)
             ]
 
@@ -53,14 +67,33 @@ async def users_action(request: Request) -> Response:
     action = str(form.get("action") or "")
     name = str(form.get("username") or "").strip()
 
+    known = list(state.settings.translation.targets)
+
     def apply() -> str:
         with state.ctx.store.session() as session:
-            if action == "add":
+            if action in ("add", "password"):
                 password = str(form.get("password") or "")
                 if password != str(form.get("password2") or ""):
                     raise UserError("the two passwords differ")
-                user = add_user(session, name, password, role=str(form.get("role") or "editor"))
+            if action == "add":
+                user = add_user(
+                    session,
+                    name,
+                    password,
+                    role=str(form.get("role") or "editor"),
+                    langs=str(form.get("langs") or "") or None,
+                    known_langs=known,
+                )
                 return f"Added {user.role} {user.username}."
+            if action == "password":
+                user = set_password(session, name, password)
+                return f"New password set for {user.username}; their sessions have ended."
+            if action == "unlock":
+                count = unlock(session, name)
+                return f"{name}: {count} failed login(s) forgotten; they can log in again."
+            if action == "langs":
+                user = set_langs(session, name, str(form.get("langs") or "") or None, known)
+                return f"{user.username} reviews {user.langs or 'every language'}."
             if action in ("disable", "enable"):
                 if action == "disable" and name.casefold() == admin.username:
                     raise UserError("you cannot disable your own account")

@@ -35,6 +35,7 @@ from syndication.web.login import LoginThrottle
 from syndication.web.publishing import Publisher
 from syndication.web.rendering import STATIC, Pages
 from syndication.web.security import (
+    PUBLIC_CSP,
     SESSION_COOKIE,
     BodyLimit,
     RequireLogin,
@@ -181,6 +182,12 @@ def create_app(
             if owned:
                 ctx.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # The public routes (feed pages, unsubscribe) get the app's headers too; the review app's own,
+    # stricter ones are set first and kept.
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders, csp=PUBLIC_CSP, cache_control=None)],
+    )
     app.state.web = state
     return app

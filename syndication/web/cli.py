@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,7 +14,7 @@ from syndication.cli_support import config_option, open_context
 from syndication.errors import UserError
 
 if TYPE_CHECKING:
-    pass
+    from syndication.settings import WebSettings
 
 log = logging.getLogger("syndication.web")
 
@@ -69,9 +69,18 @@ def serve(config: Path | None, host: str | None, port: int | None, log_level: st
 
             if not session.scalar(select(func.count()).select_from(User)):
                 click.echo("no users yet: add one with `syndicate users add NAME --role admin`", err=True)
-        # proxy_headers: behind a reverse proxy on this machine, X-Forwarded-Proto=https marks the
-        # session cookie Secure (uvicorn trusts only 127.0.0.1 by default).
-        uvicorn.run(app, host=bind, port=listen_port, log_level=log_level, proxy_headers=True)
+        uvicorn.run(app, host=bind, port=listen_port, log_level=log_level, **proxy_options(settings))
+
+
+def proxy_options(settings: WebSettings) -> dict[str, Any]:
+    """uvicorn's options for forwarded headers: believed only from ``[web] trusted_proxies``.
+
+    uvicorn's own default trusts 127.0.0.1, so anything on the machine (or a proxy passing the
+    header through) could pick the client address the login throttle counts, or reset it.
+    """
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 # ------------------------------------------------------------------------------------------ users
@@ -94,13 +103,23 @@ def _read_password(password_stdin: bool) -> str:
 @config_option
 @click.argument("name")
 @click.option("--role", type=click.Choice(["editor", "admin"]), default="editor", show_default=True)
+@click.option(
+    "--lang",
+    "langs",
+    multiple=True,
+    help="A language this user may review (repeat, or nb,sv); default: every language.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
-def users_add(config: Path | None, name: str, role: str, password_stdin: bool) -> None:
+def users_add(
+    config: Path | None, name: str, role: str, langs: tuple[str, ...], password_stdin: bool
+) -> None:
     """Create an account (the password is prompted, hidden, twice)."""
-    from syndication.web.users import add_user, check_password, normalize_username
+    from syndication.web.users import add_user, check_langs, check_password, normalize_username
 
+    lang_text = ",".join(langs) or None
     try:
         normalize_username(name)
+        check_langs(lang_text)
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
     password = _read_password(password_stdin)
@@ -109,8 +128,18 @@ def users_add(config: Path | None, name: str, role: str, password_stdin: bool) -
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
     with open_context(config) as ctx, ctx.store.session() as session:
-        user = add_user(session, name, password, role=role)
-        click.echo(f"added {user.role} {user.username}")
+        try:
+            user = add_user(
+                session,
+                name,
+                password,
+                role=role,
+                langs=lang_text,
+                known_langs=list(ctx.settings.translation.targets),
+            )
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"added {user.role} {user.username}" + (f" (reviews {user.langs})" if user.langs else ""))
 
 
 @users.command("list")
@@ -126,6 +155,7 @@ def users_list(config: Path | None, as_json: bool) -> None:
                 "username": u.username,
                 "role": u.role,
                 "disabled": u.disabled,
+                "langs": u.langs or "all",
                 "created_at": u.created_at.isoformat(),
             }
             for u in list_users(session)
@@ -138,7 +168,7 @@ def users_list(config: Path | None, as_json: bool) -> None:
     for row in rows:
         state = "disabled" if row["disabled"] else "active"
         since = str(row["created_at"])[:10]
-        click.echo(f"{row['username']!s:<24} {row['role']!s:<7} {state:<9} since {since}")
+        click.echo(f"{row['username']!s:<24} {row['role']!s:<7} {state:<9} {row['langs']!s:<8} since {since}")
 
 
 @users.command("disable")
@@ -185,3 +215,15 @@ def users_passwd(config: Path | None, name: str, password_stdin: bool) -> None:
         with ctx.store.session() as session:
             user = set_password(session, name, password)
             click.echo(f"new password set for {user.username}; their sessions have ended")
+
+
+@users.command("unlock")
+@config_option
+@click.argument("name")
+def users_unlock(config: Path | None, name: str) -> None:
+    """Forget a user's failed logins, so a locked-out editor can log in at once."""
+    from syndication.web.users import unlock
+
+    with open_context(config) as ctx, ctx.store.session() as session:
+        count = unlock(session, name)
+    click.echo(f"{name}: {count} failed login(s) forgotten")

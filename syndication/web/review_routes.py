@@ -37,6 +37,7 @@ from syndication.web.item_page import ItemPage, item_page
 from syndication.web.preview import current_preview
 from syndication.web.rendering import flash
 from syndication.web.security import checked_form, require_admin, require_user
+from syndication.web.users import SignedIn
 
 if TYPE_CHECKING:
     from syndication.web.app import WebState
@@ -81,6 +82,23 @@ def _translation_id(request: Request) -> int:
     return value
 
 
+async def _require_lang(request: Request, user: SignedIn, translation_id: int) -> None:
+    """403 unless ``user`` may review the item's language (``syndicate users add --lang``)."""
+    if user.langs is None:
+        return
+    state = _state(request)
+
+    def lang_of() -> str | None:
+        with state.ctx.store.session() as session:
+            return session.scalar(select(Translation.lang).where(Translation.id == translation_id))
+
+    lang = await run_in_threadpool(lang_of)
+    if lang is not None and not user.may_review(lang):
+        raise HTTPException(
+            403, f"you review {', '.join(user.langs)} only; this item is in {lang} (item {translation_id})"
+        )
+
+
 # ------------------------------------------------------------------------------------------ queue
 
 
@@ -102,10 +120,12 @@ def _queue_link(page: int, per_page: int, **filters: str | None) -> str:
 
 
 async def queue(request: Request) -> Response:
-    require_user(request)
+    user = require_user(request)
     state = _state(request)
     params = request.query_params
     lang = (params.get("lang") or "")[:20] or None
+    if lang is not None and not user.may_review(lang):
+        raise HTTPException(403, f"you review {', '.join(user.langs or ())} only, not {lang}")
     feed = (params.get("feed") or "")[:2000] or None
     status = params.get("state") or "machine_translated"
     if status not in STATES:
@@ -125,12 +145,15 @@ async def queue(request: Request) -> Response:
                 grouped = current_per_state(session)
                 per_lang = {code: n for (st, code), n in grouped.items() if st == "machine_translated"}
                 known = sum(
-                    n for (st, code), n in grouped.items() if st != "superseded" and lang in (None, code)
+                    n
+                    for (st, code), n in grouped.items()
+                    if st != "superseded" and lang in (None, code) and user.may_review(code)
                 )
             else:
                 per_lang = awaiting_per_language(session)
                 if status == "machine_translated" and feed is None:
-                    known = per_lang.get(lang, 0) if lang else sum(per_lang.values())
+                    mine = [n for code, n in per_lang.items() if user.may_review(code)]
+                    known = per_lang.get(lang, 0) if lang else sum(mine)
             page = queue_page(
                 session,
                 limit=per_page,
@@ -140,9 +163,14 @@ async def queue(request: Request) -> Response:
                 feed=feed,
                 total=known,
                 sort=sort,
+                # An editor limited to some languages pages through those alone.
+                langs=None if lang else user.langs,
             )
             feeds = [name or url for name, url in session.execute(select(Feed.name, Feed.url))]
-        langs = sorted(set(state.settings.translation.targets) | set(per_lang))
+        per_lang = {code: n for code, n in per_lang.items() if user.may_review(code)}
+        langs = sorted(
+            code for code in set(state.settings.translation.targets) | set(per_lang) if user.may_review(code)
+        )
         return {"page": page, "per_lang": per_lang, "langs": langs, "feeds": sorted(feeds)}
 
     data = await run_in_threadpool(load)
@@ -214,13 +242,13 @@ def _item_response(
 
 
 async def item(request: Request) -> Response:
-    require_user(request)
+    await _require_lang(request, require_user(request), _translation_id(request))
     page = await run_in_threadpool(_load_page, _state(request), _translation_id(request))
     return _item_response(request, page)
 
 
 async def preview(request: Request) -> Response:
-    require_user(request)
+    await _require_lang(request, require_user(request), _translation_id(request))
     state = _state(request)
     translation_id = _translation_id(request)
 
@@ -306,6 +334,7 @@ async def save_segment(request: Request) -> Response:
     user = require_user(request)
     state = _state(request)
     translation_id = _translation_id(request)
+    await _require_lang(request, user, translation_id)
     key = str(request.path_params["key"])[:50]
     form = await checked_form(request)
     raw = str(form.get("text") or "")
@@ -383,6 +412,7 @@ async def _decide(request: Request, decision: str) -> Response:
     user = require_user(request)
     state = _state(request)
     translation_id = _translation_id(request)
+    await _require_lang(request, user, translation_id)
     form = await checked_form(request)
     comment = _comment(form)
     revision = str(form.get("revision") or "") or None

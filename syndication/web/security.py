@@ -200,13 +200,25 @@ APP_CSP = (
     "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
+PUBLIC_CSP = (
+    "default-src 'none'; img-src * data:; style-src 'self' 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+"""The public pages (feed pages, unsubscribe): no script at all; a post's pictures may come from its
+own site, and the unsubscribe page styles itself inline."""
+
 
 class SecurityHeaders:
     """CSP, nosniff, no referrer leaks and no caching of review pages (a shared computer's back
-    button must not show them after logout). A response that sets its own value keeps it."""
+    button must not show them after logout). A response that sets its own value keeps it.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``csp``/``cache_control`` differ for the public routes; ``cache_control=None`` leaves caching to
+    the route (feeds are meant to be cached)."""
+
+    def __init__(self, app: ASGIApp, *, csp: str = APP_CSP, cache_control: str | None = "no-store") -> None:
         self.app = app
+        self.csp = csp
+        self.cache_control = cache_control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -218,12 +230,14 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 defaults = {
-                    "Content-Security-Policy": APP_CSP,
+                    "Content-Security-Policy": self.csp,
                     "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "same-origin",
                     "X-Frame-Options": "DENY",
-                    "Cache-Control": "public, max-age=3600" if static else "no-store",
                 }
+                cache = "public, max-age=3600" if static else self.cache_control
+                if cache is not None:
+                    defaults["Cache-Control"] = cache
                 for name, value in defaults.items():
                     if name not in headers:
                         headers[name] = value

@@ -47,10 +47,16 @@ class User(Base):
     """``editor`` (review) or ``admin`` (also users and the settings view)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled: Mapped[bool] = mapped_column(default=False)
+    langs: Mapped[str | None] = mapped_column(String(100), nullable=True, default=None)
+    """Comma-separated languages this user may review (``nb,sv``); ``None``: every language."""
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def lang_list(self) -> tuple[str, ...] | None:
+        return parse_langs(self.langs)
 
 
 class WebSession(Base):
@@ -63,6 +69,19 @@ class WebSession(Base):
     expires_at: Mapped[datetime]
 
 
+class LoginFailure(Base):
+    """One failed login. Kept in the store (not in memory) so several ``serve`` processes share the
+    throttle, and a password reset or an admin's unlock can clear it at once."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), index=True)
+    """As typed, normalized like user names (the name may not exist)."""
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
 @dataclass(frozen=True)
 class SignedIn:
     """The user of a request, detached from any database session."""
@@ -70,10 +89,15 @@ class SignedIn:
     id: int
     username: str
     role: str
+    langs: tuple[str, ...] | None = None
+    """Languages this user may review; ``None``: every language."""
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def may_review(self, lang: str) -> bool:
+        return self.langs is None or lang in self.langs
 
 
 def normalize_username(name: str) -> str:
@@ -83,6 +107,32 @@ def normalize_username(name: str) -> str:
             f"user name {name!r} is not allowed: use 1-64 letters, digits and . _ @ + - (no spaces)"
         )
     return username
+
+
+def throttle_name(name: str) -> str:
+    """The key failed logins are counted under: like :func:`normalize_username`, for any input."""
+    return unicodedata.normalize("NFC", name).strip().casefold()[:200]
+
+
+def parse_langs(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    langs = tuple(sorted({part.strip() for part in value.split(",") if part.strip()}))
+    return langs or None
+
+
+def check_langs(value: str | None, known: list[str] | None = None) -> str | None:
+    """``"nb,sv"`` as stored (sorted, no duplicates), ``None`` for every language; an unknown code
+    (not among ``known``, the configured targets) is refused with its name."""
+    langs = parse_langs(value)
+    if langs is None:
+        return None
+    for lang in langs:
+        if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?", lang):
+            raise UserError(f"language {lang!r} is not a language code (e.g. nb or sv)")
+        if known is not None and lang not in known:
+            raise UserError(f"language {lang!r} is not a translation target here: use {', '.join(known)}")
+    return ",".join(langs)
 
 
 def check_password(password: str) -> None:
@@ -125,25 +175,54 @@ def _existing(session: Session, name: str) -> User:
     return user
 
 
-def add_user(session: Session, name: str, password: str, *, role: str = "editor") -> User:
+def add_user(
+    session: Session,
+    name: str,
+    password: str,
+    *,
+    role: str = "editor",
+    langs: str | None = None,
+    known_langs: list[str] | None = None,
+) -> User:
     username = normalize_username(name)
     checked_role = check_role(role)
+    checked_langs = check_langs(langs, known_langs)
     check_password(password)
     if session.scalars(select(User.id).where(User.username == username)).first() is not None:
         raise UserError(f"user {username!r} exists already; `syndicate users passwd {username}` resets")
-    user = User(username=username, password_hash=hash_password(password), role=checked_role)
+    user = User(
+        username=username, password_hash=hash_password(password), role=checked_role, langs=checked_langs
+    )
     session.add(user)
     session.flush()
     return user
 
 
 def set_password(session: Session, name: str, password: str) -> User:
-    """New password; every session of the user ends."""
+    """New password; every session of the user ends and any login lockout of theirs is lifted."""
     user = _existing(session, name)
     check_password(password)
     user.password_hash = hash_password(password)
     end_sessions(session, user.id)
+    unlock(session, user.username)
     return user
+
+
+def unlock(session: Session, name: str) -> int:
+    """Forget the failed logins under this name (every address); returns how many there were."""
+    result = session.execute(delete(LoginFailure).where(LoginFailure.username == throttle_name(name)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def set_langs(session: Session, name: str, langs: str | None, known: list[str] | None = None) -> User:
+    user = _existing(session, name)
+    user.langs = check_langs(langs, known)
+    return user
+
+
+def verify_password(session: Session, user_id: int, password: str) -> bool:
+    user = session.get(User, user_id)
+    return user is not None and len(password) <= MAX_PASSWORD and _verify(user.password_hash, password)
 
 
 def set_disabled(session: Session, name: str, disabled: bool = True) -> User:
@@ -206,16 +285,16 @@ def start_session(session: Session, user: User, *, max_age: int) -> str:
 
 def session_user(session: Session, token: str) -> SignedIn | None:
     row = session.execute(
-        select(User.id, User.username, User.role, User.disabled, WebSession.expires_at)
+        select(User.id, User.username, User.role, User.disabled, User.langs, WebSession.expires_at)
         .join(WebSession, WebSession.user_id == User.id)
         .where(WebSession.token_hash == _token_hash(token))
     ).one_or_none()
     if row is None:
         return None
-    user_id, username, role, disabled, expires_at = row
+    user_id, username, role, disabled, langs, expires_at = row
     if disabled or expires_at <= utcnow():
         return None
-    return SignedIn(id=user_id, username=username, role=role)
+    return SignedIn(id=user_id, username=username, role=role, langs=parse_langs(langs))
 
 
 def end_session(session: Session, token: str) -> None:

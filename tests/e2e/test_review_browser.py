@@ -421,6 +421,62 @@ def test_phone_layout_stacks_source_above_translation(browser: Browser, demo: De
         context.close()
 
 
+def test_logging_in_again_loses_no_unsaved_work(browser: Browser, demo: Demo):
+    tid = demo.item(NEW_POST, "sv")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        tab.on("dialog", lambda dialog: dialog.accept())  # "leave with unsaved edits?"
+        log_in(tab, demo, path=f"/items/{tid}")
+        box = editor(tab, "b12")
+        box.click()
+        tab.keyboard.press("Control+End")
+        tab.keyboard.type(" Utkast ett.")
+        before = demo.segment(tid, "b12").target
+
+        # The session ends elsewhere (another tab logs out); a reload shows the login page.
+        other = context.new_page()
+        other.goto(f"{demo.app_url}/")
+        other.get_by_role("button", name="Log out").click()
+        tab.keyboard.press("Control+Enter")
+        expect(tab.locator("#seg-b12 .seg-status")).to_contain_text("your session ended")
+        tab.reload()
+        expect(tab).to_have_url(re.compile(r"/login\?next="))
+        tab.get_by_label("User name").fill("anna")
+        tab.get_by_label("Password").fill(PASSWORD)
+        tab.get_by_role("button", name="Log in").click()
+        # Back on the item: the unsaved edit came back from the browser's storage.
+        expect(editor(tab, "b12")).to_contain_text("Utkast ett.")
+        expect(tab.locator("#seg-b12 .seg-status")).to_contain_text("unsaved edit is back")
+        assert demo.segment(tid, "b12").target == before
+        editor(tab, "b12").click()
+        tab.keyboard.press("Control+Enter")
+        expect(tab.locator("#seg-b12 .seg-status")).to_have_text("Saved")
+        assert demo.segment(tid, "b12").target.endswith("Utkast ett.")
+
+        # A login in another tab changes the CSRF token; this tab, never reloaded, still saves.
+        box = editor(tab, "b11")
+        box.click()
+        tab.keyboard.press("Control+End")
+        tab.keyboard.type(" Utkast två.")
+        other.goto(f"{demo.app_url}/")
+        other.get_by_role("button", name="Log out").click()
+        other.get_by_label("User name").fill("anna")
+        other.get_by_label("Password").fill(PASSWORD)
+        other.get_by_role("button", name="Log in").click()
+        expect(other.get_by_role("button", name="Log out")).to_be_visible()
+        box.click()
+        tab.keyboard.press("Control+Enter")
+        expect(tab.locator("#seg-b11 .seg-status")).to_have_text("Saved")
+        assert demo.segment(tid, "b11").target.endswith("Utkast två.")
+        # Saved edits leave nothing behind in the browser.
+        drafts = tab.evaluate("Object.keys(localStorage).filter(k => k.startsWith('syndication-draft:'))")
+        assert drafts == []
+    finally:
+        context.close()
+
+
 def test_a_source_change_after_approval_reopens_only_that_segment(page: Page, demo: Demo):
     tid = demo.item(NEW_POST, "sv")
     log_in(page, demo, path=f"/items/{tid}")

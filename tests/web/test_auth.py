@@ -13,8 +13,18 @@ from syndication.web.users import User, set_disabled, set_password
 from tests.web.conftest import Env, csrf_of, login, make_client, real_login
 from tests.web.support import PASSWORD
 
-PAGES = ["/", "/items/1", "/items/1/preview", "/admin/users", "/admin/settings", "/nowhere"]
+PAGES = [
+    "/",
+    "/account",
+    "/session/token",
+    "/items/1",
+    "/items/1/preview",
+    "/admin/users",
+    "/admin/settings",
+    "/nowhere",
+]
 POSTS = [
+    "/account",
     "/items/1/segments/b1",
     "/items/1/approve",
     "/items/1/reject",
@@ -82,8 +92,9 @@ def test_repeated_failures_pause_logins_for_that_name(client):
     for _ in range(5):
         client.post("/login", data={"username": "bo", "password": "wrong password", "csrf_token": token})
     response = client.post("/login", data={"username": "bo", "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 400
+    assert response.status_code == 429
     assert "Too many failed attempts" in response.text
+    assert int(response.headers["Retry-After"]) > 0
     # Another account from the same address is not affected.
     real_login(client, "anna")
 
@@ -236,12 +247,23 @@ def test_secure_cookie_when_the_public_url_is_https(env: Env):
         assert "secure" in page.headers["set-cookie"].lower()
 
 
-def test_secure_cookie_when_a_local_proxy_says_the_request_came_over_https(client):
-    assert "secure" not in client.get("/login").headers["set-cookie"].lower()
-    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (a reverse proxy on this machine).
-    client.cookies.clear()
-    proxied = client.get("/login", headers={"X-Forwarded-Proto": "https"})
-    assert "secure" in proxied.headers["set-cookie"].lower()
+def test_secure_cookie_when_a_trusted_proxy_says_the_request_came_over_https(env: Env):
+    import requests
+
+    from syndication.settings import WebSettings
+    from syndication.web.cli import proxy_options
+    from tests.web.live import LiveServer
+
+    app = create_app(env.ctx, publisher=Publisher(env.ctx, prefect_api_url=None))
+    https = {"X-Forwarded-Proto": "https"}
+    # As `serve` runs it: a proxy in [web] trusted_proxies is believed, anyone else is not.
+    with LiveServer(app, **proxy_options(WebSettings(trusted_proxies=["127.0.0.1"]))) as server:
+        assert "secure" not in requests.get(server.url + "/login", timeout=30).headers["set-cookie"].lower()
+        proxied = requests.get(server.url + "/login", headers=https, timeout=30)
+        assert "secure" in proxied.headers["set-cookie"].lower()
+    with LiveServer(app, **proxy_options(WebSettings())) as server:
+        spoofed = requests.get(server.url + "/login", headers=https, timeout=30)
+        assert "secure" not in spoofed.headers["set-cookie"].lower()
 
 
 def test_session_key_file_is_private_and_reused(env: Env):

@@ -26,6 +26,7 @@ def post_routes(env: Env) -> list[str]:
 
 def test_the_app_has_the_post_routes_we_expect(env: Env):
     assert set(post_routes(env)) == {
+        "/account",
         "/login",
         "/logout",
         "/items/1/segments/b1",

@@ -115,22 +115,116 @@
     form.querySelector('input[name="version"]').value = String(seg.version);
   }
 
+  // Unsaved edits live in this browser's localStorage (per item and segment, with the segment version
+  // they started from) until saved or undone, so an ended session, a reload or a closed tab loses
+  // nothing: the page puts the text back when it is opened again.
+  const DRAFT = "syndication-draft:";
+
+  function draftKey(form) {
+    const item = document.querySelector("article.item");
+    return DRAFT + (item ? item.dataset.item : "") + ":" + segmentOf(form).dataset.key;
+  }
+
+  function storeDraft(form) {
+    try {
+      localStorage.setItem(draftKey(form), JSON.stringify({
+        version: form.querySelector('input[name="version"]').value,
+        html: form.querySelector(".seg-editor").innerHTML,
+      }));
+    } catch (err) { /* storage off or full: the edit stays on this page only */ }
+  }
+
+  function dropDraft(form) {
+    try { localStorage.removeItem(draftKey(form)); } catch (err) { /* storage off */ }
+  }
+
+  // Only text and chips come back from storage: anything else there becomes its plain text.
+  function cleanDraft(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    template.content.querySelectorAll("*").forEach(function (el) {
+      if (!el.isConnected) return;
+      if (el.tagName === "SPAN" && el.classList.contains("chip")) {
+        Array.from(el.attributes).forEach(function (attr) {
+          if (!["class", "data-ph", "data-id", "title", "contenteditable"].includes(attr.name)) el.removeAttribute(attr.name);
+        });
+      } else {
+        el.replaceWith(document.createTextNode(el.textContent || ""));
+      }
+    });
+    return template.innerHTML;
+  }
+
+  function restoreDraft(form) {
+    let draft = null;
+    try { draft = JSON.parse(localStorage.getItem(draftKey(form)) || "null"); } catch (err) { draft = null; }
+    if (!draft || typeof draft.html !== "string") return;
+    const editor = form.querySelector(".seg-editor");
+    const html = cleanDraft(draft.html);
+    if (html === editor.innerHTML) {
+      dropDraft(form);
+      return;
+    }
+    editor.innerHTML = html;
+    const version = form.querySelector('input[name="version"]');
+    const changed = String(draft.version) !== version.value;
+    // Saved from the version it started on: if the segment changed since, the save shows the conflict
+    // (the other text beside this one) instead of silently replacing it.
+    version.value = String(draft.version);
+    markDirty(form, true);
+    setStatus(form, "Your unsaved edit is back from this browser" + (changed ? " (the segment changed since: saving shows both)" : "") + ". Save it, or Esc to drop it.", false);
+  }
+
   function markDirty(form, dirty) {
     form.classList.toggle("dirty", dirty);
+    if (dirty) storeDraft(form);
+    else dropDraft(form);
+  }
+
+  // A login in another tab starts a new session with a new CSRF token: this tab asks for it and
+  // puts it into every form on the page, so the save (and the decision buttons) go through.
+  async function freshToken() {
+    try {
+      const response = await fetch("/session/token", {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        redirect: "manual",
+      });
+      if (!response.ok) return null;
+      const data = await response.json();
+      return typeof data.csrf_token === "string" ? data.csrf_token : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function setToken(token) {
+    document.querySelectorAll('input[name="csrf_token"]').forEach(function (input) { input.value = token; });
   }
 
   async function save(form, moveNext) {
     const editor = form.querySelector(".seg-editor");
     form.querySelector(".seg-raw").value = serialize(editor);
     setStatus(form, "Saving…", false);
-    let response;
-    try {
-      response = await fetch(form.action, {
+    const send = function () {
+      return fetch(form.action, {
         method: "POST",
         body: new FormData(form),
         headers: { Accept: "application/json" },
         credentials: "same-origin",
       });
+    };
+    let response;
+    try {
+      response = await send();
+      if (response.status === 401 || response.status === 403) {
+        const token = await freshToken();
+        const current = form.querySelector('input[name="csrf_token"]');
+        if (token && current && token !== current.value) {
+          setToken(token);
+          response = await send();
+        }
+      }
     } catch (err) {
       setStatus(form, "Not saved: the server cannot be reached. Your text is still here.", true);
       return false;
@@ -139,7 +233,7 @@
     let data = null;
     try { data = JSON.parse(body); } catch (err) { data = null; }
     if (response.status === 401) {
-      setStatus(form, "Not saved: your session ended. Log in again in another tab, then save.", true);
+      setStatus(form, "Not saved: your session ended. Log in again (in another tab, or reload: your edit is kept in this browser), then save.", true);
       return false;
     }
     if (!data) {
@@ -241,6 +335,7 @@
   function setUpSegment(form) {
     const editor = form.querySelector(".seg-editor");
     editor.dataset.saved = editor.innerHTML;
+    restoreDraft(form);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       save(form, false);
