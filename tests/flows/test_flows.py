@@ -194,3 +194,22 @@ def test_in_process_and_flow_runs_give_the_same_summaries_and_exit_codes(
                 assert (
                     here.exit_code == 1 and summary["deliveries_sent"] == 4 and summary["feeds_failed"] == 1
                 )
+
+
+def test_backfill_with_prefect_runs_the_flow_with_the_same_summary(prefect_harness, tmp_path, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    shutil.copytree(demo_dir() / "site", tmp_path / "site")
+    runner = CliRunner()
+    with serve_site(tmp_path / "site") as server:
+        here = prepare_demo(tmp_path / "here", server.base_url)
+        flow = prepare_demo(tmp_path / "flow", server.base_url)
+        args = ["--pages", "1", "--json", "--no-progress"]
+        in_process = runner.invoke(main, ["backfill", "-c", str(here), *args], catch_exceptions=False)
+        as_flow = runner.invoke(
+            main, ["backfill", "--prefect", "-c", str(flow), *args], catch_exceptions=False
+        )
+    assert in_process.exit_code == as_flow.exit_code == 0, (in_process.output, as_flow.output)
+    summary = json.loads(as_flow.stdout)
+    assert summary["entries_new"] == 2 and summary["deliveries_sent"] == 4
+    assert json.loads(in_process.stdout) == summary
