@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,14 @@ if TYPE_CHECKING:
     from syndication.context import RunContext
     from syndication.settings import Settings
     from syndication.summary import RunSummary
+
+prefect_option = click.option(
+    "--prefect",
+    is_flag=True,
+    help="Run as a Prefect flow (artifacts, events, notification blocks) even without a configured "
+    "server: a temporary one is started for it. Default: a flow when PREFECT_API_URL is set, else "
+    "in this process.",
+)
 
 
 def _print_summary(summary: RunSummary, as_json: bool) -> None:
@@ -92,6 +101,7 @@ def init(path: Path, feed_url: str, force: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="With --post: re-translate it with fresh engine output too.")
 @click.option("--lang", "languages", multiple=True, help="Only this target language (repeatable).")
+@prefect_option
 @wait_options
 @json_option
 def run(
@@ -101,14 +111,17 @@ def run(
     post_url: str | None,
     force: bool,
     languages: tuple[str, ...],
+    prefect: bool,
     wait: float | None,
     no_wait: bool,
     as_json: bool,
 ) -> None:
-    """One cycle: poll → extract → translate → queue for review → deliver approved (a Prefect flow).
+    """One cycle: poll → extract → translate → queue for review → deliver approved.
 
-    Waits while another syndicate or backfill run holds the store's pipeline lock (saying whose);
-    --no-wait or --wait SECONDS exit 1 instead when it stays taken.
+    In this process; as the Prefect flow `syndicate` when a Prefect server is configured
+    (PREFECT_API_URL) or with --prefect. Waits while another syndicate or backfill run holds the
+    store's pipeline lock (saying whose); --no-wait or --wait SECONDS exit 1 instead when it stays
+    taken.
     """
     from syndication.summary import RunSummary
 
@@ -121,22 +134,68 @@ def run(
         raise click.UsageError(f"--feed {feed!r} matches no configured feed (configured: {names})")
     _check_store(settings)
     seconds = wait_seconds(wait, no_wait)
+    parameters: dict[str, Any] = {
+        "config": path,
+        "feed": feed,
+        "dry_run": dry_run,
+        "post_url": post_url,
+        "force": force,
+        "languages": list(languages) or None,
+    }
     with command_lock(settings.store_url(), holder="syndicate run (command line)", wait=seconds):
-        _prefect_env()
-        from flows.syndicate import syndicate_flow
+        if _use_prefect(settings, prefect):
+            _prefect_env()
+            from flows.syndicate import syndicate_flow
 
-        data = _run_flow(
-            syndicate_flow,
-            config=path,
-            feed=feed,
-            dry_run=dry_run,
-            post_url=post_url,
-            force=force,
-            languages=list(languages) or None,
-        )
+            data = _run_flow(syndicate_flow, **parameters)
+        else:
+            from syndication.orchestration import embedded
+
+            data = _run_here(embedded.syndicate, **parameters)
     summary = RunSummary.from_dict(data)
     _print_summary(summary, as_json)
     _exit_for(summary)
+
+
+def _use_prefect(settings: Settings | None, requested: bool) -> bool:
+    from syndication.orchestration.embedded import use_prefect
+
+    return use_prefect(settings, requested=requested)
+
+
+def _run_here(run: Callable[..., dict[str, Any]], **parameters: Any) -> dict[str, Any]:
+    """A flow's work in this process (``orchestration.embedded``), with the errors the flow path
+    turns into command-line errors turned into the same ones (and the same exit codes)."""
+    from syndication import exit_codes
+    from syndication.cli_failures import CommandFailed, command_failed
+    from syndication.errors import SyndicationError
+
+    try:
+        with _warnings_on_stderr():
+            return run(**parameters)
+    except SyndicationError as exc:
+        raise command_failed(exc) from exc
+    except ValueError as exc:  # the flow's parameter checks (flows.params)
+        raise CommandFailed(str(exc), exit_code=exit_codes.USAGE, stage="config") from exc
+
+
+@contextmanager
+def _warnings_on_stderr() -> Iterator[None]:
+    """The pipeline's warnings (a feed that failed, a notification not sent) on stderr, one line
+    each naming post, language and channel, as the flow path shows them through Prefect's log."""
+    import logging
+
+    from syndication.orchestration.runlog import PACKAGE_LOGGER, ItemFormatter
+
+    package = logging.getLogger(PACKAGE_LOGGER)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(ItemFormatter())
+    package.addHandler(handler)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
 
 
 def _exit_for(summary: RunSummary) -> None:
@@ -234,17 +293,26 @@ def _check_store(settings: Settings) -> None:
 @config_option
 @click.option("--dry-run", is_flag=True, help="Render what each channel would send, send nothing.")
 @click.option("--channel", default=None, help="Only this channel.")
+@prefect_option
 @json_option
-def publish(config: Path | None, dry_run: bool, channel: str | None, as_json: bool) -> None:
-    """Deliver everything approved (a Prefect flow)."""
+def publish(config: Path | None, dry_run: bool, channel: str | None, prefect: bool, as_json: bool) -> None:
+    """Deliver everything approved (in this process; as the Prefect flow `publish` when a Prefect
+    server is configured or with --prefect)."""
     from syndication.summary import RunSummary
 
-    _prefect_env()
-    from flows.publish import publish_flow
-
     path = config_path(config)
-    _check_store(_check_config(path))
-    summary = RunSummary.from_dict(_run_flow(publish_flow, config=path, dry_run=dry_run, channel=channel))
+    settings = _check_config(path)
+    _check_store(settings)
+    if _use_prefect(settings, prefect):
+        _prefect_env()
+        from flows.publish import publish_flow
+
+        data = _run_flow(publish_flow, config=path, dry_run=dry_run, channel=channel)
+    else:
+        from syndication.orchestration import embedded
+
+        data = _run_here(embedded.publish, config=path, dry_run=dry_run, channel=channel)
+    summary = RunSummary.from_dict(data)
     _print_summary(summary, as_json)
     _exit_for(summary)
 
@@ -296,6 +364,11 @@ class _ProgressBars:
 @click.option("--lang", "languages", multiple=True, help="Only this target language (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Fetch, extract and translate; send nothing.")
 @click.option("--progress/--no-progress", default=True, help="Progress bars on stderr.")
+@click.option(
+    "--prefect",
+    is_flag=True,
+    help="Run as the Prefect flow `backfill` (a progress artifact instead of bars).",
+)
 @wait_options
 @json_option
 def backfill(
@@ -307,6 +380,7 @@ def backfill(
     languages: tuple[str, ...],
     dry_run: bool,
     progress: bool,
+    prefect: bool,
     wait: float | None,
     no_wait: bool,
     as_json: bool,
@@ -314,8 +388,8 @@ def backfill(
     """Older posts through the WordPress feed's ?paged=N pages, or a date range (whole days, UTC).
 
     Walks until --pages, the first empty page or 404, or past --since; then extracts, translates and
-    delivers in chunks. Running it again skips what is stored. (The Prefect way: the `backfill`
-    deployment, with a progress artifact.)
+    delivers in chunks. Running it again skips what is stored. Runs in this process, also with a
+    Prefect server configured; --prefect runs the `backfill` flow (with a progress artifact).
     """
     from syndication import pipeline
 
@@ -324,6 +398,19 @@ def backfill(
         raise click.UsageError("give --pages N, or --since DATE (and optionally --until DATE)")
     if since is not None and until is not None and until < since:
         raise click.UsageError("--until is before --since")
+    if prefect:
+        _backfill_flow(
+            config,
+            seconds,
+            as_json,
+            feed=feed,
+            pages=pages,
+            since=since,
+            until=until,
+            languages=list(languages) or None,
+            dry_run=dry_run,
+        )
+        return
     bars = _ProgressBars(progress and not as_json)
     with (
         open_context(config, dry_run=dry_run) as ctx,
@@ -342,6 +429,24 @@ def backfill(
             )
         finally:
             bars.close()
+    _print_summary(summary, as_json)
+    _exit_for(summary)
+
+
+def _backfill_flow(config: Path | None, wait: float | None, as_json: bool, **parameters: Any) -> None:
+    from syndication.summary import RunSummary
+
+    path = config_path(config)
+    settings = _check_config(path)
+    _check_store(settings)
+    for day in ("since", "until"):
+        if parameters[day] is not None:
+            parameters[day] = parameters[day].date()
+    with command_lock(settings.store_url(), holder="syndicate backfill (command line)", wait=wait):
+        _prefect_env()
+        from flows.backfill import backfill_flow
+
+        summary = RunSummary.from_dict(_run_flow(backfill_flow, config=path, **parameters))
     _print_summary(summary, as_json)
     _exit_for(summary)
 
@@ -727,20 +832,31 @@ def retract(config: Path | None, post: str, comment: str | None, actor: str | No
 @click.option(
     "--serve/--no-serve", "keep_serving", default=False, help="Keep the demo site up after the run."
 )
+@prefect_option
 @json_option
-def demo(workdir: Path, port: int, keep_serving: bool, as_json: bool) -> None:
+def demo(workdir: Path, port: int, keep_serving: bool, prefect: bool, as_json: bool) -> None:
     """Run the whole pipeline on the bundled Danish demo blog, publishing to ./outbox/."""
     from syndication.demo import run_demo
+
+    echo = None if as_json else click.echo
+    if not _use_prefect(None, prefect):
+        with _warnings_on_stderr():
+            result = run_demo(
+                workdir.resolve(), port=port, keep_serving=keep_serving, echo=echo, prefect=False
+            )
+        if as_json:
+            echo_json(result)
+        from syndication.summary import RunSummary
+
+        _exit_for(RunSummary.from_dict(result["summary"]))
+        return
     from syndication.orchestration.local_server import prefect_api_for_command
 
     _prefect_env()
     try:
         with prefect_api_for_command():
             result = run_demo(
-                workdir.resolve(),
-                port=port,
-                keep_serving=keep_serving,
-                echo=None if as_json else click.echo,
+                workdir.resolve(), port=port, keep_serving=keep_serving, echo=echo, prefect=True
             )
     except RuntimeError as exc:
         if (error := _prefect_unavailable(exc)) is not None:

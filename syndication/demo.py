@@ -338,15 +338,15 @@ def run_demo(
     port: int = DEMO_PORT,
     keep_serving: bool = False,
     echo: Callable[[str], None] | None = print,
+    prefect: bool = True,
 ) -> dict[str, Any]:
-    """``syndicate demo``: serve the demo blog, run one full cycle as Prefect flows, show results.
+    """``syndicate demo``: serve the demo blog, run one full cycle (as the Prefect flow, or with
+    ``prefect=False`` the same work in this process: ``orchestration.embedded``), show results.
 
     The config and SQLite store go to ``workdir/.syndication-demo/``, the translations to
     ``workdir/outbox/``. Running it again shows the incremental path: one conditional request,
     nothing translated, nothing sent twice.
     """
-    from flows.syndicate import syndicate_flow
-    from syndication.orchestration.outcome import call_flow
     from syndication.summary import RunSummary
 
     say = echo or (lambda _line: None)
@@ -359,7 +359,7 @@ def run_demo(
     with server:
         config = prepare_demo(workdir / DEMO_STATE, server.base_url, outbox=outbox)
         say(f"demo blog (Danish) at {server.base_url}/  — feed {server.base_url}/feed/")
-        summary = RunSummary.from_dict(call_flow(syndicate_flow, config=str(config)))
+        summary = RunSummary.from_dict(_run_cycle(str(config), prefect=prefect))
         files = sorted(
             str(p.relative_to(workdir))
             for p in outbox.rglob("*")
@@ -390,6 +390,17 @@ def run_demo(
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
     return {"summary": summary.as_dict(), "outbox": str(outbox), "files": files, "config": str(config)}
+
+
+def _run_cycle(config: str, *, prefect: bool) -> dict[str, Any]:
+    if not prefect:
+        from syndication.orchestration import embedded
+
+        return embedded.syndicate(config)
+    from flows.syndicate import syndicate_flow
+    from syndication.orchestration.outcome import call_flow
+
+    return call_flow(syndicate_flow, config=config)
 
 
 def localized_links(outbox: Path, lang: str) -> list[tuple[str, str, str]]:

@@ -20,7 +20,6 @@ import logging
 import re
 from collections.abc import Iterable
 
-import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
@@ -62,6 +61,9 @@ def _key(text: str) -> str:
 
 def trafilatura_body(root: HtmlElement, url: str, *, fast: bool = False) -> HtmlElement | None:
     """trafilatura's XML body for the page, or None when it finds nothing."""
+    # Imported here: 0.2–0.3 s that a run with no page to extract (most cron runs) need not pay.
+    import trafilatura
+
     try:
         document = trafilatura.bare_extraction(
             root,

@@ -14,6 +14,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -32,8 +33,14 @@ MAX_PASSWORD = 1024
 _USERNAME_RE = re.compile(r"^[\w.@+-]{1,64}$")
 
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong name costs as long as a wrong
+    password. Made on first use, not at import: every store upgrade imports this module (for its
+    tables), and an Argon2 hash costs 0.1 s and more of every command's start."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class User(Base):
@@ -250,7 +257,7 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
         return None
     user = find_user(session, name)
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     if not _verify(user.password_hash, password) or user.disabled:
         return None

@@ -1,4 +1,4 @@
-"""The temporary Prefect server of `syndicate run` (no PREFECT_API_URL) goes with the command, also
+"""The temporary Prefect server of `syndicate run --prefect` (no PREFECT_API_URL) goes with the command, also
 when the command is killed with SIGKILL mid-run: no orphan uvicorn per crash. And one that does not
 come up is a one-line error, with nothing left running."""
 
@@ -104,7 +104,7 @@ def test_kill_9_of_the_command_mid_run_takes_its_temporary_prefect_server_along(
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(tmp_path / "prefect")}
     env.pop("PREFECT_API_URL", None)
     command = subprocess.Popen(
-        [sys.executable, "-m", "syndication", "run", "-c", str(config)],
+        [sys.executable, "-m", "syndication", "run", "--prefect", "-c", str(config)],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
@@ -138,7 +138,7 @@ def test_a_temporary_server_that_does_not_answer_in_time_is_a_clear_error(monkey
     config = tmp_path / "config" / "syndication.toml"
     assert CliRunner().invoke(main, ["init", "--path", str(config)]).exit_code == 0
     before = set(uvicorn_children(os.getpid()))
-    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    result = CliRunner().invoke(main, ["run", "--prefect", "--config", str(config)])
     assert result.exit_code == 1, result.output
     assert "temporary local Prefect server did not start within 0 s" in result.output
     assert "Traceback" not in result.output

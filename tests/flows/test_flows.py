@@ -43,12 +43,16 @@ def test_syndicate_flow_then_publish_flow(prefect_harness, demo_config):
 def test_cli_run_json_is_the_flow_summary(prefect_harness, demo_config):
     config, _server = demo_config
     runner = CliRunner()
-    result = runner.invoke(main, ["run", "--config", str(config), "--json"], catch_exceptions=False)
+    result = runner.invoke(
+        main, ["run", "--prefect", "--config", str(config), "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["feeds_polled"] == 1 and summary["deliveries_sent"] == 4
 
-    second = runner.invoke(main, ["run", "--config", str(config), "--json"], catch_exceptions=False)
+    second = runner.invoke(
+        main, ["run", "--prefect", "--config", str(config), "--json"], catch_exceptions=False
+    )
     summary = json.loads(second.stdout)
     assert summary["feeds_not_modified"] == 1
     assert summary["pages_fetched"] == 0
@@ -134,19 +138,78 @@ def test_a_run_whose_work_partly_failed_ends_failed_with_its_summary(
 def test_cli_exit_codes_say_whether_work_failed(prefect_harness, demo_config_with_a_dead_feed):
     config, _dead = demo_config_with_a_dead_feed
     runner = CliRunner()
-    failed = runner.invoke(main, ["run", "--config", str(config), "--json"], catch_exceptions=False)
+    failed = runner.invoke(
+        main, ["run", "--prefect", "--config", str(config), "--json"], catch_exceptions=False
+    )
     assert failed.exit_code == 1
     summary = json.loads(failed.stdout)  # --json still prints the whole summary
     assert summary["deliveries_sent"] == 4 and len(summary["errors"]) == 1
 
-    text = runner.invoke(main, ["run", "--config", str(config)], catch_exceptions=False)
+    text = runner.invoke(main, ["run", "--prefect", "--config", str(config)], catch_exceptions=False)
     assert text.exit_code == 1
     assert "FAILED: 1 feed failed (the rest of the run went on)" in text.stderr
 
-    published = runner.invoke(main, ["publish", "--config", str(config)], catch_exceptions=False)
+    published = runner.invoke(main, ["publish", "--prefect", "--config", str(config)], catch_exceptions=False)
     assert published.exit_code == 0, published.output  # nothing failed in the publish run
 
     broken = config.parent / "broken.toml"
     broken.write_text("[[feeds]]\nurl = 3\n", encoding="utf-8")
-    usage = runner.invoke(main, ["run", "--config", str(broken)], catch_exceptions=False)
+    usage = runner.invoke(main, ["run", "--prefect", "--config", str(broken)], catch_exceptions=False)
     assert usage.exit_code == 2, usage.output
+
+
+def test_in_process_and_flow_runs_give_the_same_summaries_and_exit_codes(
+    prefect_harness, tmp_path, monkeypatch
+):
+    """`syndicate run`/`publish` without a server (in-process) and with --prefect (the flows), on two
+    stores fed by the same demo blog plus a dead feed: the same JSON and the same exit status, step
+    by step (first run, no-change run, publish)."""
+    from tests.deliveries.channels.channels_support import free_port
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("SYNDICATION_PREFECT", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))  # no profile naming a server
+    shutil.copytree(demo_dir() / "site", tmp_path / "site")
+    dead = f"http://127.0.0.1:{free_port()}/feed/"
+    runner = CliRunner()
+    with serve_site(tmp_path / "site") as server:
+        configs = {}
+        for way in ("here", "flow"):
+            config = prepare_demo(tmp_path / way, server.base_url)
+            config.write_text(
+                config.read_text(encoding="utf-8")
+                + f'\n[[feeds]]\nurl = "{dead}"\nname = "dead"\nsource_lang = "da"\n',
+                encoding="utf-8",
+            )
+            configs[way] = str(config)
+        for step, command in (("first", "run"), ("no change", "run"), ("publish", "publish")):
+            here = runner.invoke(main, [command, "-c", configs["here"], "--json"], catch_exceptions=False)
+            flow = runner.invoke(
+                main, [command, "--prefect", "-c", configs["flow"], "--json"], catch_exceptions=False
+            )
+            assert here.exit_code == flow.exit_code, (step, here.output, flow.output)
+            assert json.loads(here.stdout) == json.loads(flow.stdout), step
+            if step == "first":
+                summary = json.loads(here.stdout)
+                assert (
+                    here.exit_code == 1 and summary["deliveries_sent"] == 4 and summary["feeds_failed"] == 1
+                )
+
+
+def test_backfill_with_prefect_runs_the_flow_with_the_same_summary(prefect_harness, tmp_path, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    shutil.copytree(demo_dir() / "site", tmp_path / "site")
+    runner = CliRunner()
+    with serve_site(tmp_path / "site") as server:
+        here = prepare_demo(tmp_path / "here", server.base_url)
+        flow = prepare_demo(tmp_path / "flow", server.base_url)
+        args = ["--pages", "1", "--json", "--no-progress"]
+        in_process = runner.invoke(main, ["backfill", "-c", str(here), *args], catch_exceptions=False)
+        as_flow = runner.invoke(
+            main, ["backfill", "--prefect", "-c", str(flow), *args], catch_exceptions=False
+        )
+    assert in_process.exit_code == as_flow.exit_code == 0, (in_process.output, as_flow.output)
+    summary = json.loads(as_flow.stdout)
+    assert summary["entries_new"] == 2 and summary["deliveries_sent"] == 4
+    assert json.loads(in_process.stdout) == summary
