@@ -81,6 +81,12 @@ def postgres() -> Iterator[Postgres]:
         pytest.fail(
             f"scripts/pg_up.sh failed (exit {up.returncode}):\n{up.stdout}\n{up.stderr}", pytrace=False
         )
+    # Config files may not carry the store's password: libpq (psycopg) reads it from a password
+    # file, as a deployment would (~/.pgpass or PGPASSFILE).
+    passfile = state / "pgpass"
+    passfile.write_text(f"127.0.0.1:{port}:*:syndication:syndication\n", encoding="utf-8")
+    passfile.chmod(0o600)
+    os.environ["PGPASSFILE"] = str(passfile)
     try:
         yield Postgres(port, state, f"postgresql://postgres@127.0.0.1:{port}/postgres")
     finally:

@@ -22,6 +22,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import func, inspect, select, text, update
@@ -76,7 +77,16 @@ def receiver() -> Iterator[CountingReceiver]:
     server.close()
 
 
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = f"{parts.username}@{parts.hostname}:{parts.port}" if parts.password else parts.netloc
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def write_config(path: Path, store_url: str, webhook: str, *, lease: int = 600) -> Path:
+    """The config file; the store URL goes in without its password (a password in the file is a
+    configuration error): libpq reads it from the PGPASSFILE the ``postgres`` fixture writes."""
+    store_url = without_password(store_url)
     path.write_text(
         f"""
 [store]
@@ -188,7 +198,9 @@ def test_migrations_and_a_whole_run_on_postgresql(postgres: Postgres, tmp_path: 
     shutil.copytree(demo_dir() / "site", root)
     with serve_site(root) as site:
         config = prepare_demo(tmp_path / "work", site.base_url, outbox=tmp_path / "outbox")
-        config.write_text(config.read_text().replace('url = "sqlite:///syndication.db"', f'url = "{url}"'))
+        config.write_text(
+            config.read_text().replace('url = "sqlite:///syndication.db"', f'url = "{without_password(url)}"')
+        )
         ctx = RunContext.open(config)
         try:
             summary = pipeline.syndicate(ctx)
