@@ -113,6 +113,11 @@ class _store:
             )
             if up.returncode != 0:
                 raise RuntimeError(f"scripts/pg_up.sh failed:\n{up.stdout}\n{up.stderr}")
+            # Config files may not carry the store's password: libpq reads it from a password file.
+            passfile = Path(env["PG_STATE"]) / "pgpass"
+            passfile.write_text(f"127.0.0.1:{self.port}:*:syndication:syndication\n", encoding="utf-8")
+            passfile.chmod(0o600)
+            os.environ["PGPASSFILE"] = str(passfile)
         return self.make_url
 
     def make_url(self) -> str:
@@ -126,7 +131,7 @@ class _store:
             f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
         ) as conn:
             conn.execute(f'CREATE DATABASE "{name}" OWNER syndication')
-        return f"postgresql://syndication:syndication@127.0.0.1:{self.port}/{name}"
+        return f"postgresql://syndication@127.0.0.1:{self.port}/{name}"
 
     def __exit__(self, *exc: object) -> None:
         if self.kind == "postgresql":
