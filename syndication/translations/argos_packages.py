@@ -397,17 +397,7 @@ def install_code(
     try:
         for link in links:
             try:
-                with requests.get(link, timeout=timeout, stream=True) as response:
-                    response.raise_for_status()
-                    written = 0
-                    with open(download, "wb") as sink:
-                        for chunk in response.iter_content(1024 * 1024):
-                            written += len(chunk)
-                            if written > MAX_TOTAL_BYTES:
-                                raise EngineUnavailableError(
-                                    f"{link} is larger than {MAX_TOTAL_BYTES} bytes; refusing"
-                                )
-                            sink.write(chunk)
+                download_capped(link, download, limit=MAX_TOTAL_BYTES, timeout=timeout)
                 return install_file(download, packages_dir)
             except requests.RequestException as exc:
                 last_error = exc
@@ -418,3 +408,19 @@ def install_code(
         raise _offline_error(wanted, links[-1], last_error or OSError("no link answered")) from last_error
     finally:
         download.unlink(missing_ok=True)
+
+
+def download_capped(url: str, path: Path, *, limit: int, timeout: float) -> None:
+    """Stream ``url`` into ``path``, refusing past ``limit`` bytes (a model archive from a mirror
+    must not fill the disk); HTTP errors are raised as ``requests`` raises them."""
+    import requests  # not at import time: `syndicate --help` stays fast
+
+    with requests.get(url, timeout=timeout, stream=True) as response:
+        response.raise_for_status()
+        written = 0
+        with open(path, "wb") as sink:
+            for chunk in response.iter_content(1024 * 1024):
+                written += len(chunk)
+                if written > limit:
+                    raise EngineUnavailableError(f"{url} is larger than {limit} bytes; refusing")
+                sink.write(chunk)

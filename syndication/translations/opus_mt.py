@@ -409,17 +409,7 @@ def install_pair(
     download = models_dir / f".download-{secrets.token_hex(4)}.zip"
     try:
         try:
-            with requests.get(url, timeout=timeout, stream=True) as response:
-                response.raise_for_status()
-                written = 0
-                with open(download, "wb") as sink:
-                    for chunk in response.iter_content(1024 * 1024):
-                        written += len(chunk)
-                        if written > MAX_ARCHIVE_BYTES:
-                            raise EngineUnavailableError(
-                                f"{url} is larger than {MAX_ARCHIVE_BYTES} bytes; refusing"
-                            )
-                        sink.write(chunk)
+            argos_packages.download_capped(url, download, limit=MAX_ARCHIVE_BYTES, timeout=timeout)
         except requests.HTTPError as exc:
             raise EngineUnavailableError(f"downloading {url} failed: {exc}") from exc
         except requests.RequestException as exc:
