@@ -158,3 +158,47 @@ def test_the_all_view_counts_every_state_and_the_tabs_only_what_waits(env: Env, 
     assert "Items 1–4 of 4" in one_lang
     approved = client.get("/", params={"state": "approved"}).text
     assert listed(approved) == [queue[0]] and "Items 1–1 of 1" in approved
+
+
+def test_weakest_first_pages_through_the_whole_queue_in_confidence_order(env: Env, client, queue):
+    """Weakest first is decided by the database over every matching item, not within one page: the
+    three least confident items come first, the order and the filter carry on to page 2."""
+    from sqlalchemy import update
+
+    from syndication.store import TranslatedSegment
+
+    # Every item gets its own lowest confidence: the oldest item is the weakest.
+    weakest_first = list(reversed(queue))
+    with env.ctx.store.session() as session:
+        for rank, translation_id in enumerate(weakest_first):
+            session.execute(
+                update(TranslatedSegment)
+                .where(TranslatedSegment.translation_id == translation_id)
+                .values(confidence=0.1 + rank / 20, state="open", origin="machine")
+            )
+    login(client)
+    first = client.get("/", params={"sort": "weakest", "per_page": 3}).text
+    assert listed(first) == weakest_first[:3]
+    link = re.search(r'rel="next" href="([^"]+)"', first)
+    assert link is not None and "sort=weakest" in link.group(1)
+    second = client.get(link.group(1).replace("&amp;", "&")).text
+    assert listed(second) == weakest_first[3:6]
+
+
+def test_an_editor_limited_to_one_language_pages_through_it_alone(env: Env, queue):
+    from tests.web.conftest import make_client, real_login
+    from tests.web.support import PASSWORD
+
+    added = CliRunner().invoke(
+        main,
+        ["users", "add", "sven", "--lang", "sv", "--password-stdin", "--config", str(env.config)],
+        input=PASSWORD + "\n",
+    )
+    assert added.exit_code == 0, added.output
+    with make_client(env) as own:
+        real_login(own, "sven")
+        first = own.get("/", params={"per_page": 3}).text
+        assert "Items 1–3 of 4" in first, "the count is of sv items only"
+        assert lang_of(env, listed(first)) == {"sv"}
+        second = own.get("/", params={"per_page": 3, "page": 2}).text
+        assert lang_of(env, listed(second)) == {"sv"} and "Items 4–4 of 4" in second
