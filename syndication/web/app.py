@@ -4,7 +4,8 @@ Layout of the ASGI app::
 
     /unsubscribe, /feeds/… (channel_routes: public, signed links; no login, no session)
     everything else → review app:
-        ServerTiming → GZip → SecurityHeaders → BodyLimit → SecureCookies → SessionMiddleware → RequireLogin → routes
+        ServerTiming → GZip → SecurityHeaders → BodyLimit → SecureCookies → SessionMiddleware
+            → RequireLogin → routes
         /login  /logout  /  /items/{id}[/preview|/segments/{key}|/approve|/reject|/publish]
         /admin/users  /admin/settings  /static/… (the package's static folder only)
 """
