@@ -58,9 +58,7 @@ class Publisher:
 
     def after_approval(self, *, translation_id: int, post_id: int, actor: str) -> PublishResult:
         if not self.uses_prefect:
-            return PublishResult(
-                "queued", "It goes out with the next scheduled publish run."
-            )
+            return PublishResult("queued", "It goes out with the next scheduled publish run.")
         parameters = {"post_ids": [post_id]}
         try:
             if self._run_deployment is not None:

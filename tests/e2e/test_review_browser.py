@@ -198,7 +198,9 @@ def test_log_in_edit_a_segment_keeping_its_chips_approve_and_find_it_in_the_outb
 
     page.on("dialog", accept)
     page.get_by_role("button", name="Approve").click()
-    expect(page.locator(".flash-ok")).to_contain_text("Approved. It goes out with the next scheduled publish run.")
+    expect(page.locator(".flash-ok")).to_contain_text(
+        "Approved. It goes out with the next scheduled publish run."
+    )
     assert dialogs and "QA flags" in dialogs[0]
     expect(page.locator("#item-status")).to_have_text("approved")
     assert demo.status(tid) == "approved"
