@@ -211,3 +211,27 @@ def test_pages_are_sent_compressed(env: Env, client):
     body = gzip.decompress(raw.raw.read(decode_content=False))
     assert b'id="open-count"' in body
     assert isinstance(raw, requests.Response)
+
+
+def test_the_csrf_token_differs_in_every_compressed_page_and_each_works(env: Env, client):
+    """gzip plus a reflected search box must not carry an unchanging secret (BREACH)."""
+    login(client, "anna")
+    tid = env.translation_id("nb")
+    pattern = re.compile(r'name="csrf_token" value="([^"]+)"')
+    first = pattern.search(client.get("/", params={"q": "csrf_token"}).text)
+    second = pattern.search(client.get("/", params={"q": "csrf_token"}).text)
+    assert first and second and first.group(1) != second.group(1)
+    for version, token in enumerate((first.group(1), second.group(1)), start=1):
+        saved = client.post(
+            f"/items/{tid}/segments/b5",
+            data={"csrf_token": token, "version": str(version), "text": f"Kaffe og kaker {version}"},
+            headers=JSON,
+        )
+        assert saved.status_code == 200
+    tampered = first.group(1)[:-4] + ("AAAA" if not first.group(1).endswith("AAAA") else "BBBB")
+    refused = client.post(
+        f"/items/{tid}/segments/b5",
+        data={"csrf_token": tampered, "version": "3", "text": "Kaffe og boller"},
+        headers=JSON,
+    )
+    assert refused.status_code == 403
