@@ -534,6 +534,7 @@ def test_saved_and_confirmed_segments_count_as_done_at_once_and_after_a_reload(p
     expect(page.locator(f"#seg-{first}")).to_have_class(re.compile(r"\bseg-done\b"))
     expect(page.locator(f"#seg-{first} .seg-state")).to_have_text("done")
     expect(count).to_have_text(str(before - 1))
+    expect(page.locator("#decision-progress .open-left")).to_have_text(str(before - 1))
     # ... and focus moved on to the next open one; an edit there is done too.
     expect(editor(page, second)).to_be_focused()
     page.keyboard.press("Control+End")
@@ -547,6 +548,7 @@ def test_saved_and_confirmed_segments_count_as_done_at_once_and_after_a_reload(p
     expect(page.locator(".seg:visible")).to_have_count(before - 2)
     page.reload()
     expect(page.locator("#open-count")).to_have_text(str(before - 2))
+    expect(page.locator("#decision-progress .open-left")).to_have_text(str(before - 2))
     expect(page.locator(f"#seg-{second}")).to_have_class(re.compile(r"\bseg-done\b"))
 
     # Find in this item: only segments with the words stay visible.

@@ -76,6 +76,7 @@ def test_saved_and_confirmed_segments_are_done_in_page_queue_and_after_reload(en
     assert actions(env, tid).count("edit") == 1
     reloaded = client.get(f"/items/{tid}").text
     assert open_count(reloaded) == before - 2
+    assert f'<span class="open-left">{before - 2}</span> of' in reloaded  # the decision bar
     assert 'class="seg seg-done' in reloaded and "badge-done seg-state" in reloaded
     assert queue_counts(client.get("/", params={"lang": "nb"}).text, tid) == (queued_open - 2, total)
     # Approval then makes every segment approved.

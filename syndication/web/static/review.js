@@ -65,8 +65,10 @@
       badge.textContent = state === "approved" || state === "done" ? state : "open";
       badge.className = "badge badge-" + state + " seg-state";
     }
+    const open = String(document.querySelectorAll(".seg.seg-open").length);
     const count = document.getElementById("open-count");
-    if (count) count.textContent = String(document.querySelectorAll(".seg.seg-open").length);
+    if (count) count.textContent = open;
+    document.querySelectorAll(".decision .open-left").forEach(function (el) { el.textContent = open; });
   }
 
   function showFlagCount() {
