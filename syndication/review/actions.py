@@ -8,7 +8,7 @@ made against, and a mismatch is an ``EditConflictError`` rather than a silently 
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from syndication.errors import EditConflictError, PlaceholderError, ReviewError, StaleRevisionError
@@ -51,12 +51,23 @@ def _bump_version(
     )
     if getattr(result, "rowcount", 0) != 1:
         raise StaleRevisionError(
-            "this translation changed since you opened it (an edit or a decision by someone else); "
+            f"this translation changed since you opened it (last by {last_actor(session, translation.id)}); "
             "look at it again before deciding",
             post=post.post_key,
             lang=translation.lang,
         )
     session.expire(translation, ["version"])
+
+
+def last_actor(session: Session, translation_id: int) -> str:
+    """Who last edited or decided the item, for "changed since you opened it" messages."""
+    actor = session.scalar(
+        select(ReviewEvent.actor)
+        .where(ReviewEvent.translation_id == translation_id)
+        .order_by(ReviewEvent.id.desc())
+        .limit(1)
+    )
+    return actor or "another editor"
 
 
 def _check_current(translation: Translation, post: Post, revision: Revision, expected: str | None) -> None:
@@ -81,9 +92,12 @@ def source_incomplete(session: Session, translation_id: int) -> bool:
 
 
 def flagged_open_segments(session: Session, translation_id: int) -> int:
+    """Segments not yet approved that carry QA flags. A segment the editor marked done still counts:
+    saving or confirming it is not a decision to publish a flagged text."""
     rows = session.scalars(
         select(TranslatedSegment).where(
-            TranslatedSegment.translation_id == translation_id, TranslatedSegment.state == "open"
+            TranslatedSegment.translation_id == translation_id,
+            TranslatedSegment.state.in_(("open", "done")),
         )
     )
     return sum(1 for row in rows if row.flags)
@@ -103,6 +117,9 @@ def approve(
     different current revision makes the approval stale, and so does another version of the item
     than ``expected_version``. Flagged segments need ``confirm_flags``."""
     translation, post, rev = _translation(session, translation_id)
+    if translation.status == "approved" and post.current_revision_id == translation.revision_id:
+        # Approving twice (a second tab, a double submit) changes nothing and records nothing.
+        return translation
     if translation.status not in DECIDABLE:
         raise ReviewError(
             f"cannot approve a translation in state {translation.status!r}",
@@ -214,6 +231,12 @@ def edit_segment(
         raise ReviewError("a translation cannot be empty", post=post.post_key, lang=translation.lang)
     check_placeholders(segment, text)
     before, version = row.target, row.version
+    if text == before and (expected_version is None or expected_version == version):
+        # Confirmed as it stands (Ctrl+Enter on an unchanged segment): done, no edit to record.
+        if row.state == "open":
+            row.state = "done"
+            session.flush()
+        return row
     if expected_version is not None:
         # One conditional UPDATE: of two editors saving against the same version, exactly one wins.
         result = session.execute(
@@ -225,20 +248,24 @@ def edit_segment(
                 origin="human",
                 updated_by=actor,
                 updated_at=utcnow(),
+                # Saved by the editor: done (an approved segment stays approved).
+                state=case((TranslatedSegment.state == "open", "done"), else_=TranslatedSegment.state),
             )
             .execution_options(synchronize_session=False)
         )
         if getattr(result, "rowcount", 0) != 1:
             session.refresh(row)
             raise EditConflictError(
-                f"{row.updated_by or 'someone'} changed this segment after you opened it; "
-                f"their version is shown now — apply your edit again if still needed",
+                f"{row.updated_by or 'another editor'} changed this segment after you opened it; "
+                "their text is shown above yours, which is kept: save again to replace theirs",
                 post=post.post_key,
                 lang=translation.lang,
             )
         session.refresh(row)
     else:
         row.target, row.version, row.origin, row.updated_by = text, version + 1, "human", actor
+        if row.state == "open":
+            row.state = "done"
     entry = record_human_translation(
         session,
         source=source.source,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from syndication.errors import ReviewError
@@ -130,7 +130,26 @@ def _filtered(query: QueryT, filters: dict[str, Any]) -> QueryT:
         query = query.where(Translation.lang.in_(list(filters["langs"])))
     if filters.get("feed"):
         query = query.where(or_(Feed.name == filters["feed"], Feed.url == filters["feed"]))
+    if filters.get("q"):
+        query = query.where(_matches(str(filters["q"])))
     return query
+
+
+def _matches(text: str) -> Any:
+    """Items whose title, Danish text or translation contains ``text`` (any case). EXISTS
+    subqueries, so every queue query (ids, count, rows) takes the filter without another join."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return or_(
+        exists().where(Revision.id == Translation.revision_id, Revision.title.ilike(pattern, escape="\\")),
+        exists().where(
+            TranslatedSegment.translation_id == Translation.id,
+            TranslatedSegment.target.ilike(pattern, escape="\\"),
+        ),
+        exists().where(
+            SegmentRow.revision_id == Translation.revision_id, SegmentRow.source.ilike(pattern, escape="\\")
+        ),
+    )
 
 
 def _queue_rows(
@@ -219,7 +238,9 @@ def _segment_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, in
             is_open = state == "open"
             if is_open and origin != "human" and confidence is not None:
                 weakest = confidence if weakest is None else min(weakest, confidence)
-            counts[tid] = (total + 1, open_count + is_open, flagged + (is_open and bool(flags)), weakest)
+            # A segment marked done is no longer open, but its QA flags still count until approval.
+            unapproved = state != "approved"
+            counts[tid] = (total + 1, open_count + is_open, flagged + (unapproved and bool(flags)), weakest)
     return counts
 
 
@@ -234,6 +255,7 @@ def list_items(
     offset: int = 0,
     sort: str = "newest",
     langs: Sequence[str] | None = None,
+    q: str | None = None,
 ) -> list[QueueItem]:
     """The review queue, newest first; ``sort="weakest"``: lowest engine confidence of an open
     machine segment first (items without one last, newest first among equals); ``limit``/``offset``
@@ -253,6 +275,7 @@ def list_items(
         feed=feed,
         current_only=current_only,
         langs=langs,
+        q=q,
     )
 
 
@@ -267,9 +290,17 @@ def count_items(
     feed: str | None = None,
     current_only: bool = True,
     langs: Sequence[str] | None = None,
+    q: str | None = None,
 ) -> int:
     """How many items ``list_items`` with the same filters lists, counted by the database."""
-    filters = {"status": status, "lang": lang, "feed": feed, "current_only": current_only, "langs": langs}
+    filters = {
+        "status": status,
+        "lang": lang,
+        "feed": feed,
+        "current_only": current_only,
+        "langs": langs,
+        "q": q,
+    }
     query = _with_post(select(func.count(Translation.id)), filters)
     if feed:
         query = query.outerjoin(Feed, Feed.id == Post.feed_id)
@@ -339,6 +370,7 @@ def queue_page(
     total: int | None = None,
     sort: str = "newest",
     langs: Sequence[str] | None = None,
+    q: str | None = None,
 ) -> QueuePage:
     """``limit`` items of the queue from ``offset`` (newest first) and the count of all that match
     (``total`` when the caller knows it already, e.g. from ``awaiting_per_language``): what the
@@ -355,10 +387,11 @@ def queue_page(
         feed=feed,
         current_only=current_only,
         langs=langs,
+        q=q,
     )
     if total is None:
         total = count_items(
-            session, status=status, lang=lang, feed=feed, current_only=current_only, langs=langs
+            session, status=status, lang=lang, feed=feed, current_only=current_only, langs=langs, q=q
         )
     return QueuePage(items=items, total=total, offset=offset, limit=limit)
 
@@ -447,7 +480,7 @@ def item_detail(session: Session, translation_id: int) -> ItemDetail:
         is_current=post.current_revision_id == revision.id,
         segments=len(segments),
         open_segments=sum(1 for s in segments if s.state == "open"),
-        flagged_segments=sum(1 for s in segments if s.state == "open" and s.flags),
+        flagged_segments=sum(1 for s in segments if s.state != "approved" and s.flags),
         engine=translation.engine,
         created_at=translation.created_at,
         decided_by=translation.decided_by,
@@ -522,3 +555,30 @@ def current_translation(session: Session, post: Post, lang: str) -> Translation:
     if translation is None:
         raise ReviewError(f"no {lang} translation of the current revision yet", post=post.post_key, lang=lang)
     return translation
+
+
+def next_item(session: Session, translation_id: int, lang: str) -> int | None:
+    """The item after ``translation_id`` in the queue's default order (newest first) among the
+    current items of ``lang`` waiting for review; from the top again when it was the last. ``None``
+    when nothing else waits."""
+    filters: dict[str, Any] = {"status": "machine_translated", "lang": lang}
+    here = session.execute(
+        select(Translation.created_at, Translation.id).where(Translation.id == translation_id)
+    ).first()
+    base = _filtered(_with_post(select(Translation.id), filters), filters).where(
+        Translation.id != translation_id
+    )
+    order = (Translation.created_at.desc(), Translation.id.desc())
+    if here is not None:
+        created, tid = here
+        after = base.where(
+            or_(
+                Translation.created_at < created,
+                and_(Translation.created_at == created, Translation.id < tid),
+            )
+        )
+        found = session.scalar(after.order_by(*order).limit(1))
+        if found is not None:
+            return int(found)
+    found = session.scalar(base.order_by(*order).limit(1))
+    return int(found) if found is not None else None

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndication.review import ItemDetail, SegmentView, item_detail
-from syndication.review.queries import DeliveryView
+from syndication.review.queries import DeliveryView, next_item
 from syndication.store import (
     Post,
     Translation,
@@ -62,6 +62,8 @@ class ItemPage:
     linked: list[LinkedArticle] = field(default_factory=list)
     linked_from: list[LinkedArticle] = field(default_factory=list)
     channels: dict[str, list[DeliveryView]] = field(default_factory=dict)
+    next_translation_id: int | None = None
+    """The next item of this language waiting for review (the queue's order), if any."""
 
     @property
     def item(self) -> Any:
@@ -126,10 +128,11 @@ def item_page(session: Session, translation_id: int) -> ItemPage:
     return ItemPage(
         detail=detail,
         rows=rows,
-        flagged_open=sum(1 for row in rows if row.flagged and row.view.state == "open"),
+        flagged_open=sum(1 for row in rows if row.flagged and row.view.state != "approved"),
         item_version=translation.version,
         current_translation_id=current_id,
         linked=linked,
         linked_from=linked_from,
         channels=channels,
+        next_translation_id=next_item(session, translation_id, item.lang),
     )

@@ -58,9 +58,7 @@ class Publisher:
 
     def after_approval(self, *, translation_id: int, post_id: int, actor: str) -> PublishResult:
         if not self.uses_prefect:
-            return PublishResult(
-                "queued", "It goes out on the next `syndicate publish` (or `syndicate run`)."
-            )
+            return PublishResult("queued", "It goes out with the next scheduled publish run.")
         parameters = {"post_ids": [post_id]}
         try:
             if self._run_deployment is not None:
@@ -72,7 +70,7 @@ class Publisher:
             return PublishResult(
                 "failed",
                 f"Approved, but the Prefect deployment {self.deployment!r} could not be started ({exc}); "
-                "the next `syndicate publish` sends it.",
+                "the next scheduled publish run sends it.",
             )
         name = getattr(flow_run, "name", None) or "?"
         run_id = getattr(flow_run, "id", None)

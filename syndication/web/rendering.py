@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from syndication.web.editor import chips_html
+from syndication.web.editor import chips_html, source_diff
 from syndication.web.security import CSRF_FIELD, csrf_token, current_user
 
 HERE = Path(__file__).parent
@@ -62,6 +62,7 @@ class Pages:
         self.env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
         self.env.globals["csrf_field"] = CSRF_FIELD
         self.env.globals["chips"] = chips_html
+        self.env.globals["word_diff"] = source_diff
         self.env.filters["is_web_url"] = is_web_url
 
     def render(self, name: str, **context: Any) -> str:

@@ -29,9 +29,9 @@ from syndication.review import (
     queue_page,
     reject,
 )
-from syndication.review.actions import flagged_open_segments, source_incomplete
-from syndication.review.queries import SORTS
-from syndication.store import Feed, TranslatedSegment, Translation
+from syndication.review.actions import flagged_open_segments, last_actor, source_incomplete
+from syndication.review.queries import SORTS, next_item
+from syndication.store import Feed, Post, TranslatedSegment, Translation
 from syndication.web.editor import chips_html, normalize_edit
 from syndication.web.item_page import ItemPage, item_page
 from syndication.web.preview import current_preview
@@ -127,6 +127,7 @@ async def queue(request: Request) -> Response:
     if lang is not None and not user.may_review(lang):
         raise HTTPException(403, f"you review {', '.join(user.langs or ())} only, not {lang}")
     feed = (params.get("feed") or "")[:2000] or None
+    search = (params.get("q") or "").strip()[:200] or None
     status = params.get("state") or "machine_translated"
     if status not in STATES:
         status = "machine_translated"
@@ -141,7 +142,9 @@ async def queue(request: Request) -> Response:
             # The tabs' counts give this view's count too, read once: what awaits review from
             # the awaiting items alone, every state from one grouped count of them all.
             known = None
-            if status == "all" and feed is None:
+            if search is not None:
+                per_lang = awaiting_per_language(session)
+            elif status == "all" and feed is None:
                 grouped = current_per_state(session)
                 per_lang = {code: n for (st, code), n in grouped.items() if st == "machine_translated"}
                 known = sum(
@@ -163,6 +166,7 @@ async def queue(request: Request) -> Response:
                 feed=feed,
                 total=known,
                 sort=sort,
+                q=search,
                 # An editor limited to some languages pages through those alone.
                 langs=None if lang else user.langs,
             )
@@ -176,7 +180,13 @@ async def queue(request: Request) -> Response:
     data = await run_in_threadpool(load)
     page = data["page"]
     state_param = None if status == "machine_translated" else status
-    kept = {"lang": lang, "feed": feed, "state": state_param, "sort": None if sort == "newest" else sort}
+    kept = {
+        "lang": lang,
+        "feed": feed,
+        "state": state_param,
+        "sort": None if sort == "newest" else sort,
+        "q": search,
+    }
     links = {
         "previous": _queue_link(number - 1, per_page, **kept) if page.previous_offset is not None else None,
         "next": _queue_link(number + 1, per_page, **kept) if page.next_offset is not None else None,
@@ -190,6 +200,7 @@ async def queue(request: Request) -> Response:
         state=status,
         states=STATES,
         sort=sort,
+        q=search or "",
         items=page.items,
         per_page=per_page,
         page_number=number,
@@ -403,8 +414,8 @@ def _check_item_version(session: Any, translation_id: int, expected: int | None)
     translation = session.get(Translation, translation_id)
     if translation is not None and translation.version != expected:
         raise StaleRevisionError(
-            f"this translation changed since you opened it (last by {translation.decided_by or 'an editor'} "
-            "or an edit); look at it again before deciding"
+            f"this translation changed since you opened it (last by {last_actor(session, translation_id)}); "
+            "look at it again before deciding"
         )
 
 
@@ -419,8 +430,20 @@ async def _decide(request: Request, decision: str) -> Response:
     expected = _int_field(form, "item_version") if form.get("item_version") else None
     confirmed = form.get("confirm_flags") in ("1", "on", "yes", "true")
 
-    def work() -> int:
+    def work() -> tuple[int, bool, int | None]:
         with state.ctx.store.session() as session:
+            before = session.get(Translation, translation_id)
+            already = (
+                decision == "approve"
+                and before is not None
+                and before.status == "approved"
+                and session.scalar(select(Post.current_revision_id).where(Post.id == before.post_id))
+                == before.revision_id
+            )
+            if already:
+                # A second approval (another tab, a stale form) is a no-op: no event, no publish.
+                assert before is not None
+                return before.post_id, True, next_item(session, translation_id, before.lang)
             _check_item_version(session, translation_id, expected)
             if decision == "approve":
                 flagged = flagged_open_segments(session, translation_id)
@@ -445,13 +468,13 @@ async def _decide(request: Request, decision: str) -> Response:
                     revision=revision,
                     expected_version=expected,
                 )
-            return translation.post_id
+            return translation.post_id, False, next_item(session, translation_id, translation.lang)
 
     done = "approved" if decision == "approve" else "rejected"
     status, message, confirm = 200, "", False
-    post_id = 0
+    post_id, noop, following = 0, False, None
     try:
-        post_id = await run_in_threadpool(work)
+        post_id, noop, following = await run_in_threadpool(work)
     except _NeedsConfirmation as exc:
         status, confirm = 422, True
         problems = [f"{exc.flagged} segment(s) still have QA flags"] if exc.flagged else []
@@ -465,6 +488,12 @@ async def _decide(request: Request, decision: str) -> Response:
         status, message = 409, f"Not {done}: {exc.message}. Reload the page to see the current state."
     except ReviewError as exc:
         status, message = 400, f"Not {done}: {exc.message}"
+    if status == 200 and noop:
+        text = "Already approved; nothing changed."
+        if _wants_json(request):
+            return JSONResponse({"ok": True, "message": text, "outcome": None, "next": _item_url(following)})
+        flash(request, "ok", text)
+        return RedirectResponse(f"/items/{translation_id}", status_code=303)
     if status == 200:
         if decision == "approve":
             result = await run_in_threadpool(
@@ -479,8 +508,19 @@ async def _decide(request: Request, decision: str) -> Response:
             text = "Rejected. Anything already sent is withdrawn on the next publish."
             result, kind = None, "ok"
         if _wants_json(request):
-            return JSONResponse({"ok": True, "message": text, "outcome": result.outcome if result else None})
-        flash(request, kind, text)
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "message": text,
+                    "outcome": result.outcome if result else None,
+                    "next": _item_url(following),
+                }
+            )
+        # On to the next item of the language; the message names the one just decided.
+        if following is not None:
+            flash(request, kind, f"Item {translation_id}: {text} Next item below.")
+            return RedirectResponse(f"/items/{following}", status_code=303)
+        flash(request, kind, f"{text} Nothing else waits for review in this language.")
         return RedirectResponse(f"/items/{translation_id}", status_code=303)
     if _wants_json(request):
         return JSONResponse({"ok": False, "error": message, "confirm": confirm}, status_code=status)
@@ -488,6 +528,10 @@ async def _decide(request: Request, decision: str) -> Response:
     return _item_response(
         request, page, status_code=status, error=message, confirm_flags=confirm, comment=comment or ""
     )
+
+
+def _item_url(translation_id: int | None) -> str | None:
+    return f"/items/{translation_id}" if translation_id is not None else None
 
 
 class _NeedsConfirmation(Exception):

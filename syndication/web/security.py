@@ -7,6 +7,7 @@ Every piece is plain ASGI so the order is visible in :func:`syndication.web.app.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import secrets
@@ -96,13 +97,34 @@ def _key_from_file(path: Path) -> str:
 # ------------------------------------------------------------------------------------------ CSRF
 
 
-def csrf_token(request: Request) -> str:
-    """The session's synchronizer token (made on first use)."""
+def _session_csrf(request: Request) -> str:
     token = request.session.get("csrf")
     if not isinstance(token, str) or not token:
         token = secrets.token_urlsafe(32)
         request.session["csrf"] = token
     return token
+
+
+def csrf_token(request: Request) -> str:
+    """The session's synchronizer token (made on first use), masked afresh for every response:
+    a random pad and the token XOR the pad. Responses are gzip-compressed and some reflect input
+    (the queue's search): an unchanging secret in them could be guessed from compressed sizes
+    (BREACH); a masked one differs in every response."""
+    raw = _session_csrf(request).encode("ascii")
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(pad, raw, strict=True))).decode("ascii")
+
+
+def unmask_csrf(sent: str) -> bytes:
+    """The session token inside a masked one (empty when ``sent`` is not one)."""
+    try:
+        data = base64.urlsafe_b64decode(sent.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return b""
+    half = len(data) // 2
+    if not half or len(data) != 2 * half:
+        return b""
+    return bytes(a ^ b for a, b in zip(data[:half], data[half:], strict=True))
 
 
 async def checked_form(request: Request) -> FormData:
@@ -115,7 +137,7 @@ async def checked_form(request: Request) -> FormData:
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not isinstance(expected, str) or not expected:
         raise HTTPException(403, "the form has no valid security token; reload the page and try again")
-    if not secrets.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
+    if not secrets.compare_digest(unmask_csrf(sent), expected.encode("utf-8")):
         raise HTTPException(403, "the form's security token does not match; reload the page and try again")
     return form
 

@@ -198,10 +198,17 @@ def test_log_in_edit_a_segment_keeping_its_chips_approve_and_find_it_in_the_outb
 
     page.on("dialog", accept)
     page.get_by_role("button", name="Approve").click()
-    expect(page.locator(".flash-ok")).to_contain_text("Approved. It goes out on the next `syndicate publish`")
+    expect(page.locator(".flash-ok")).to_contain_text(
+        "Approved. It goes out with the next scheduled publish run."
+    )
     assert dialogs and "QA flags" in dialogs[0]
-    expect(page.locator("#item-status")).to_have_text("approved")
+    # The decision goes on to the next nb item waiting (the older post), naming the one approved.
+    expect(page).to_have_url(f"{demo.app_url}/items/{demo.item(OLD_POST, 'nb')}")
+    expect(page.locator(".flash-ok")).to_contain_text(f"Item {tid}: Approved.")
+    assert "`" not in (page.locator(".flash-ok").text_content() or "")
     assert demo.status(tid) == "approved"
+    page.goto(f"{demo.app_url}/items/{tid}")
+    expect(page.locator("#item-status")).to_have_text("approved")
 
     # What `syndicate publish` does, then the outbox has the edited text and the page shows it sent.
     pipeline.deliver(demo.ctx)
@@ -272,6 +279,8 @@ def test_an_admin_publishes_now_and_sees_the_delivery(page: Page, demo: Demo):
     log_in(page, demo, user="admin", path=f"/items/{tid}")
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".flash-ok")).to_contain_text(f"Item {tid}: Approved.")
+    page.goto(f"{demo.app_url}/items/{tid}")
     expect(page.locator("#item-status")).to_have_text("approved")
     page.get_by_role("button", name="Publish now").click()
     expect(page.locator(".flash-ok")).to_contain_text("Published now: sent 1")
@@ -507,3 +516,73 @@ def test_a_source_change_after_approval_reopens_only_that_segment(page: Page, de
     page.get_by_label("only open segments").check()
     expect(page.locator(".seg:visible")).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / "review-reopened.png"), full_page=False)
+
+
+def test_saved_and_confirmed_segments_count_as_done_at_once_and_after_a_reload(page: Page, demo: Demo):
+    tid = demo.item(OLD_POST, "nb")  # rejected above, with a comment: still editable
+    log_in(page, demo, path=f"/items/{tid}")
+    # The rejection comment is at the top of the item, not only in the collapsed history.
+    expect(page.locator("#rejection")).to_contain_text("Oversættelsen af fagordene er for løs.")
+    count = page.locator("#open-count")
+    before = int(count.text_content() or "0")
+    keys = page.locator(".seg.seg-open").evaluate_all("els => els.map(e => e.dataset.key)")
+    first, second = keys[0], keys[1]
+    # Ctrl+Enter on an unchanged segment confirms it ...
+    editor(page, first).click()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(f"#seg-{first} .seg-status")).to_have_text("Saved")
+    expect(page.locator(f"#seg-{first}")).to_have_class(re.compile(r"\bseg-done\b"))
+    expect(page.locator(f"#seg-{first} .seg-state")).to_have_text("done")
+    expect(count).to_have_text(str(before - 1))
+    expect(page.locator("#decision-progress .open-left")).to_have_text(str(before - 1))
+    # ... and focus moved on to the next open one; an edit there is done too.
+    expect(editor(page, second)).to_be_focused()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Slutt.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(f"#seg-{second} .seg-status")).to_have_text("Saved")
+    expect(count).to_have_text(str(before - 2))
+    assert demo.segment(tid, first).state == "done" and demo.segment(tid, second).state == "done"
+    page.get_by_label("only open segments").check()
+    expect(page.locator(f"#seg-{first}")).to_be_hidden()
+    expect(page.locator(".seg:visible")).to_have_count(before - 2)
+    page.reload()
+    expect(page.locator("#open-count")).to_have_text(str(before - 2))
+    expect(page.locator("#decision-progress .open-left")).to_have_text(str(before - 2))
+    expect(page.locator(f"#seg-{second}")).to_have_class(re.compile(r"\bseg-done\b"))
+
+    # Find in this item: only segments with the words stay visible.
+    page.locator("#seg-filter").fill("Slutt.")
+    expect(page.locator(".seg:visible")).to_have_count(1)
+    expect(page.locator(f"#seg-{second}")).to_be_visible()
+    page.locator("#seg-filter").fill("")
+    expect(page.locator(".seg.filtered-out")).to_have_count(0)
+
+
+def test_a_chip_pair_inserted_without_a_selection_takes_the_words_typed_next(page: Page, demo: Demo):
+    tid = demo.item(OLD_POST, "nb")
+    log_in(page, demo, path=f"/items/{tid}")
+    # A segment with exactly one pair of chips (a link or emphasis) and nothing else.
+    key = page.locator(".seg").evaluate_all(
+        """els => els.filter(e => e.querySelectorAll('.source-text .chip').length === 2
+                && e.querySelectorAll('.source-text .chip[data-ph="open"]').length === 1)
+             .map(e => e.dataset.key)[0]"""
+    )
+    assert key, "the demo post has a segment with one link or emphasis"
+    box = editor(page, key)
+    for insert in ("F9", "click"):
+        box.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("Les mer ")
+        expect(box.locator(".chip")).to_have_count(0)
+        page.keyboard.press("Control+End")
+        if insert == "F9":
+            page.keyboard.press("F9")
+        else:
+            page.locator(f'#seg-{key} .source-text .chip[data-ph="open"]').click()
+        expect(box.locator(".chip")).to_have_count(2)
+        page.keyboard.type(f"her {insert}")
+        page.keyboard.press("Control+Enter")
+        expect(page.locator(f"#seg-{key} .seg-status")).to_have_text("Saved")
+        target = demo.segment(tid, key).target
+        assert re.fullmatch(rf'Les mer <g id="\d+">her {insert}</g>', target), target

@@ -19,6 +19,7 @@ from syndication.web.app import create_app
 from syndication.web.cli import proxy_options
 from syndication.web.login import LoginLimits, LoginThrottle
 from syndication.web.publishing import Publisher
+from syndication.web.security import unmask_csrf as unmasked_csrf
 from syndication.web.users import LoginFailure, set_password
 from tests.web.conftest import Env, csrf_of, login, make_client, real_login
 from tests.web.live import LiveServer
@@ -206,8 +207,9 @@ def test_editors_change_their_own_password(env: Env):
             data={"csrf_token": token, "current": PASSWORD, "password": "y" * 12, "password2": "y" * 12},
         )
         assert changed.status_code == 303
-        # This browser stays signed in, with the same CSRF token for its open tabs.
-        assert csrf_of(client.get("/").text) == token
+        # This browser stays signed in, with the same CSRF token for its open tabs (masked afresh
+        # in every page, so compared unmasked).
+        assert unmasked_csrf(csrf_of(client.get("/").text)) == unmasked_csrf(token)
         client.cookies.clear()
         real_login(client, "anna", "y" * 12)
 

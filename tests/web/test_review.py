@@ -254,7 +254,10 @@ def test_approve_records_who_when_and_says_what_happens_next(env: Env, client):
     assert (row.status, row.decided_by, row.comment) == ("approved", "anna", "Fint")
     assert row.decided_at is not None
     page = client.get(f"/items/{tid}").text
-    assert "Approved. It goes out on the next `syndicate publish`" in page
+    assert "Approved. It goes out with the next scheduled publish run." in page
+    # Editors never run the CLI: the message names no command and shows no literal backticks.
+    assert "`" not in page.split("Approved.")[1].split("<")[0]
+    assert "syndicate publish" not in page.split("Approved.")[1].split("<")[0]
     assert [e.action for e in events(env, tid)][-1] == "approve"
     # Edits stay possible after approval, and go out without another decision: the page says so.
     assert "Edits saved to this approved translation go out as an update" in page

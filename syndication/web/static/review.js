@@ -51,9 +51,24 @@
     showFlagCount();
   }
 
-  // Open segments with QA flags as the page shows them now (edits clear or raise flags).
+  // Segments not yet approved with QA flags as the page shows them now (edits clear or raise flags;
+  // a segment marked done keeps its flags until the item is approved, as on the server).
   function flaggedOpen() {
-    return document.querySelectorAll(".seg.seg-open.seg-flagged").length;
+    return document.querySelectorAll(".seg.seg-flagged:not(.seg-approved)").length;
+  }
+
+  // A saved or confirmed segment is done: the open count and the "only open" filter follow at once.
+  function showSegmentState(article, state) {
+    ["open", "done", "approved"].forEach(function (s) { article.classList.toggle("seg-" + s, s === state); });
+    const badge = article.querySelector(".seg-state");
+    if (badge) {
+      badge.textContent = state === "approved" || state === "done" ? state : "open";
+      badge.className = "badge badge-" + state + " seg-state";
+    }
+    const open = String(document.querySelectorAll(".seg.seg-open").length);
+    const count = document.getElementById("open-count");
+    if (count) count.textContent = open;
+    document.querySelectorAll(".decision .open-left").forEach(function (el) { el.textContent = open; });
   }
 
   function showFlagCount() {
@@ -95,6 +110,7 @@
       origin.textContent = seg.origin;
       origin.className = "origin origin-" + seg.origin;
     }
+    if (seg.state) showSegmentState(article, seg.state);
     renderFlags(article, seg.flags || []);
     advanceItemVersion(seg.item_version);
   }
@@ -254,7 +270,8 @@
     }
     if (response.status === 409 && data.segment) {
       showTheirs(form, data.segment);
-      setStatus(form, data.error + " Your text is kept below; save again to replace theirs.", true);
+      // The server's message says whose text is shown above and that the editor's own is kept.
+      setStatus(form, data.error + ".", true);
     } else {
       setStatus(form, data.error || "Not saved (HTTP " + response.status + ").", true);
     }
@@ -296,8 +313,10 @@
       range.selectNodeContents(editor);
       range.collapse(false);
     }
+    const empty = range.collapsed;
     if (close) {
-      // Wraps the selected words, as Phrase and memoQ do; an empty selection gets an empty pair.
+      // Wraps the selected words, as Phrase and memoQ do; an empty selection gets an empty pair
+      // with the caret between its chips, so the words typed next are inside the link or emphasis.
       const words = range.extractContents();
       const fragment = document.createDocumentFragment();
       fragment.append(open, words, close);
@@ -305,7 +324,15 @@
     } else {
       range.insertNode(open);
     }
-    range.setStartAfter(close || open);
+    if (close && empty) {
+      // An empty text node between the chips holds the caret there (Chromium would otherwise move
+      // it out past the non-editable chip).
+      const slot = document.createTextNode("");
+      close.before(slot);
+      range.setStart(slot, 0);
+    } else {
+      range.setStartAfter(close || open);
+    }
     range.collapse(true);
     selection.removeAllRanges();
     selection.addRange(range);
@@ -420,6 +447,19 @@
     if (onlyOpen) {
       onlyOpen.addEventListener("change", function () {
         document.body.classList.toggle("only-open", onlyOpen.checked);
+      });
+    }
+    const filter = document.getElementById("seg-filter");
+    if (filter) {
+      // Find in this item: segments whose Danish text or translation lack the words are hidden.
+      filter.addEventListener("input", function () {
+        const needle = filter.value.trim().toLowerCase();
+        document.querySelectorAll(".seg").forEach(function (article) {
+          const source = article.querySelector(".source-text");
+          const editor = article.querySelector(".seg-editor");
+          const hay = ((source ? source.textContent : "") + " " + (editor ? editor.textContent : "")).toLowerCase();
+          article.classList.toggle("filtered-out", needle !== "" && !hay.includes(needle));
+        });
       });
     }
     window.addEventListener("beforeunload", function (event) {
