@@ -278,9 +278,20 @@ def propagation_candidates(
     return out
 
 
+@dataclass(frozen=True)
+class Applied:
+    translation_id: int
+    key: str
+    version: int
+    target: str
+    flags: list[dict[str, str]]
+    markup: dict[str, str]
+    item_version: int
+
+
 @dataclass
 class PropagationResult:
-    applied: list[tuple[int, str]]
+    applied: list[Applied]
     refused: list[tuple[int, str, str]]
     """(translation id, key, why) of each accepted target that was not changed."""
 
@@ -337,6 +348,18 @@ def propagate(
         except (EditConflictError, StaleRevisionError, PlaceholderError, ReviewError) as exc:
             result.refused.append((tid, other_key, f"{where}: {exc.message}"))
             continue
-        result.applied.append((tid, other_key))
+        session.flush()
+        session.refresh(other_item)  # the version was raised in SQL
+        result.applied.append(
+            Applied(
+                tid,
+                other_key,
+                saved.version,
+                saved.target,
+                list(saved.flags or []),
+                dict(other_source.markup),
+                other_item.version,
+            )
+        )
     session.flush()
     return result

@@ -175,7 +175,19 @@ async def propagate_segment(request: Request) -> Response:
             except ReviewError as exc:
                 raise HTTPException(404, str(exc)) from exc
         return {
-            "applied": [{"translation_id": t, "key": k} for t, k in result.applied],
+            "applied": [
+                {
+                    "translation_id": a.translation_id,
+                    "key": a.key,
+                    "version": a.version,
+                    "origin": "propagated",
+                    "html": str(chips_html(a.target, a.markup)),
+                    "text": a.target,
+                    "flags": a.flags,
+                    "item_version": a.item_version,
+                }
+                for a in result.applied
+            ],
             "refused": [{"translation_id": t, "key": k, "reason": why} for t, k, why in result.refused],
         }
 

@@ -213,7 +213,8 @@ def test_a_saved_segment_is_propagated_to_accepted_identical_segments_only(env: 
         )
         assert response.status_code == 200, response.text
         body = response.json()
-    assert body["applied"] == [{"translation_id": nb2, "key": accepted["key"]}]
+    assert [(a["translation_id"], a["key"]) for a in body["applied"]] == [(nb2, accepted["key"])]
+    assert body["applied"][0]["version"] == accepted["version"] + 1
     reasons = " ".join(r["reason"] for r in body["refused"])
     assert "changed this segment" in reasons and "not the same" in reasons
     after = segments(env, nb2)
