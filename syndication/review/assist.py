@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,10 +52,17 @@ def map_placeholders(stored_source: str, stored_target: str, current_source: str
 
     Placeholders are matched by order: the stored source and this segment's source must have the
     same sequence of opening, closing and empty placeholders; anything else (a link more or fewer,
-    a link where there was emphasis) cannot be mapped safely and is refused.
+    a link where there was emphasis) cannot be mapped safely and is refused. A segment with no
+    placeholders at all gets the stored words without them.
     """
     old = _skeleton(tokenize(stored_source))
     new = _skeleton(tokenize(current_source))
+    if old and not new:
+        # A segment without placeholders (an excerpt, a title) takes the words alone.
+        words = [t.value if t.kind == "text" else "" for t in tokenize(stored_target)]
+        # A dropped image or line break leaves no space before the punctuation that followed it.
+        plain = re.sub(r"\s+([.,;:!?])", r"\1", " ".join("".join(words).split()))
+        return canonical([Token("text", plain)])
     if [t.kind for t in old] != [t.kind for t in new]:
         return None
     mapping: dict[str, str] = {}
@@ -238,31 +246,43 @@ def _origin(
     return found[0], found[1], found[2]
 
 
+def _same_text(one: SegmentRow, other: SegmentRow) -> bool:
+    """The same Danish: the same source, or the same words with other (or no) placeholders, like
+    an excerpt that repeats the first paragraph without its links and emphasis."""
+    return one.source_hash == other.source_hash or _plain(one.source) == _plain(other.source)
+
+
 def propagation_candidates(
     session: Session, translation_id: int, key: str, *, limit: int = 200
 ) -> list[Candidate]:
-    """Open segments with the same Danish source as ``key`` (this item first, then other open
-    items of the language) whose translation differs from its current one."""
+    """Open segments with the same Danish as ``key`` whose translation differs from it: in this
+    item (same words, placeholders mapped or dropped), then in other open items of the language
+    (the same source)."""
     row, source, translation = _origin(session, translation_id, key)
-    found = session.execute(
-        select(TranslatedSegment, SegmentRow.position, Translation.id, Revision.title)
+    base = (
+        select(TranslatedSegment, SegmentRow, Translation.id, Revision.title)
         .join(SegmentRow, SegmentRow.id == TranslatedSegment.segment_id)
         .join(Translation, Translation.id == TranslatedSegment.translation_id)
         .join(Revision, Revision.id == Translation.revision_id)
         .where(
-            SegmentRow.source_hash == source.source_hash,
             Translation.lang == translation.lang,
             Translation.status == "machine_translated",
             TranslatedSegment.state == "open",
-            TranslatedSegment.target != row.target,
         )
-        .order_by((Translation.id != translation_id), Translation.id, SegmentRow.position)
+    )
+    here = session.execute(base.where(Translation.id == translation_id).order_by(SegmentRow.position)).all()
+    elsewhere = session.execute(
+        base.where(Translation.id != translation_id, SegmentRow.source_hash == source.source_hash)
+        .order_by(Translation.id, SegmentRow.position)
         .limit(limit)
     ).all()
     out: list[Candidate] = []
     numbers: dict[int, dict[int, int]] = {}
-    for other, position, tid, title in found:
-        if (tid, other.key) == (translation_id, key):
+    for other, other_source, tid, title in [*here, *elsewhere]:
+        if (tid, other.key) == (translation_id, key) or not _same_text(source, other_source):
+            continue
+        mapped = map_placeholders(source.source, row.target, other_source.source)
+        if mapped is None or mapped == other.target:
             continue
         if tid not in numbers:
             positions = session.scalars(
@@ -273,9 +293,11 @@ def propagation_candidates(
             ).all()
             numbers[tid] = {p: n for n, p in enumerate(positions, start=1)}
         out.append(
-            Candidate(tid, other.key, other.version, title or "", other.target, numbers[tid][position])
+            Candidate(
+                tid, other.key, other.version, title or "", other.target, numbers[tid][other_source.position]
+            )
         )
-    return out
+    return out[:limit]
 
 
 @dataclass(frozen=True)
@@ -333,8 +355,12 @@ def propagate(
         ):
             result.refused.append((tid, other_key, f"{where}: not your language ({other_item.lang})"))
             continue
-        if other_source.source_hash != source.source_hash:
+        if not _same_text(source, other_source):
             result.refused.append((tid, other_key, f"{where}: the Danish is not the same"))
+            continue
+        mapped = map_placeholders(source.source, text, other_source.source)
+        if mapped is None:
+            result.refused.append((tid, other_key, f"{where}: its placeholders differ; edit it by hand"))
             continue
         if other_item.status != "machine_translated" or other.state != "open":
             result.refused.append((tid, other_key, f"{where}: no longer open for review"))
@@ -342,7 +368,7 @@ def propagate(
         try:
             # Every refusal below is raised before edit_segment writes anything.
             saved = edit_segment(
-                session, tid, other_key, text, actor=actor, expected_version=version, glossary=glossary
+                session, tid, other_key, mapped, actor=actor, expected_version=version, glossary=glossary
             )
             saved.origin = PROPAGATED
         except (EditConflictError, StaleRevisionError, PlaceholderError, ReviewError) as exc:

@@ -39,8 +39,10 @@ def key_of(env: Env, translation_id: int, source_start: str) -> str:
     return found[0]
 
 
-def second_post(env: Env, html: str) -> int:
-    post_id = store_post(env.ctx, key="https://lokaltliv.example.dk/?p=8", title="Endnu et møde", html=html)
+def second_post(env: Env, html: str, excerpt: str | None = None) -> int:
+    post_id = store_post(
+        env.ctx, key="https://lokaltliv.example.dk/?p=8", title="Endnu et møde", html=html, excerpt=excerpt
+    )
     translate(env.ctx)
     return post_id
 
@@ -64,7 +66,8 @@ def test_placeholders_are_mapped_by_order_and_refused_when_they_differ() -> None
     )
     # A link more, or an empty placeholder where the stored one had a pair: no safe mapping.
     assert map_placeholders(stored_source, stored_target, 'Se <g id="1">der</g> og <g id="2">x</g>.') is None
-    assert map_placeholders(stored_source, stored_target, "Se der.") is None
+    # A segment without placeholders (an excerpt repeating a paragraph) takes the words alone.
+    assert map_placeholders(stored_source, stored_target, "Se der og.") == "Sjå her og."
     # A target with an id its own source does not have cannot be mapped either.
     assert map_placeholders(stored_source, 'Sjå <x id="9"/>', 'Se <g id="1">der</g> og <x id="2"/>.') is None
 
@@ -184,7 +187,9 @@ def test_glossary_terms_are_hinted_and_a_save_without_the_required_term_is_flagg
 
 
 def test_a_saved_segment_is_propagated_to_accepted_identical_segments_only(env: Env) -> None:
-    other = second_post(env, POST_HTML + FIRST)  # the first paragraph twice, like the excerpt case
+    # The first paragraph twice, and once more as the excerpt (its words, without links).
+    plain = "Vi holdt et stort møde i forsamlingshuset med hele programmet på plads."
+    other = second_post(env, POST_HTML + FIRST, excerpt=plain)
     nb, nb2 = env.translation_id("nb"), env.translation_id("nb", other)
     key = key_of(env, nb, "Vi holdt")
     source, _, version, _, _ = segments(env, nb)[key]
@@ -193,7 +198,8 @@ def test_a_saved_segment_is_propagated_to_accepted_identical_segments_only(env: 
         token = login(client, "anna")
         assert save(client, nb, key, text, version, token).status_code == 200
         listed = client.get(f"/items/{nb}/segments/{key}/propagation").json()["candidates"]
-        # Both copies in the other open Norwegian item; never the Swedish ones, never itself.
+        # The two copies in the other open Norwegian item (not its excerpt: other items need the
+        # same source); never the Swedish ones, never the saved segment itself.
         assert {c["translation_id"] for c in listed} == {nb2}
         assert len(listed) == 2
         accepted, declined = listed
@@ -222,9 +228,26 @@ def test_a_saved_segment_is_propagated_to_accepted_identical_segments_only(env: 
     assert after[accepted["key"]][2] == accepted["version"] + 1
     assert after[declined["key"]][1] != text
     with make_client(env) as client:
-        login(client, "anna")
+        token = login(client, "anna")
         page = client.get(f"/items/{nb2}").text
-    assert "origin-propagated" in page
+        assert "origin-propagated" in page
+        # Saved in the second item, the paragraph is offered to its excerpt, words only.
+        excerpt = key_of(env, nb2, plain)
+        second = segments(env, nb2)[declined["key"]]
+        assert save(client, nb2, declined["key"], text, second[2], token).status_code == 200
+        listed = client.get(f"/items/{nb2}/segments/{declined['key']}/propagation").json()["candidates"]
+        assert [c["key"] for c in listed] == [excerpt]
+        target = f"{nb2}:{excerpt}:{listed[0]['version']}"
+        response = client.post(
+            f"/items/{nb2}/segments/{declined['key']}/propagate",
+            data={"csrf_token": token, "target": target},
+            headers={"Accept": "application/json"},
+        )
+        assert [a["key"] for a in response.json()["applied"]] == [excerpt]
+    assert (
+        segments(env, nb2)[excerpt][1]
+        == "Vi hadde et stort møde i forsamlingshuset med hele programmet på plads."
+    )
 
 
 def test_propagation_respects_the_editors_languages_and_needs_the_csrf_token(env: Env) -> None:
