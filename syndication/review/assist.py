@@ -177,10 +177,11 @@ def memory_matches(
             seen.add(text)
             mapped_source = map_placeholders(stored_source, stored_source, source) or stored_source
             matches.append(MemoryMatch(round(score), mapped_source, text, mapped is not None, by))
-            if len(matches) >= limit:
-                break
+        # Of equally similar texts, one that can be inserted comes first (a propagated excerpt
+        # has the paragraph's words without its placeholders: the paragraph's entry is the useful one).
+        matches.sort(key=lambda m: (-m.score, not m.insertable))
         if matches:
-            result[key] = matches
+            result[key] = matches[:limit]
     return result
 
 
