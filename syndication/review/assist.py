@@ -247,10 +247,37 @@ def _origin(
     return found[0], found[1], found[2]
 
 
+_ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)$")
+"""What a blog adds to an excerpt cut from the first paragraph ("…", " […]", "...")."""
+
+
+def _core(markup: str) -> tuple[str, str]:
+    """Plain text without a trailing ellipsis, and that ellipsis ("" when none)."""
+    plain = _plain(markup)
+    match = _ELLIPSIS.search(plain)
+    return (plain[: match.start()], match.group(0)) if match else (plain, "")
+
+
 def _same_text(one: SegmentRow, other: SegmentRow) -> bool:
-    """The same Danish: the same source, or the same words with other (or no) placeholders, like
-    an excerpt that repeats the first paragraph without its links and emphasis."""
-    return one.source_hash == other.source_hash or _plain(one.source) == _plain(other.source)
+    """The same Danish: the same source, or the same words with other (or no) placeholders and
+    perhaps an ellipsis, like the excerpt WordPress makes from the first paragraph ("…" added)."""
+    return one.source_hash == other.source_hash or _core(one.source)[0] == _core(other.source)[0]
+
+
+def _text_for(source: SegmentRow, target: str, other: SegmentRow) -> str | None:
+    """``target`` (the translation of ``source``) as the translation of ``other``: placeholders
+    mapped, and the ellipsis of an excerpt kept (or dropped) as ``other`` has it."""
+    if source.source_hash == other.source_hash:
+        return target
+    mapped = map_placeholders(source.source, target, other.source)
+    if mapped is None:
+        return None
+    had, has = _core(source.source)[1], _core(other.source)[1]
+    if had == has:
+        return mapped
+    if had:
+        mapped = _ELLIPSIS.sub("", mapped)
+    return mapped + has
 
 
 def propagation_candidates(
@@ -282,7 +309,7 @@ def propagation_candidates(
     for other, other_source, tid, title in [*here, *elsewhere]:
         if (tid, other.key) == (translation_id, key) or not _same_text(source, other_source):
             continue
-        mapped = map_placeholders(source.source, row.target, other_source.source)
+        mapped = _text_for(source, row.target, other_source)
         if mapped is None or mapped == other.target:
             continue
         if tid not in numbers:
@@ -359,7 +386,7 @@ def propagate(
         if not _same_text(source, other_source):
             result.refused.append((tid, other_key, f"{where}: the Danish is not the same"))
             continue
-        mapped = map_placeholders(source.source, text, other_source.source)
+        mapped = _text_for(source, text, other_source)
         if mapped is None:
             result.refused.append((tid, other_key, f"{where}: its placeholders differ; edit it by hand"))
             continue

@@ -493,9 +493,9 @@ def test_memory_match_inserted_by_key_and_a_save_propagated_to_the_repeating_exc
     from tests.web.support import POST_HTML, store_post
 
     # Two posts of their own (the other tests decide the demo's items): the first repeats its first
-    # paragraph as the excerpt, the second has that paragraph with one word changed.
+    # paragraph as the excerpt (with WordPress's "…"), the second has that paragraph with one word changed.
     first = "Vi holdt et stort møde i forsamlingshuset med hele programmet på plads."
-    one = store_post(demo.ctx, key="assist-1", title="Mødet i huset", html=POST_HTML, excerpt=first)
+    one = store_post(demo.ctx, key="assist-1", title="Mødet i huset", html=POST_HTML, excerpt=first + "…")
     two = store_post(
         demo.ctx, key="assist-2", title="Mødet igen", html=POST_HTML.replace("hele programmet", "hele planen")
     )
@@ -524,7 +524,7 @@ def test_memory_match_inserted_by_key_and_a_save_propagated_to_the_repeating_exc
     expect(editor(page, excerpt)).to_contain_text("Velkommen!")
     expect(page.locator(f"#seg-{excerpt} .origin")).to_have_text("propagated")
     saved = demo.segment(tid, excerpt)
-    assert saved.origin == "propagated" and saved.target.endswith("Velkommen!") and "<g" not in saved.target
+    assert saved.origin == "propagated" and saved.target.endswith("Velkommen!…") and "<g" not in saved.target
 
     # The second post: the edited paragraph is a fuzzy memory match; Alt+1 inserts it, chips mapped.
     page.goto(f"{demo.app_url}/items/{other}")

@@ -149,6 +149,8 @@ def test_a_stored_translation_is_renumbered_for_the_segment_or_not_offered_for_i
     with make_client(env) as client:
         login(client, "anna")
         matches = client.get(f"/items/{nb}/assist").json()["segments"][key]["memory"]
+    # Equally similar, the one that can be inserted comes first (the other entry is newer).
+    assert [m["insertable"] for m in matches] == [True, False]
     by_target = {m["target"]: m for m in matches}
     mapped = by_target['Vi hadde et <g id="1">stort</g> møte med <g id="2">hele programmet</g> klart.']
     assert mapped["score"] == 100 and mapped["insertable"] is True
@@ -187,9 +189,10 @@ def test_glossary_terms_are_hinted_and_a_save_without_the_required_term_is_flagg
 
 
 def test_a_saved_segment_is_propagated_to_accepted_identical_segments_only(env: Env) -> None:
-    # The first paragraph twice, and once more as the excerpt (its words, without links).
+    # The first paragraph twice, and once more as the excerpt WordPress makes of it: its words,
+    # without links, and an ellipsis.
     plain = "Vi holdt et stort møde i forsamlingshuset med hele programmet på plads."
-    other = second_post(env, POST_HTML + FIRST, excerpt=plain)
+    other = second_post(env, POST_HTML + FIRST, excerpt=plain + " […]")
     nb, nb2 = env.translation_id("nb"), env.translation_id("nb", other)
     key = key_of(env, nb, "Vi holdt")
     source, _, version, _, _ = segments(env, nb)[key]
@@ -246,7 +249,7 @@ def test_a_saved_segment_is_propagated_to_accepted_identical_segments_only(env: 
         assert [a["key"] for a in response.json()["applied"]] == [excerpt]
     assert (
         segments(env, nb2)[excerpt][1]
-        == "Vi hadde et stort møde i forsamlingshuset med hele programmet på plads."
+        == "Vi hadde et stort møde i forsamlingshuset med hele programmet på plads. […]"
     )
 
 
