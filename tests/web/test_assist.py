@@ -158,6 +158,29 @@ def test_a_stored_translation_is_renumbered_for_the_segment_or_not_offered_for_i
     assert unmapped["insertable"] is False and unmapped["score"] >= 75
 
 
+def test_a_memory_match_reaches_the_page_escaped(env: Env) -> None:
+    from syndication.translations.stage import record_human_translation
+
+    nb = env.translation_id("nb")
+    key = key_of(env, nb, "Frivillige")
+    source = segments(env, nb)[key][0]
+    with env.ctx.store.session() as session:
+        record_human_translation(
+            session,
+            source=source,
+            target="Frivillige <img src=x onerror=alert(1)> &lt;script&gt;",
+            source_lang="da",
+            lang="nb",
+            actor="<b>bo</b>",
+        )
+    with make_client(env) as client:
+        login(client, "anna")
+        match = client.get(f"/items/{nb}/assist").json()["segments"][key]["memory"][0]
+    assert match["score"] == 100
+    assert "<img" not in match["html"] and "&lt;img src=x onerror=alert(1)&gt;" in match["html"]
+    assert "<script" not in match["html"] and "<script" not in match["diff"]
+
+
 # ---------------------------------------------------------------------------------------- glossary
 
 
