@@ -8,6 +8,8 @@ made against, and a mismatch is an ``EditConflictError`` rather than a silently 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,9 @@ from syndication.store import (
     utcnow,
 )
 from syndication.translations.qa import extraction_flags
+
+if TYPE_CHECKING:
+    from syndication.translations.glossary import Glossary
 
 DECIDABLE = {"machine_translated", "approved", "rejected"}
 
@@ -204,8 +209,9 @@ def edit_segment(
     *,
     actor: str,
     expected_version: int | None = None,
+    glossary: Glossary | None = None,
 ) -> TranslatedSegment:
-    """Replace one translated segment with an editor's text."""
+    """Replace one translated segment with an editor's text (checked against ``glossary`` too)."""
     from syndication.translations.qa import check
     from syndication.translations.stage import flags_json, record_human_translation
 
@@ -277,7 +283,9 @@ def edit_segment(
     row.tm_id = entry.id
     # The editor's text is checked again on its own (engine marks no longer apply to it).
     row.flags = flags_json(
-        check(source.source, text, source_lang=post.source_lang, target_lang=translation.lang)
+        check(
+            source.source, text, source_lang=post.source_lang, target_lang=translation.lang, glossary=glossary
+        )
     )
     _bump_version(session, translation, post)
     session.add(

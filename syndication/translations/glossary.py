@@ -182,6 +182,21 @@ class Glossary:
             flags.append(QAFlag(GLOSSARY_VIOLATION, message + "."))
         return flags
 
+    def terms_in(self, source: str, translated: str, target: str) -> list[tuple[GlossaryEntry, bool]]:
+        """The rules whose term is in ``source``, each with whether ``translated`` has the required
+        text as often (the rule :meth:`violations` flags); for the review page's hints."""
+        source_text = strip_placeholders(source)
+        target_text = strip_placeholders(translated)
+        found: list[tuple[GlossaryEntry, bool]] = []
+        for rule in self.rules_for(target):
+            wanted = len(re.findall(_word_pattern(rule.term, rule.case_sensitive), source_text))
+            if not wanted:
+                continue
+            expected = rule.term if rule.keep else rule.translation
+            have = len(re.findall(_word_pattern(expected, rule.case_sensitive and rule.keep), target_text))
+            found.append((rule, have >= wanted))
+        return found
+
 
 def _follow_capital(found: str, rule: GlossaryEntry) -> str:
     """The fixed translation, capitalised when a case-insensitive term was found with a capital

@@ -112,6 +112,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def review_app(state: WebState) -> Starlette:
     from syndication.web.admin_routes import admin_routes
+    from syndication.web.assist_routes import assist_routes
     from syndication.web.login import login_routes
     from syndication.web.review_routes import review_routes
 
@@ -119,6 +120,7 @@ def review_app(state: WebState) -> Starlette:
     routes: list[BaseRoute] = [
         *login_routes(),
         *review_routes(),
+        *assist_routes(),
         *admin_routes(),
         # StaticFiles resolves every path and refuses any that leaves the folder (and symlinks out).
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

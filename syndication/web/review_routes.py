@@ -354,9 +354,21 @@ async def save_segment(request: Request) -> Response:
     version = _int_field(form, "version")
     text = normalize_edit(raw)
 
+    from syndication.web.assist_routes import web_glossary
+
+    glossary = await run_in_threadpool(web_glossary, state)
+
     def save() -> SegmentState | None:
         with state.ctx.store.session() as session:
-            edit_segment(session, translation_id, key, text, actor=user.username, expected_version=version)
+            edit_segment(
+                session,
+                translation_id,
+                key,
+                text,
+                actor=user.username,
+                expected_version=version,
+                glossary=glossary,
+            )
         return _segment_state(state, translation_id, key)
 
     status, message = 200, ""

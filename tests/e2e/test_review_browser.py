@@ -486,6 +486,75 @@ def test_logging_in_again_loses_no_unsaved_work(browser: Browser, demo: Demo):
         context.close()
 
 
+def _key_of(demo: Demo, tid: int, source_start: str) -> str:
+    from syndication.store import SegmentRow
+
+    with demo.ctx.store.session() as session:
+        return session.scalars(
+            select(TranslatedSegment.key)
+            .join(SegmentRow, SegmentRow.id == TranslatedSegment.segment_id)
+            .where(TranslatedSegment.translation_id == tid, SegmentRow.source.startswith(source_start))
+        ).one()
+
+
+def test_memory_match_inserted_by_key_and_a_save_propagated_to_the_repeating_excerpt(page: Page, demo: Demo):
+    from syndication.translations.stage import translate_pending
+    from tests.web.support import POST_HTML, store_post
+
+    # Two posts of their own (the other tests decide the demo's items): the first repeats its first
+    # paragraph as the excerpt (with WordPress's "…"), the second has that paragraph with one word changed.
+    first = "Vi holdt et stort møde i forsamlingshuset med hele programmet på plads."
+    one = store_post(demo.ctx, key="assist-1", title="Mødet i huset", html=POST_HTML, excerpt=first + "…")
+    two = store_post(
+        demo.ctx, key="assist-2", title="Mødet igen", html=POST_HTML.replace("hele programmet", "hele planen")
+    )
+    translate_pending(demo.ctx)
+
+    def item_of(post_id: int) -> int:
+        with demo.ctx.store.session() as session:
+            return session.scalars(
+                select(Translation.id).where(Translation.post_id == post_id, Translation.lang == "nb")
+            ).one()
+
+    tid, other = item_of(one), item_of(two)
+    paragraph, excerpt = _key_of(demo, tid, "Vi holdt et <g"), _key_of(demo, tid, first)
+    log_in(page, demo, path=f"/items/{tid}")
+    box = editor(page, paragraph)
+    box.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Velkommen!")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(f"#seg-{paragraph} .seg-status")).to_have_text("Saved")
+    offer = page.locator(f"#seg-{paragraph} .propagate")
+    expect(offer).to_contain_text("this item")
+    offer.get_by_role("button", name="Apply to the selected").click()
+    expect(offer.locator(".propagate-status")).to_have_text("Applied to 1 segment(s).")
+    # The excerpt has the words without the paragraph's chips, marked for a look.
+    expect(editor(page, excerpt)).to_contain_text("Velkommen!")
+    expect(page.locator(f"#seg-{excerpt} .origin")).to_have_text("propagated")
+    saved = demo.segment(tid, excerpt)
+    assert saved.origin == "propagated" and saved.target.endswith("Velkommen!…") and "<g" not in saved.target
+
+    # The second post: the edited paragraph is a fuzzy memory match; Alt+1 inserts it, chips mapped.
+    page.goto(f"{demo.app_url}/items/{other}")
+    target_key = _key_of(demo, other, "Vi holdt et <g")
+    match = page.locator(f"#seg-{target_key} .memory-match").first
+    expect(match.locator(".memory-score")).to_have_text(re.compile(r"^(7[5-9]|8\d|9\d) %$"))
+    expect(match.locator(".memory-diff del")).to_contain_text("programmet")
+    page.locator(f"#seg-{target_key}").evaluate(
+        "el => el.scrollIntoView({block: 'center', behavior: 'instant'})"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-memory.png"))
+    editor(page, target_key).click()
+    page.keyboard.press("Alt+1")
+    expect(editor(page, target_key)).to_contain_text("Velkommen!")
+    expect(editor(page, target_key).locator(".chip")).to_have_count(4)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(f"#seg-{target_key} .seg-status")).to_have_text("Saved")
+    assert demo.segment(other, target_key).target == demo.segment(tid, paragraph).target
+
+
 def test_a_source_change_after_approval_reopens_only_that_segment(page: Page, demo: Demo):
     tid = demo.item(NEW_POST, "sv")
     log_in(page, demo, path=f"/items/{tid}")

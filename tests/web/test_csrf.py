@@ -30,6 +30,7 @@ def test_the_app_has_the_post_routes_we_expect(env: Env):
         "/login",
         "/logout",
         "/items/1/segments/b1",
+        "/items/1/segments/b1/propagate",
         "/items/1/approve",
         "/items/1/reject",
         "/items/1/publish",

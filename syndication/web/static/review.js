@@ -264,6 +264,8 @@
       if (theirs) theirs.remove();
       markDirty(form, false);
       setStatus(form, "Saved", false);
+      // assist.js offers to apply the saved text to identical segments.
+      form.dispatchEvent(new CustomEvent("segment-saved", { bubbles: true, detail: data.segment }));
       refreshPreview();
       if (moveNext) focusNext(form);
       return true;
