@@ -20,30 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-PAGE = (
-    '<!DOCTYPE html><html lang="da"><head><meta charset="utf-8"><title>{n}</title></head><body>'
-    "<article><h1>Indlæg {n}</h1><p>Vi ses i forsamlingshuset på torsdag, nummer {n}.</p></article>"
-    "</body></html>"
-)
-
-
-def _rss(base: str, numbers: list[int]) -> bytes:
-    items = "".join(
-        f"<item><title>Indlæg {n}</title><link>{base}/p{n}/</link>"
-        f"<guid isPermaLink='false'>{base}/?p={n}</guid><description>Kort.</description></item>"
-        for n in numbers
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Landsbyen</title>'
-        f"<link>{base}/</link>{items}</channel></rss>"
-    ).encode()
-
 
 def _measure(name: str, deadline: float, budget: float) -> list[tuple[str, float, str]]:
     from syndication.pipeline import run_stage
     from syndication.summary import RunSummary
     from tests.drip_server import DripHeadersServer
     from tests.httpserver import FixtureServer
+    from tests.tiny_site import PAGE, rss
 
     with (
         FixtureServer() as site,
@@ -54,7 +37,7 @@ def _measure(name: str, deadline: float, budget: float) -> list[tuple[str, float
         for feed in range(4):
             base = site.url(f"/s{feed}").rstrip("/")
             numbers = [feed * 10 + n for n in range(3)]
-            site.add(f"/s{feed}/feed/", _rss(base, numbers), headers={"Content-Type": "application/rss+xml"})
+            site.add(f"/s{feed}/feed/", rss(base, numbers), headers={"Content-Type": "application/rss+xml"})
             for n in numbers:
                 site.add(f"/s{feed}/p{n}/", PAGE.format(n=n).encode(), headers={"Content-Type": "text/html"})
             feeds.append(f"{base}/feed/")

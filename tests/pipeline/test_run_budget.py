@@ -16,24 +16,7 @@ from syndication.store import Post
 from tests.drip_server import DripHeadersServer
 from tests.fetch.conftest import FakeTime
 from tests.httpserver import FixtureServer, ReceivedRequest, Reply
-
-PAGE = (
-    '<!DOCTYPE html><html lang="da"><head><meta charset="utf-8"><title>{n}</title></head><body>'
-    "<article><h1>Indlæg {n}</h1><p>Vi ses i forsamlingshuset på torsdag, nummer {n}.</p></article>"
-    "</body></html>"
-)
-
-
-def rss(base: str, numbers: list[int]) -> bytes:
-    items = "".join(
-        f"<item><title>Indlæg {n}</title><link>{base}/p{n}/</link>"
-        f"<guid isPermaLink='false'>{base}/?p={n}</guid><description>Kort.</description></item>"
-        for n in numbers
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Landsbyen</title>'
-        f"<link>{base}/</link>{items}</channel></rss>"
-    ).encode()
+from tests.tiny_site import PAGE, rss
 
 
 def write_config(tmp_path: Path, feeds: list[str], *, budget: float = 600, deadline: float = 1) -> Path:
