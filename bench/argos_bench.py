@@ -59,7 +59,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from syndication.translations.argos import ArgosEngine  # noqa: E402
-from syndication.translations.ct2_runtime import Ct2Model, physical_cores, plan_sub_batches  # noqa: E402
+from syndication.translations.ct2_runtime import (  # noqa: E402
+    Ct2Model,
+    physical_cores,
+    plan_sub_batches,
+    sub_batch_limit,
+)
 from syndication.translations.sentences import split_sentences  # noqa: E402
 
 BEAMS = (1, 2, 4)
@@ -347,7 +352,7 @@ def _raw_methods(
         return lambda: translators[layout].translate_batch(sent, max_batch_size=max_batch_size, **options)
 
     def balanced(layout: tuple[int, int]) -> Callable[[], object]:
-        plan = plan_sub_batches([len(t) for t in sent], layout[0])
+        plan = plan_sub_batches([len(t) for t in sent], layout[0], limit=sub_batch_limit(beam))
 
         def run() -> object:
             pending = [

@@ -141,6 +141,10 @@ class ReviewSettings(_Model):
     auto_approve_min_confidence: float = Field(0.0, ge=0.0, le=1.0)
     """Auto-approve an item only when every machine segment's engine confidence is at least this
     (segments whose engine cannot say, and human or carried-over ones, do not hold it back)."""
+    auto_apply_corrections: int = Field(0, ge=0)
+    """Apply a learned correction to new machine output before review once editors have made it in
+    at least this many segments and never undone it where it was applied automatically; each one
+    applied is marked on the segment. 0 (the default): corrections are only suggested."""
 
 
 class TranslationSettings(_Model):

@@ -279,6 +279,64 @@ class TranslatedSegment(Base):
     version: Mapped[int] = mapped_column(default=1)
     updated_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    machine_target: Mapped[str | None] = mapped_column(Text)
+    """The engine's text as it came (before learned corrections): what editors' corrections are
+    learned against; ``None`` for human translations and approved carry-overs."""
+    corrections: Mapped[list[Any]] = mapped_column(default=list)
+    """Learned corrections applied before review (``{id, term, wrong, right}``, ``reverted`` once
+    an editor undid one): the page marks them."""
+
+
+class LearnedCorrection(Base):
+    """A fix editors make to an engine's output: ``wrong`` → ``right`` where the Danish has ``term``
+    (per engine and language pair; see :mod:`syndication.review.corrections`)."""
+
+    __tablename__ = "learned_corrections"
+    __table_args__ = (
+        UniqueConstraint("engine", "source_lang", "target_lang", "term", "wrong", "right"),
+        Index("ix_learned_corrections_pair", "engine", "source_lang", "target_lang", "uses"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engine: Mapped[str] = mapped_column(String(50))
+    source_lang: Mapped[str] = mapped_column(String(10))
+    target_lang: Mapped[str] = mapped_column(String(10))
+    term: Mapped[str] = mapped_column(String(200))
+    """The Danish word(s), lower case."""
+    wrong: Mapped[str] = mapped_column(String(200))
+    """The engine's word(s), lower case."""
+    right: Mapped[str] = mapped_column(String(200))
+    """The editor's word(s), as written."""
+    uses: Mapped[int] = mapped_column(default=0)
+    """Segments whose saved text makes this correction (one each, however often saved)."""
+    declined: Mapped[int] = mapped_column(default=0)
+    """Segments where it fitted (its term in the Danish, its wrong words in the engine's text) and
+    the editor kept the engine's words."""
+    reverted: Mapped[int] = mapped_column(default=0)
+    """Times an editor undid it after it was applied automatically; once reverted it is only
+    suggested, never applied automatically again."""
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    last_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CorrectionUse(Base):
+    """One segment whose editor's text makes a learned correction (what ``uses`` counts)."""
+
+    __tablename__ = "correction_uses"
+    __table_args__ = (UniqueConstraint("correction_id", "translation_id", "segment_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    correction_id: Mapped[int] = mapped_column(ForeignKey("learned_corrections.id"), index=True)
+    translation_id: Mapped[int] = mapped_column(Integer)
+    """Not a foreign key: a use outlives the item it was made in (a rebuilt or purged item)."""
+    segment_key: Mapped[str] = mapped_column(String(50))
+    made: Mapped[bool] = mapped_column(default=True)
+    """True: the editor made the correction here; False: it fitted and the editor kept the
+    engine's words (what ``declined`` counts)."""
+    actor: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ReviewEvent(Base):

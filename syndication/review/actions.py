@@ -212,6 +212,7 @@ def edit_segment(
     glossary: Glossary | None = None,
 ) -> TranslatedSegment:
     """Replace one translated segment with an editor's text (checked against ``glossary`` too)."""
+    from syndication.review.corrections import learn
     from syndication.translations.qa import check
     from syndication.translations.stage import flags_json, record_human_translation
 
@@ -237,10 +238,24 @@ def edit_segment(
         raise ReviewError("a translation cannot be empty", post=post.post_key, lang=translation.lang)
     check_placeholders(segment, text)
     before, version = row.target, row.version
+
+    def learn_from_it() -> None:
+        learn(
+            session,
+            row,
+            source.source,
+            engine=translation.engine,
+            source_lang=post.source_lang,
+            lang=translation.lang,
+            actor=actor,
+        )
+
     if text == before and (expected_version is None or expected_version == version):
-        # Confirmed as it stands (Ctrl+Enter on an unchanged segment): done, no edit to record.
+        # Confirmed as it stands (Ctrl+Enter on an unchanged segment): done, no edit to record;
+        # corrections applied before review are kept, which counts for them.
         if row.state == "open":
             row.state = "done"
+            learn_from_it()
             session.flush()
         return row
     if expected_version is not None:
@@ -281,6 +296,7 @@ def edit_segment(
         actor=actor,
     )
     row.tm_id = entry.id
+    learn_from_it()
     # The editor's text is checked again on its own (engine marks no longer apply to it).
     row.flags = flags_json(
         check(

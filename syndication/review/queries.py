@@ -71,6 +71,8 @@ class SegmentView:
     confidence: float | None = None
     """The engine's confidence in its output (0-1); ``None`` for human translations or engines
     that cannot say."""
+    corrections: list[dict[str, Any]] = field(default_factory=list)
+    """Learned corrections applied before review (``{id, term, wrong, right[, reverted]}``)."""
 
 
 @dataclass(frozen=True)
@@ -412,6 +414,7 @@ def _segments(session: Session, translation_id: int) -> list[SegmentView]:
             TranslatedSegment.version,
             TranslatedSegment.updated_by,
             TranslatedSegment.confidence,
+            TranslatedSegment.corrections,
         )
         .join(TranslatedSegment, TranslatedSegment.segment_id == SegmentRow.id)
         .where(TranslatedSegment.translation_id == translation_id)
@@ -432,9 +435,10 @@ def _segments(session: Session, translation_id: int) -> list[SegmentView]:
             version=version,
             updated_by=updated_by,
             confidence=None if origin == "human" else confidence,
+            corrections=list(corrections or []),
         )
         for (key, kind, position, source, markup, target, origin, state, flags, previous_source, version,
-             updated_by, confidence) in rows
+             updated_by, confidence, corrections) in rows
     ]  # fmt: skip
 
 

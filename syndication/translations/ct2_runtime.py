@@ -51,8 +51,15 @@ def _float(config: Mapping[str, Any], key: str, default: float) -> float:
 # ------------------------------------------------------------------------------ threads and batches
 
 AUTO_SUB_BATCH = 64
-"""Largest sub-batch the automatic plan builds (examples): beyond it a batch gains no speed on a CPU
-and the decoder's cache grows with every row (beam × length × layers)."""
+"""Most decoder rows (sub-batch inputs × beam) the automatic plan puts in one sub-batch: beyond it
+a batch gains no speed on a CPU and the decoder's cache grows with every row (beam × length ×
+layers). At beam 1 a sub-batch holds up to 64 inputs, at beam 4 up to 16 (measured in
+``bench/argos_bench.py``: 16 inputs won at beam 4 and lost at beams 1 and 2)."""
+
+
+def sub_batch_limit(beam_size: int) -> int:
+    """Most inputs in one automatic sub-batch at ``beam_size``: :data:`AUTO_SUB_BATCH` rows."""
+    return max(1, AUTO_SUB_BATCH // max(1, beam_size))
 
 
 def thread_layout(cores: int, *, inter: int | None = None, intra: int | None = None) -> tuple[int, int]:
@@ -465,7 +472,11 @@ class Ct2Model:
                 )
                 return results
             prefix = kwargs.pop("target_prefix", None)
-            plan = plan_sub_batches([len(tokens) for tokens in source], options.inter_threads)
+            plan = plan_sub_batches(
+                [len(tokens) for tokens in source],
+                options.inter_threads,
+                limit=sub_batch_limit(int(kwargs.get("beam_size", 1))),
+            )
             if len(plan) == 1:
                 results = translator.translate_batch(source, target_prefix=prefix, **kwargs)
                 return results

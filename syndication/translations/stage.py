@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from syndication.errors import ConfigError, SyndicationError, TranslationError
 from syndication.models import QAFlag, Segment
+from syndication.review.corrections import auto_apply, confirmed_for
 from syndication.store import (
+    LearnedCorrection,
     Post,
     ReviewEvent,
     Revision,
@@ -400,6 +402,19 @@ def _previous_approved(session: Session, post_id: int, lang: str, revision_id: i
     ).first()
 
 
+def _confirmed_corrections(
+    ctx: RunContext, session: Session, translation: Translation, engine: str
+) -> list[LearnedCorrection]:
+    """The learned corrections applied before review (``[review] auto_apply_corrections``; none
+    when it is 0, the default)."""
+    threshold = ctx.settings.review.auto_apply_corrections
+    if threshold <= 0:
+        return []
+    post = session.get(Post, translation.post_id)
+    source_lang = post.source_lang if post is not None else ctx.settings.translation.source_lang
+    return confirmed_for(session, engine, source_lang, translation.lang, threshold)
+
+
 def build_translation(
     ctx: RunContext,
     session: Session,
@@ -434,6 +449,7 @@ def build_translation(
     flagged = False
     weakest: float | None = None  # lowest confidence of the segments still open
     all_carried = bool(rows)
+    learned = _confirmed_corrections(ctx, session, translation, engine)
     for row in rows:
         summary.segments_total += 1
         digest = row.source_hash
@@ -457,6 +473,14 @@ def build_translation(
             result = fresh[digest]
             target, origin, tm_id, flags = result.target, "machine", result.tm_id, result.flags
             confidence = result.confidence
+        machine_target: str | None = None
+        applied: list[dict[str, Any]] = []
+        if origin in ("machine", "memory") and state == "open":
+            machine_target = target
+            if learned:
+                target, applied = auto_apply(
+                    learned, row.source, target, ctx.settings.review.auto_apply_corrections
+                )
         if state != "approved":
             all_carried = False
             if previous is not None and previous_sources.get(row.key) not in (None, row.source):
@@ -477,6 +501,8 @@ def build_translation(
                 confidence=confidence,
                 state=state,
                 previous_source=previous_source,
+                machine_target=machine_target,
+                corrections=applied,
             )
         )
     translation.engine, translation.model_version = engine, version

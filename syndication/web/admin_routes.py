@@ -4,6 +4,7 @@ deliveries queued again in bulk."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ from syndication.web.users import (
 
 if TYPE_CHECKING:
     from syndication.web.app import WebState
+
+log = logging.getLogger(__name__)
 
 
 def _state(request: Request) -> WebState:
@@ -262,8 +265,64 @@ async def deliveries_action(request: Request) -> Response:
     return RedirectResponse("/admin/deliveries" + (f"?{query}" if query else ""), status_code=303)
 
 
+async def corrections_page(request: Request) -> Response:
+    from syndication.review.corrections import confirmed, listing
+
+    require_admin(request)
+    state = _state(request)
+    threshold = state.settings.review.auto_apply_corrections
+
+    def load() -> list[dict[str, Any]]:
+        with state.ctx.store.session() as session:
+            return [
+                {
+                    "id": c.id,
+                    "pair": f"{c.source_lang}→{c.target_lang}",
+                    "engine": c.engine,
+                    "term": c.term,
+                    "wrong": c.wrong,
+                    "right": c.right,
+                    "uses": c.uses,
+                    "declined": c.declined,
+                    "reverted": c.reverted,
+                    "auto": confirmed(c, threshold),
+                    "by": c.last_by or c.created_by,
+                    "updated_at": c.updated_at,
+                }
+                for c in listing(session)
+            ]
+
+    rows = await run_in_threadpool(load)
+    return state.pages.response(request, "corrections.html", corrections=rows, threshold=threshold)
+
+
+async def corrections_action(request: Request) -> Response:
+    from syndication.review.corrections import remove
+
+    admin = require_admin(request)
+    state = _state(request)
+    form = await checked_form(request)
+    try:
+        correction_id = int(str(form.get("id") or ""))
+    except ValueError:
+        correction_id = -1
+
+    def apply() -> bool:
+        with state.ctx.store.session() as session:
+            return remove(session, correction_id)
+
+    if await run_in_threadpool(apply):
+        log.info("learned correction %d removed by %s", correction_id, admin.username)
+        flash(request, "ok", "Removed: it is no longer suggested or applied (until editors make it again).")
+    else:
+        flash(request, "warn", "That correction was already removed.")
+    return RedirectResponse("/admin/corrections", status_code=303)
+
+
 def admin_routes() -> list[BaseRoute]:
     return [
+        Route("/admin/corrections", corrections_page, methods=["GET"]),
+        Route("/admin/corrections", corrections_action, methods=["POST"]),
         Route("/admin/users", users_page, methods=["GET"]),
         Route("/admin/users", users_action, methods=["POST"]),
         Route("/admin/settings", settings_page, methods=["GET"]),

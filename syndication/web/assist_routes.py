@@ -26,7 +26,8 @@ from syndication.review.assist import (
     propagate,
     propagation_candidates,
 )
-from syndication.store import SegmentRow, TranslatedSegment, Translation
+from syndication.review.corrections import suggestions
+from syndication.store import Post, SegmentRow, TranslatedSegment, Translation
 from syndication.translations.glossary import DEFAULT_PATH, Glossary, load_glossary
 from syndication.web.editor import chips_html, source_diff
 from syndication.web.rendering import flash
@@ -81,21 +82,42 @@ async def assist(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         with state.ctx.store.session() as session:
-            lang = session.scalar(select(Translation.lang).where(Translation.id == translation_id))
-            if lang is None:
+            found = session.execute(
+                select(Translation.lang, Translation.engine, Post.source_lang)
+                .join(Post, Post.id == Translation.post_id)
+                .where(Translation.id == translation_id)
+            ).first()
+            if found is None:
                 raise HTTPException(404, f"no translation with id {translation_id}")
+            lang, engine, source_lang = found
             try:
                 matches = memory_matches(session, translation_id)
             except ReviewError as exc:
                 raise HTTPException(404, str(exc)) from exc
             rows = session.execute(
-                select(TranslatedSegment.key, TranslatedSegment.target, SegmentRow.source, SegmentRow.markup)
+                select(
+                    TranslatedSegment.key,
+                    TranslatedSegment.target,
+                    SegmentRow.source,
+                    SegmentRow.markup,
+                    TranslatedSegment.state,
+                )
                 .join(SegmentRow, SegmentRow.id == TranslatedSegment.segment_id)
                 .where(TranslatedSegment.translation_id == translation_id)
             ).all()
+            learned = suggestions(
+                session,
+                engine=engine,
+                source_lang=source_lang,
+                lang=lang,
+                segments=[(key, source, target) for key, target, source, _, st in rows if st != "approved"],
+                threshold=state.settings.review.auto_apply_corrections,
+            )
         out: dict[str, Any] = {}
-        for key, target, source, markup in rows:
+        for key, target, source, markup, _ in rows:
             entry: dict[str, Any] = {}
+            if key in learned:
+                entry["corrections"] = [s.as_json() for s in learned[key]]
             hints = glossary_hints(glossary, source, target, lang)
             if hints:
                 entry["glossary"] = [hint.as_json() for hint in hints]

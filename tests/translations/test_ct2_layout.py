@@ -16,6 +16,7 @@ from syndication.translations.ct2_runtime import (
     RuntimeOptions,
     count_physical_cores,
     plan_sub_batches,
+    sub_batch_limit,
     thread_layout,
 )
 from tests.argos_builder import write_model_dir
@@ -93,6 +94,14 @@ def test_sub_batches_small_and_large_calls() -> None:
     many = plan_sub_batches([5] * 300, 2, limit=64)
     assert len(many) == 6  # a multiple of the replicas, about 64 inputs each
     assert [len(part) for part in many] == [50] * 6
+
+
+def test_sub_batches_shrink_as_the_beam_grows() -> None:
+    # The decoder holds inputs x beam rows: the cap is on rows, so beam 4 gets a quarter of beam 1's.
+    assert [sub_batch_limit(beam) for beam in (1, 2, 4, 8, 200)] == [64, 32, 16, 8, 1]
+    assert sub_batch_limit(0) == 64
+    plan = plan_sub_batches([5] * 75, 2, limit=sub_batch_limit(4))
+    assert len(plan) == 6 and max(len(part) for part in plan) <= 16
 
 
 # ------------------------------------------------------------------------------ same output

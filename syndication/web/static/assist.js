@@ -1,5 +1,5 @@
-// Review app, beside each segment: memory matches (click one, or Alt+1…3 in the editor, to insert
-// it), glossary hints, and after a save the offer to apply the same translation to identical Danish
+// Review app, beside each segment: learned corrections (click one, or Alt+C in the editor, to apply
+// it), memory matches (click one, or Alt+1…3 in the editor, to insert it), glossary hints, and after a save the offer to apply the same translation to identical Danish
 // segments here and in other open items. Fetched after the page loads, so the page is as fast as
 // before; without JavaScript none of this shows (the QA flags on the page still name glossary misses).
 // Every HTML string used here (match.html, match.diff, applied.html) is built and escaped by the
@@ -93,6 +93,71 @@
     return box;
   }
 
+  // ------------------------------------------------------------------------ learned corrections
+
+  function phrasePattern(phrase) {
+    // Whole words, any spacing, any case: the same rule as syndication/review/corrections.py.
+    const words = phrase.split(/\s+/).filter(Boolean).map(function (w) { return w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
+    return new RegExp("(?<![\\p{L}\\p{N}_])" + words.join("\\s+") + "(?![\\p{L}\\p{N}_])", "giu");
+  }
+
+  function casedLike(found, replacement) {
+    if (found.length > 1 && found === found.toUpperCase() && found !== found.toLowerCase()) return replacement.toUpperCase();
+    if (found[0] !== found[0].toLowerCase()) return replacement[0].toUpperCase() + replacement.slice(1);
+    return replacement;
+  }
+
+  // Replace the wrong words in the editor's text (never inside a placeholder chip); true if any.
+  function applyCorrection(article, correction) {
+    const form = article.querySelector(".seg-form");
+    const editor = form.querySelector(".seg-editor");
+    const status = form.querySelector(".seg-status");
+    const walker = document.createTreeWalker(editor, NodeFilter.SHOW_TEXT, {
+      acceptNode: function (node) {
+        return node.parentElement && node.parentElement.closest(".chip") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT;
+      },
+    });
+    let changed = 0;
+    const pattern = phrasePattern(correction.wrong);
+    const nodes = [];
+    while (walker.nextNode()) nodes.push(walker.currentNode);
+    nodes.forEach(function (node) {
+      const text = node.nodeValue.replace(pattern, function (found) { changed += 1; return casedLike(found, correction.right); });
+      if (changed) node.nodeValue = text;
+    });
+    const chip = article.querySelector('.correction[data-id="' + correction.id + '"]');
+    if (!changed) {
+      status.textContent = "“" + correction.wrong + "” is no longer in the translation.";
+      status.classList.add("error");
+      return false;
+    }
+    if (chip) chip.classList.add("correction-applied");
+    editor.dispatchEvent(new Event("input", { bubbles: true }));
+    editor.focus();
+    status.textContent = "Changed “" + correction.wrong + "” to “" + correction.right + "”: check it, then save.";
+    status.classList.remove("error");
+    return true;
+  }
+
+  function renderCorrections(article, corrections) {
+    const box = el("div", "corrections");
+    box.append(el("p", "assist-label", "Learned corrections"));
+    const list = el("ul", "corrections-list");
+    corrections.forEach(function (c, index) {
+      const li = el("li", "correction");
+      li.dataset.id = String(c.id);
+      li.append("editors changed ", el("em", "correction-wrong", c.wrong), " to ", el("em", "correction-right", c.right), " " + c.uses + " time" + (c.uses === 1 ? "" : "s") + " for ", el("em", "correction-term", c.term), " ");
+      const button = el("button", "correction-apply", index === 0 ? "Apply (Alt+C)" : "Apply");
+      button.type = "button";
+      button.addEventListener("click", function () { applyCorrection(article, c); });
+      li.append(button);
+      list.append(li);
+    });
+    box.append(list);
+    article._corrections = corrections;
+    return box;
+  }
+
   async function loadAssist() {
     const tid = itemId();
     if (!tid) return;
@@ -109,6 +174,7 @@
       if (!article) return;
       const panel = panelOf(article);
       panel.replaceChildren();
+      if (entry[1].corrections) panel.append(renderCorrections(article, entry[1].corrections));
       if (entry[1].memory) panel.append(renderMemory(article, entry[1].memory));
       if (entry[1].glossary) panel.append(renderGlossary(entry[1].glossary));
     });
@@ -231,6 +297,18 @@
     document.addEventListener("keydown", function (event) {
       if (!event.altKey || event.ctrlKey || event.metaKey) return;
       const editor = event.target.closest ? event.target.closest(".seg-editor") : null;
+      if (editor && (event.key === "c" || event.key === "C" || event.code === "KeyC")) {
+        // Alt+C: the next learned correction of this segment not applied yet.
+        const here = editor.closest(".seg");
+        const pending = (here && here._corrections || []).filter(function (c) {
+          const chip = here.querySelector('.correction[data-id="' + c.id + '"]');
+          return !(chip && chip.classList.contains("correction-applied"));
+        });
+        if (!pending.length) return;
+        event.preventDefault();
+        applyCorrection(here, pending[0]);
+        return;
+      }
       if (!editor || !/^[1-3]$/.test(event.key)) return;
       const article = editor.closest(".seg");
       const matches = article && article._memory;
