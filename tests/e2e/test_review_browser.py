@@ -555,6 +555,86 @@ def test_memory_match_inserted_by_key_and_a_save_propagated_to_the_repeating_exc
     assert demo.segment(other, target_key).target == demo.segment(tid, paragraph).target
 
 
+def test_a_learned_correction_is_suggested_applied_by_key_and_later_applied_before_review(
+    page: Page, demo: Demo
+):
+    from syndication.store import LearnedCorrection
+    from syndication.translations.stage import translate_pending
+    from tests.web.support import store_post
+
+    def nb_item(post_id: int) -> int:
+        with demo.ctx.store.session() as session:
+            return session.scalars(
+                select(Translation.id).where(Translation.post_id == post_id, Translation.lang == "nb")
+            ).one()
+
+    # Apertium takes "gør" for the dog's "gø" (bjeffer) and "siger" for "sige" (siker).
+    one = store_post(
+        demo.ctx, key="learn-1", title="Om at sige ja", html="<p>Det gør jeg gerne, siger Mette.</p>"
+    )
+    two = store_post(
+        demo.ctx,
+        key="learn-2",
+        title="Om at sige ja igen",
+        html="<p>Det gør jeg gerne, siger Jens.</p><p>Hvad gør vi nu?</p>",
+    )
+    translate_pending(demo.ctx)
+    first, second = nb_item(one), nb_item(two)
+    key = _key_of(demo, first, "Det gør")
+    assert demo.segment(first, key).target == "Det bjeffer jeg gjerne, siker Mette."
+    log_in(page, demo, path=f"/items/{first}")
+    box = editor(page, key)
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Det gjør jeg gjerne, sier Mette.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(f"#seg-{key} .seg-status")).to_have_text("Saved")
+
+    # The next post: the same errors come with a chip each, beside the memory match of the sentence.
+    page.goto(f"{demo.app_url}/items/{second}")
+    target = _key_of(demo, second, "Det gør")
+    chips = page.locator(f"#seg-{target} .correction")
+    expect(chips).to_have_count(2)
+    expect(chips.first).to_contain_text("editors changed bjeffer to gjør 1 time for gør")
+    expect(chips.nth(1)).to_contain_text("editors changed siker to sier 1 time for siger")
+    expect(page.locator(f"#seg-{target} .memory-match")).to_have_count(1)
+    expect(page.locator(f"#seg-{_key_of(demo, second, 'Hvad gør')} .correction")).to_have_count(1)
+    page.locator(f"#seg-{target}").evaluate("el => el.scrollIntoView({block: 'center', behavior: 'instant'})")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-corrections.png"))
+    # One key applies the next one; the words of the other are left to the second press.
+    editor(page, target).click()
+    page.keyboard.press("Alt+c")
+    expect(editor(page, target)).to_have_text("Det gjør jeg gjerne, siker Jens.")
+    expect(chips.first).to_have_class(re.compile(r"\bcorrection-applied\b"))
+    page.keyboard.press("Alt+c")
+    expect(editor(page, target)).to_have_text("Det gjør jeg gjerne, sier Jens.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(f"#seg-{target} .seg-status")).to_have_text("Saved")
+    assert demo.segment(second, target).target == "Det gjør jeg gjerne, sier Jens."
+    with demo.ctx.store.session() as session:
+        made = {
+            (c.term, c.wrong, c.right): c.uses
+            for c in session.scalars(select(LearnedCorrection).where(LearnedCorrection.target_lang == "nb"))
+        }
+    # (The other tests' edits of the demo's items taught their own corrections.)
+    assert made[("gør", "bjeffer", "gjør")] == 2 and made[("siger", "siker", "sier")] == 2
+
+    # Confirmed after two segments: with the switch on, the next post arrives corrected and marked.
+    demo.ctx.settings.review.auto_apply_corrections = 2
+    try:
+        three = store_post(demo.ctx, key="learn-3", title="Sådan gør vi", html="<p>Det gør vi hvert år.</p>")
+        translate_pending(demo.ctx)
+        third = nb_item(three)
+        page.goto(f"{demo.app_url}/items/{third}")
+        applied = _key_of(demo, third, "Det gør")
+        expect(editor(page, applied)).to_contain_text("Det gjør vi")
+        expect(page.locator(f"#seg-{applied} .learned")).to_contain_text("learned: bjeffer → gjør")
+        page.locator(f"#seg-{applied}").screenshot(path=str(ARTIFACTS / "review-learned-applied.png"))
+    finally:
+        demo.ctx.settings.review.auto_apply_corrections = 0
+
+
 def test_a_source_change_after_approval_reopens_only_that_segment(page: Page, demo: Demo):
     tid = demo.item(NEW_POST, "sv")
     log_in(page, demo, path=f"/items/{tid}")
