@@ -880,6 +880,7 @@ def _mount_optional() -> None:
         ("syndication.deliveries.subscribers_cli", "subscribers"),
         ("syndication.feeds.cli", "feeds"),
         ("syndication.posts_cli", "posts"),
+        ("syndication.corrections_cli", "corrections"),
         ("syndication.deliveries.cli", "deliveries"),
         ("syndication.translations.evaluate", "evaluate_command"),
     ):

@@ -88,6 +88,9 @@ type = "apertium"         # Debian: apt-get install apertium apertium-dan-nor ap
 # never auto-approved.
 auto_approve = []
 # auto_approve_min_confidence = 0.8   # and only when every machine segment is at least this sure
+# Apply a learned correction (an editor's word fix of machine output) before review once editors
+# made it in this many segments and never undid it; 0: only suggest it beside the segment.
+# auto_apply_corrections = 3
 
 [channels.outbox]
 type = "outbox"

@@ -255,3 +255,31 @@ def test_admins_list_and_remove_corrections_editors_cannot(env: Env) -> None:
         assert learned(env) == {}
         found = client.get(f"/items/{second}/assist").json()["segments"]
     assert all("corrections" not in entry for entry in found.values())
+
+
+def test_the_command_line_lists_and_removes_corrections(env: Env) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from syndication.cli import main
+
+    first = post(env, 35, DOING)
+    with make_client(env) as client:
+        token = login(client, "anna")
+        correct(client, env, first, token, "Det gør", ("bjeffer", "gjør"))
+    runner = CliRunner()
+    listed = runner.invoke(main, ["corrections", "list", "--config", str(env.config)])
+    assert listed.exit_code == 0, listed.output
+    assert (
+        "da→nb apertium: bjeffer → gjør for gør (made in 1, kept in 0, undone 0; suggested)" in listed.output
+    )
+    rows = json.loads(
+        runner.invoke(main, ["corrections", "list", "--json", "--config", str(env.config)]).output
+    )
+    assert [(r["wrong"], r["right"], r["uses"], r["auto"]) for r in rows] == [("bjeffer", "gjør", 1, False)]
+    removed = runner.invoke(main, ["corrections", "remove", str(rows[0]["id"]), "--config", str(env.config)])
+    assert removed.exit_code == 0 and "removed" in removed.output
+    again = runner.invoke(main, ["corrections", "remove", str(rows[0]["id"]), "--config", str(env.config)])
+    assert again.exit_code == 2 and "no learned correction" in again.output
+    assert learned(env) == {}
