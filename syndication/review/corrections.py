@@ -31,6 +31,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -188,6 +189,7 @@ def extract(source: str, machine: str, final: str) -> list[Change]:
 # ------------------------------------------------------------------------------------ applying
 
 
+@lru_cache(maxsize=8192)
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     """Whole words of ``phrase``, any spacing, any case."""
     parts = [re.escape(p) for p in phrase.split()]
@@ -266,15 +268,35 @@ def _known(session: Session, engine: str, source_lang: str, lang: str) -> list[L
     )
 
 
+class Index:
+    """Learned corrections by the first word of their wrong phrase, in the order given: a page
+    looks up each segment's words instead of trying every correction of the pair on it."""
+
+    def __init__(self, corrections: Iterable[LearnedCorrection]) -> None:
+        self.by_first: dict[str, list[tuple[int, LearnedCorrection]]] = {}
+        for order, row in enumerate(corrections):
+            first = _TOKEN.match(row.wrong)
+            if first is not None:
+                self.by_first.setdefault(first.group(0).casefold(), []).append((order, row))
+
+    def candidates(self, plain: str) -> list[LearnedCorrection]:
+        found: dict[int, LearnedCorrection] = {}
+        for key in {w.key for w in _words(plain)}:
+            for order, row in self.by_first.get(key, ()):
+                found[order] = row
+        return [found[order] for order in sorted(found)]
+
+
 def matching(
-    corrections: Iterable[LearnedCorrection], source: str, target: str, *, limit: int = PER_SEGMENT
+    corrections: Iterable[LearnedCorrection] | Index, source: str, target: str, *, limit: int = PER_SEGMENT
 ) -> list[LearnedCorrection]:
     """The corrections that fit a segment: their Danish term in ``source``, their wrong phrase in
-    ``target``; of two for the same wrong phrase, the more used one."""
+    ``target``; of two for the same wrong phrase, the one given first (the more used)."""
+    index = corrections if isinstance(corrections, Index) else Index(corrections)
     source_plain, target_plain = _plain(source), _plain(target)
     out: list[LearnedCorrection] = []
     taken: set[str] = set()
-    for row in corrections:
+    for row in index.candidates(target_plain):
         if row.wrong in taken or not _contains(target_plain, row.wrong):
             continue
         if not _contains(source_plain, row.term):
@@ -302,9 +324,9 @@ def suggestions(
     if not known:
         return {}
     out: dict[str, list[Suggestion]] = {}
-    known = [c for c in known if _credible(c)]
+    index = Index(c for c in known if _credible(c))
     for key, source, target in segments:
-        found = matching(known, source, target)
+        found = matching(index, source, target)
         if found:
             out[key] = [
                 Suggestion(c.id, c.term, c.wrong, c.right, c.uses, confirmed(c, threshold)) for c in found
@@ -403,7 +425,7 @@ def learn(
     # made once in a hundred fitting segments is a one-off, not a pattern.
     final_plain, source_plain, machine_plain = _plain(row.target), _plain(source), _plain(machine)
     desired: dict[int, bool] = {i: True for i in ids}
-    for known in _known(session, engine, source_lang, lang):
+    for known in Index(_known(session, engine, source_lang, lang)).candidates(machine_plain):
         if known.id in ids or known.wrong.casefold() == known.right.casefold():
             continue
         if (
