@@ -60,38 +60,10 @@ def distance(a: str, b: str) -> int:
 
 
 def _store_post(ctx: Any, number: int, post: dict[str, Any]) -> int:
-    from syndication.posts.ingest import add_segments
-    from syndication.segments import split
-    from syndication.store import Post, Revision
+    from tests.web.support import store_post
 
     body = "".join(f"<p>{html.escape(s['da'], quote=False)}</p>" for s in post["segments"])
-    with ctx.store.session() as session:
-        row = Post(
-            post_key=f"replay-{number}",
-            url=f"https://lokaltliv.example.dk/replay-{number}/",
-            kind="post",
-            title=post["title"],
-            site_name="Lokalt Liv",
-        )
-        session.add(row)
-        session.flush()
-        doc = split(body, title=post["title"])
-        revision = Revision(
-            post_id=row.id,
-            content_hash=f"replay-{number}",
-            title=post["title"],
-            html=body,
-            text=post["title"],
-            lang="da",
-            canonical=row.url,
-            skeleton=doc.skeleton,
-        )
-        session.add(revision)
-        session.flush()
-        add_segments(session, revision, doc.segments)
-        row.current_revision_id = revision.id
-        row.status = "extracted"
-        return int(row.id)
+    return store_post(ctx, key=f"replay-{number}", title=post["title"], html=body)
 
 
 def replay(data: dict[str, Any], folder: Path) -> list[dict[str, Any]]:

@@ -25,27 +25,11 @@ def corrections() -> None:
 @json_option
 def corrections_list(config: Path | None, as_json: bool) -> None:
     """Every learned correction: pair, engine, Danish word, machine → editors' words, how often."""
-    from syndication.review.corrections import confirmed, listing
+    from syndication.review.corrections import describe, listing
 
     with open_context(config) as ctx, ctx.store.session() as session:
         threshold = ctx.settings.review.auto_apply_corrections
-        rows: list[dict[str, Any]] = [
-            {
-                "id": c.id,
-                "engine": c.engine,
-                "source_lang": c.source_lang,
-                "target_lang": c.target_lang,
-                "term": c.term,
-                "wrong": c.wrong,
-                "right": c.right,
-                "uses": c.uses,
-                "declined": c.declined,
-                "reverted": c.reverted,
-                "auto": confirmed(c, threshold),
-                "suggested": c.uses > c.declined,
-            }
-            for c in listing(session)
-        ]
+        rows: list[dict[str, Any]] = [describe(c, threshold) for c in listing(session)]
     if as_json:
         echo_json(rows)
         return

@@ -476,6 +476,26 @@ def learn(
 # ------------------------------------------------------------------------------------ admin
 
 
+def describe(row: LearnedCorrection, threshold: int) -> dict[str, Any]:
+    """One correction as the admin page and ``syndicate corrections list --json`` show it."""
+    return {
+        "id": row.id,
+        "engine": row.engine,
+        "source_lang": row.source_lang,
+        "target_lang": row.target_lang,
+        "term": row.term,
+        "wrong": row.wrong,
+        "right": row.right,
+        "uses": row.uses,
+        "declined": row.declined,
+        "reverted": row.reverted,
+        "suggested": _credible(row),
+        "auto": confirmed(row, threshold),
+        "by": row.last_by or row.created_by,
+        "updated_at": row.updated_at,
+    }
+
+
 def listing(session: Session) -> list[LearnedCorrection]:
     return list(
         session.scalars(

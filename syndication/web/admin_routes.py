@@ -266,7 +266,7 @@ async def deliveries_action(request: Request) -> Response:
 
 
 async def corrections_page(request: Request) -> Response:
-    from syndication.review.corrections import confirmed, listing
+    from syndication.review.corrections import describe, listing
 
     require_admin(request)
     state = _state(request)
@@ -274,23 +274,7 @@ async def corrections_page(request: Request) -> Response:
 
     def load() -> list[dict[str, Any]]:
         with state.ctx.store.session() as session:
-            return [
-                {
-                    "id": c.id,
-                    "pair": f"{c.source_lang}→{c.target_lang}",
-                    "engine": c.engine,
-                    "term": c.term,
-                    "wrong": c.wrong,
-                    "right": c.right,
-                    "uses": c.uses,
-                    "declined": c.declined,
-                    "reverted": c.reverted,
-                    "auto": confirmed(c, threshold),
-                    "by": c.last_by or c.created_by,
-                    "updated_at": c.updated_at,
-                }
-                for c in listing(session)
-            ]
+            return [describe(c, threshold) for c in listing(session)]
 
     rows = await run_in_threadpool(load)
     return state.pages.response(request, "corrections.html", corrections=rows, threshold=threshold)

@@ -68,6 +68,12 @@ class Demo:
                 )
             ).one()
 
+    def item_of_post(self, post_id: int, lang: str = "nb") -> int:
+        with self.ctx.store.session() as session:
+            return session.scalars(
+                select(Translation.id).where(Translation.post_id == post_id, Translation.lang == lang)
+            ).one()
+
     def segment(self, tid: int, key: str) -> TranslatedSegment:
         with self.ctx.store.session() as session:
             return session.scalars(
@@ -510,13 +516,7 @@ def test_memory_match_inserted_by_key_and_a_save_propagated_to_the_repeating_exc
     )
     translate_pending(demo.ctx)
 
-    def item_of(post_id: int) -> int:
-        with demo.ctx.store.session() as session:
-            return session.scalars(
-                select(Translation.id).where(Translation.post_id == post_id, Translation.lang == "nb")
-            ).one()
-
-    tid, other = item_of(one), item_of(two)
+    tid, other = demo.item_of_post(one), demo.item_of_post(two)
     paragraph, excerpt = _key_of(demo, tid, "Vi holdt et <g"), _key_of(demo, tid, first)
     log_in(page, demo, path=f"/items/{tid}")
     box = editor(page, paragraph)
@@ -562,12 +562,6 @@ def test_a_learned_correction_is_suggested_applied_by_key_and_later_applied_befo
     from syndication.translations.stage import translate_pending
     from tests.web.support import store_post
 
-    def nb_item(post_id: int) -> int:
-        with demo.ctx.store.session() as session:
-            return session.scalars(
-                select(Translation.id).where(Translation.post_id == post_id, Translation.lang == "nb")
-            ).one()
-
     # Apertium takes "gør" for the dog's "gø" (bjeffer) and "siger" for "sige" (siker).
     one = store_post(
         demo.ctx, key="learn-1", title="Om at sige ja", html="<p>Det gør jeg gerne, siger Mette.</p>"
@@ -579,7 +573,7 @@ def test_a_learned_correction_is_suggested_applied_by_key_and_later_applied_befo
         html="<p>Det gør jeg gerne, siger Jens.</p><p>Hvad gør vi nu?</p>",
     )
     translate_pending(demo.ctx)
-    first, second = nb_item(one), nb_item(two)
+    first, second = demo.item_of_post(one), demo.item_of_post(two)
     key = _key_of(demo, first, "Det gør")
     assert demo.segment(first, key).target == "Det bjeffer jeg gjerne, siker Mette."
     log_in(page, demo, path=f"/items/{first}")
@@ -625,7 +619,7 @@ def test_a_learned_correction_is_suggested_applied_by_key_and_later_applied_befo
     try:
         three = store_post(demo.ctx, key="learn-3", title="Sådan gør vi", html="<p>Det gør vi hvert år.</p>")
         translate_pending(demo.ctx)
-        third = nb_item(three)
+        third = demo.item_of_post(three)
         page.goto(f"{demo.app_url}/items/{third}")
         applied = _key_of(demo, third, "Det gør")
         expect(editor(page, applied)).to_contain_text("Det gjør vi")
