@@ -36,6 +36,7 @@ def test_the_app_has_the_post_routes_we_expect(env: Env):
         "/items/1/publish",
         "/admin/users",
         "/admin/deliveries",
+        "/admin/corrections",
     }
 
 
