@@ -8,6 +8,7 @@ made against, and a mismatch is an ``EditConflictError`` rather than a silently 
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import case, select, update
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from syndication.translations.glossary import Glossary
 
 DECIDABLE = {"machine_translated", "approved", "rejected"}
+
+log = logging.getLogger(__name__)
 
 
 def _translation(session: Session, translation_id: int) -> tuple[Translation, Post, Revision]:
@@ -240,15 +243,27 @@ def edit_segment(
     before, version = row.target, row.version
 
     def learn_from_it() -> None:
-        learn(
-            session,
-            row,
-            source.source,
-            engine=translation.engine,
-            source_lang=post.source_lang,
-            lang=translation.lang,
-            actor=actor,
-        )
+        try:
+            learn(
+                session,
+                row,
+                source.source,
+                engine=translation.engine,
+                source_lang=post.source_lang,
+                lang=translation.lang,
+                actor=actor,
+            )
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            # Learning is help beside the save, never a reason to refuse the editor's text: a
+            # fault in it is logged with the segment and the save goes through.
+            log.error(
+                "learned corrections: could not learn from segment %s of %s (%s): %s",
+                key,
+                post.post_key,
+                translation.lang,
+                exc,
+                exc_info=True,
+            )
 
     if text == before and (expected_version is None or expected_version == version):
         # Confirmed as it stands (Ctrl+Enter on an unchanged segment): done, no edit to record;

@@ -230,6 +230,8 @@ class Suggestion:
     uses: int
     auto: bool
     """Confirmed: it would be (or was) applied before review."""
+    declined: int = 0
+    """Segments where it fitted and editors kept the engine's words."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -238,6 +240,7 @@ class Suggestion:
             "wrong": self.wrong,
             "right": self.right,
             "uses": self.uses,
+            "declined": self.declined,
             "auto": self.auto,
         }
 
@@ -329,7 +332,8 @@ def suggestions(
         found = matching(index, source, target)
         if found:
             out[key] = [
-                Suggestion(c.id, c.term, c.wrong, c.right, c.uses, confirmed(c, threshold)) for c in found
+                Suggestion(c.id, c.term, c.wrong, c.right, c.uses, confirmed(c, threshold), c.declined)
+                for c in found
             ]
     return out
 

@@ -4,6 +4,9 @@ confirmed, counted once per segment, stopped by an undo, listed and removable by
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 
 from syndication.review.corrections import Change, apply, extract, matching
@@ -283,3 +286,25 @@ def test_the_command_line_lists_and_removes_corrections(env: Env) -> None:
     again = runner.invoke(main, ["corrections", "remove", str(rows[0]["id"]), "--config", str(env.config)])
     assert again.exit_code == 2 and "no learned correction" in again.output
     assert learned(env) == {}
+
+
+def test_a_fault_in_learning_never_refuses_the_editors_save(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    tid = post(env, 36, DOING)
+    key = key_of(env, tid, "Det gør")
+    with env.ctx.store.session() as session:
+        row = session.scalars(
+            select(TranslatedSegment).where(
+                TranslatedSegment.translation_id == tid, TranslatedSegment.key == key
+            )
+        ).one()
+        row.corrections = [{"id": 999}]  # a mark without its words (as a broken or hand-edited row)
+    with make_client(env) as client:
+        token = login(client, "anna")
+        with caplog.at_level(logging.ERROR, logger="syndication.review.actions"):
+            text = correct(client, env, tid, token, "Det gør", ("bjeffer", "gjør"))
+    assert segments(env, tid)[key][1] == text  # saved
+    assert any(
+        "could not learn from segment" in r.getMessage() and key in r.getMessage() for r in caplog.records
+    )

@@ -146,7 +146,10 @@
     corrections.forEach(function (c, index) {
       const li = el("li", "correction");
       li.dataset.id = String(c.id);
-      li.append("editors changed ", el("em", "correction-wrong", c.wrong), " to ", el("em", "correction-right", c.right), " " + c.uses + " time" + (c.uses === 1 ? "" : "s") + " for ", el("em", "correction-term", c.term), " ");
+      li.append("editors changed ", el("em", "correction-wrong", c.wrong), " to ", el("em", "correction-right", c.right), " " + c.uses + " time" + (c.uses === 1 ? "" : "s") + " for ", el("em", "correction-term", c.term));
+      if (c.declined) li.append(el("small", "correction-kept", " (kept as the machine wrote it " + c.declined + " time" + (c.declined === 1 ? "" : "s") + ")"));
+      if (c.auto) li.append(el("small", "correction-auto", " · applied before review from now on"));
+      li.append(" ");
       const button = el("button", "correction-apply", index === 0 ? "Apply (Alt+C)" : "Apply");
       button.type = "button";
       button.addEventListener("click", function () { applyCorrection(article, c); });
